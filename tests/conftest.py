@@ -1,0 +1,59 @@
+"""Shared fixtures: an isolated environment and one emulator on a loopback port per session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from yjnb._tasks import PollSchedule
+
+# Fast polling against a fast emulator: the schedule's shape is tested on its own.
+FAST_POLL = PollSchedule(first=0.02, factor=1.5, cap=0.1, jitter=0.1)
+EMULATOR_SPEED = 200.0
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No test sees the developer's key, home, profile or .env file."""
+    for name in ("YJ_API_KEY", "YJ_BASE_URL", "YJ_HOME", "YJ_DEMO", "YJ_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "yjhome"
+    monkeypatch.setenv("YJ_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[Any]:
+    from yjnb.emulator import serve
+
+    with serve(speed=EMULATOR_SPEED) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(emulator_server: Any) -> Iterator[Any]:
+    """The session's emulator, reset before each test (counters, faults, balances, tasks)."""
+    emulator_server.reset()
+    emulator_server.set_speed(EMULATOR_SPEED)
+    yield emulator_server
+    emulator_server.set_faults()
+
+
+@pytest.fixture
+def client_kwargs(emulator: Any) -> dict[str, Any]:
+    return {"api_key": emulator.api_key, "base_url": emulator.url, "poll": FAST_POLL}
+
+
+@pytest.fixture
+def records() -> Iterator[list[Any]]:
+    """Every UsageRecord emitted during the test."""
+    from yjnb._hooks import add_usage_sink, remove_usage_sink
+
+    seen: list[Any] = []
+    add_usage_sink(seen.append)
+    yield seen
+    remove_usage_sink(seen.append)

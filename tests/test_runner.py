@@ -1,0 +1,100 @@
+"""The background runner: usable from any thread, including one whose loop is running."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import yjnb
+from yjnb._runner import Runner
+
+
+def test_run_returns_results_and_raises_errors() -> None:
+    runner = Runner()
+    try:
+        assert runner.run(asyncio.sleep(0, result=42)) == 42
+        with pytest.raises(ZeroDivisionError):
+            runner.run(_divide(1, 0))
+    finally:
+        runner.stop()
+
+
+def _interrupt_main_soon(delay: float) -> threading.Timer:
+    """A real SIGINT to the main thread, as a kernel interrupt sends."""
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    return timer
+
+
+async def _divide(a: int, b: int) -> float:
+    return a / b
+
+
+def test_run_works_inside_a_running_event_loop(client_kwargs: dict[str, Any]) -> None:
+    """What a Jupyter cell does: sync code called while the kernel's loop is running."""
+
+    async def cell() -> str:
+        return yjnb.Client(**client_kwargs).chat("hello").text
+
+    assert asyncio.run(cell())
+
+
+def test_keyboard_interrupt_cancels_the_coroutine_and_lets_it_clean_up() -> None:
+    runner = Runner()
+    cleaned = threading.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            cleaned.set()
+
+    timer = _interrupt_main_soon(0.3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(slow())
+    finally:
+        timer.cancel()
+        runner.stop()
+    assert cleaned.is_set()
+    assert time.monotonic() - started < 10
+
+
+def test_keyboard_interrupt_during_a_sync_stream_keeps_partial_text(
+    client_kwargs: dict[str, Any], records: list[Any]
+) -> None:
+    client = yjnb.Client(**client_kwargs, headers={"X-Emulator-Fault": "chunk_delay=0.05"})
+    stream = client.chat("Tell me a long story", max_tokens=300, stream=True)
+    got: list[str] = []
+    timer = _interrupt_main_soon(0.6)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            for chunk in stream:
+                got.append(chunk.text)
+    finally:
+        timer.cancel()
+    assert got
+    assert stream.result is not None and stream.result.interrupted
+    assert stream.result.text.startswith("".join(got))
+    assert [r.status for r in records if r.kind == "chat"] == ["interrupted"]
+
+
+def test_run_from_the_runner_thread_is_refused() -> None:
+    runner = Runner()
+
+    async def nested() -> None:
+        runner.run(asyncio.sleep(0))
+
+    try:
+        with pytest.raises(RuntimeError, match="own thread"):
+            runner.run(nested())
+    finally:
+        runner.stop()

@@ -1,0 +1,94 @@
+"""yjnb: a Jupyter-first toolkit for the Yuanjing (元境) AI platform.
+
+`import yjnb` is cheap: httpx, IPython, ipywidgets and pandas are imported when first needed,
+so every public name below is resolved lazily (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AsyncChatStream",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatChunk",
+    "ChatResult",
+    "ChatStream",
+    "Client",
+    "ConfigError",
+    "InsufficientBalanceError",
+    "ModelInfo",
+    "RateLimitError",
+    "ServerError",
+    "StreamInterrupted",
+    "Task",
+    "TaskFailed",
+    "TaskTimeout",
+    "Usage",
+    "UsageRecord",
+    "ValidationError",
+    "YJError",
+    "YJWarning",
+    "__version__",
+    "add_usage_sink",
+    "remove_usage_sink",
+]
+
+_LAZY = {
+    "AsyncChatStream": "._chat",
+    "AsyncClient": "._client",
+    "YJWarning": "._client",
+    "ChatStream": "._sync",
+    "Client": "._sync",
+    "ChatChunk": "._types",
+    "ChatResult": "._types",
+    "ModelInfo": "._types",
+    "Task": "._types",
+    "Usage": "._types",
+    "UsageRecord": "._types",
+    "add_usage_sink": "._hooks",
+    "remove_usage_sink": "._hooks",
+}
+_ERRORS = {name for name in __all__ if name.endswith(("Error", "Interrupted", "Failed", "Timeout"))}
+
+if TYPE_CHECKING:
+    from ._chat import AsyncChatStream
+    from ._client import AsyncClient, YJWarning
+    from ._errors import (
+        APIConnectionError,
+        APIError,
+        AuthenticationError,
+        BadRequestError,
+        ConfigError,
+        InsufficientBalanceError,
+        RateLimitError,
+        ServerError,
+        StreamInterrupted,
+        TaskFailed,
+        TaskTimeout,
+        ValidationError,
+        YJError,
+    )
+    from ._hooks import add_usage_sink, remove_usage_sink
+    from ._sync import ChatStream, Client
+    from ._types import ChatChunk, ChatResult, ModelInfo, Task, Usage, UsageRecord
+
+
+def __getattr__(name: str) -> Any:
+    module = "._errors" if name in _ERRORS else _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'yjnb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

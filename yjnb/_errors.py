@@ -1,0 +1,168 @@
+"""The exception tree. Every error yjnb raises on purpose is a `YJError`.
+
+    YJError
+    ├── ValidationError           bad input, caught before any request is sent
+    ├── ConfigError               no key, unknown profile, unreadable config file
+    ├── APIError                  the platform answered with an error status
+    │   ├── BadRequestError           400 (also 404, 422)
+    │   ├── AuthenticationError       401 / 403
+    │   ├── InsufficientBalanceError  429 "Insufficient balance"
+    │   ├── RateLimitError            any other 429
+    │   └── ServerError               5xx
+    ├── APIConnectionError        no answer: connect failure, timeout, dropped connection
+    ├── StreamInterrupted         a stream broke before its finish signal; keeps the partial text
+    ├── TaskFailed                a media task ended FAILED; keeps the task
+    └── TaskTimeout               the wait deadline passed; the task still runs and can be resumed
+
+Messages are one line, say what was wrong and, where there is one, what to do. They never
+contain the API key: `redact` is applied to every message built from server or request text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._types import Task
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "InsufficientBalanceError",
+    "RateLimitError",
+    "ServerError",
+    "StreamInterrupted",
+    "TaskFailed",
+    "TaskTimeout",
+    "ValidationError",
+    "YJError",
+]
+
+_BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """Remove bearer tokens and the given secrets from `text`."""
+    text = _BEARER.sub(r"\1***", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class YJError(Exception):
+    """Base class of every error yjnb raises on purpose."""
+
+
+class ValidationError(YJError, ValueError):
+    """Input that the platform would reject (or charge for in vain), found before sending.
+
+    `problems` lists every problem found, one line each; `str()` joins them.
+    """
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class ConfigError(YJError):
+    """Settings that cannot work: no API key, an unknown profile, an unreadable config file."""
+
+
+class APIError(YJError):
+    """The platform answered with an error status. `status_code` and `message` are kept."""
+
+    hint: str = ""
+
+    def __init__(
+        self, message: str, *, status_code: int, method: str = "", url: str = "", body: Any = None
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.method = method
+        self.url = url
+        self.body = body
+        text = f"{status_code} {message}"
+        if method and url:
+            text += f" ({method} {url})"
+        if self.hint:
+            text += f". {self.hint}"
+        super().__init__(text)
+
+
+class BadRequestError(APIError):
+    """400, 404 or 422: the request itself is wrong; retrying will not help."""
+
+
+class AuthenticationError(APIError):
+    """401 or 403: the API key is missing, wrong or not allowed."""
+
+    hint = "Check the key: set YJ_API_KEY, put it in a .env file, or use %yj_config --key"
+
+
+class InsufficientBalanceError(APIError):
+    """429 "Insufficient balance": the account has no credits left. Never retried."""
+
+    hint = "Top up the account on https://ai.opencomputing.cn (user menu > finance), then retry"
+
+
+class RateLimitError(APIError):
+    """429 for too many requests. `retry_after` is the server's advice in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ServerError(APIError):
+    """5xx: the platform failed. GETs are retried; a POST is not (it may have been billed)."""
+
+
+class APIConnectionError(YJError):
+    """No usable answer: the connection failed, timed out or was dropped."""
+
+
+class StreamInterrupted(YJError):
+    """A chat stream ended without its finish signal, sent garbage, stalled, or was cancelled.
+
+    Nothing is lost: `partial_text` and `partial_reasoning` hold what had arrived, and
+    `result` is a `ChatResult` with `finish_reason="interrupted"` when one could be built.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        partial_reasoning: str = "",
+        result: Any = None,
+    ) -> None:
+        self.partial_text = partial_text
+        self.partial_reasoning = partial_reasoning
+        self.result = result
+        super().__init__(f"{message} (kept {len(partial_text)} characters of partial text)")
+
+
+class TaskFailed(YJError):
+    """A media task ended FAILED. `task` holds its id, status and the platform's reason."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+        reason = task.error or "no reason given"
+        super().__init__(f"task {task.taskid} failed: {reason}")
+
+
+class TaskTimeout(YJError):
+    """The wait deadline passed. The task still runs: `client.wait(err.task)` resumes it."""
+
+    def __init__(self, task: Task, timeout: float) -> None:
+        self.task = task
+        self.timeout = timeout
+        super().__init__(
+            f"task {task.taskid} still {task.status} after {timeout:g} s; "
+            f"it keeps running: resume with client.wait({task.taskid!r})"
+        )

@@ -1,0 +1,178 @@
+"""The httpx client factory, the retry policy and the mapping of error statuses to exceptions.
+
+Retry rules (DESIGN.md): a GET is retried on connection errors, timeouts, 408, rate-limit 429
+and 5xx, with jittered exponential backoff that honours `Retry-After`. A POST is retried only
+when the connection never opened (a resubmitted video task costs the user money). 400, 401,
+403, 404, 422 and "Insufficient balance" are never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientBalanceError,
+    RateLimitError,
+    ServerError,
+    redact,
+)
+
+USER_AGENT = "yjnb/0.1"
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# The platform's connect/pool timeouts are short; reads are long because video submission
+# with files and first tokens of big models can take a while. A stream that stalls longer
+# than `read` raises StreamInterrupted.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=60.0, pool=30.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times, and how long to wait, before giving up on a retryable failure."""
+
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    retry_after_cap: float = 60.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_cap)
+        ceiling = min(self.backoff_cap, self.backoff_base * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)  # jitter keeps many clients apart
+
+
+def make_http_client(
+    *, timeout: httpx.Timeout | float | None = None, headers: Mapping[str, str] | None = None
+) -> httpx.AsyncClient:
+    base_headers = {"User-Agent": USER_AGENT, **(headers or {})}
+    return httpx.AsyncClient(
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+        headers=base_headers,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False,
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
+
+
+def error_message(response: httpx.Response) -> str:
+    """The platform's `{"error": "..."}` text, or a short excerpt of whatever came back."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:200] or response.reason_phrase or "error"
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):  # OpenAI-style {"error": {"message": ...}}
+            err = err.get("message") or err.get("code")
+        if err:
+            return str(err)
+        for key in ("message", "detail", "msg"):
+            if body.get(key):
+                return str(body[key])
+    return str(body)[:200]
+
+
+def is_balance_error(status: int, message: str) -> bool:
+    return status == 429 and "balance" in message.lower()
+
+
+def api_error(response: httpx.Response, *, secret: str | None = None) -> APIError:
+    """Map an error response to the exception tree, with the key redacted from every string."""
+    status = response.status_code
+    message = redact(error_message(response), secret)
+    request = response.request
+    common: dict[str, Any] = {
+        "status_code": status,
+        "method": request.method,
+        "url": redact(str(request.url.copy_with(query=None)), secret),
+        "body": message,
+    }
+    if status in (400, 404, 422):
+        return BadRequestError(message, **common)
+    if status in (401, 403):
+        return AuthenticationError(message, **common)
+    if status == 429:
+        if is_balance_error(status, message):
+            return InsufficientBalanceError(message, **common)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return RateLimitError(message, retry_after=retry_after, **common)
+    if status >= 500:
+        return ServerError(message, **common)
+    return APIError(message, **common)
+
+
+def connection_error(exc: BaseException, url: str, secret: str | None = None) -> APIConnectionError:
+    kind = type(exc).__name__
+    detail = redact(str(exc) or kind, secret)
+    return APIConnectionError(f"could not reach {redact(url, secret)}: {kind}: {detail}")
+
+
+async def send(
+    http: httpx.AsyncClient,
+    request: httpx.Request,
+    *,
+    idempotent: bool,
+    policy: RetryPolicy,
+    secret: str | None = None,
+    stream: bool = False,
+) -> httpx.Response:
+    """Send `request` under the retry rules and return a 2xx response or raise.
+
+    With `stream=True` the body is not read; the caller must close the response.
+    """
+    url = str(request.url.copy_with(query=None))
+    attempt = 0
+    while True:
+        try:
+            response = await http.send(request, stream=stream)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The request never reached the server: safe to retry for any method.
+            if attempt >= policy.max_retries:
+                raise connection_error(exc, url, secret) from None
+        except httpx.TransportError as exc:
+            # It may have reached the server: only idempotent requests are retried.
+            if not idempotent or attempt >= policy.max_retries:
+                raise connection_error(exc, url, secret) from None
+        else:
+            if response.status_code < 400:
+                return response
+            if stream:
+                await response.aread()
+            error = api_error(response, secret=secret)
+            await response.aclose()
+            retryable = (
+                idempotent
+                and response.status_code in RETRYABLE_STATUS
+                and not isinstance(error, InsufficientBalanceError)
+            )
+            if not retryable or attempt >= policy.max_retries:
+                raise error
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            await asyncio.sleep(policy.delay(attempt, retry_after))
+            attempt += 1
+            continue
+        await asyncio.sleep(policy.delay(attempt))
+        attempt += 1

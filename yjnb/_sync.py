@@ -1,0 +1,258 @@
+"""`Client`: the sync facade. Every call runs on the private runner loop (see `_runner`).
+
+It works the same in scripts, in plain IPython and inside a running Jupyter kernel (whose own
+loop is busy running the cell), with no `nest_asyncio`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, overload
+
+from ._chat import AsyncChatStream
+from ._client import (
+    DEFAULT_CHAT_MODEL,
+    DEFAULT_IMAGE_MODEL,
+    DEFAULT_VIDEO_MODEL,
+    DEFAULT_WAIT_TIMEOUT_S,
+    AsyncClient,
+    TaskUpdate,
+)
+from ._config import Settings
+from ._runner import WAIT_SLICE_S, Runner, get_runner
+from ._types import ChatChunk, ChatResult, ModelInfo, Task
+
+__all__ = ["ChatStream", "Client"]
+
+_END = object()
+
+
+class ChatStream:
+    """A streamed answer for sync code: `for chunk in stream`, then `stream.result`.
+
+    Chunks are produced on the runner loop and handed over through a queue, so the cost per
+    chunk is one queue put/get rather than one cross-thread call. Ctrl-C (or `close()`)
+    cancels the stream; `result` then holds the partial answer, marked interrupted.
+    """
+
+    def __init__(self, stream: AsyncChatStream, runner: Runner) -> None:
+        self._stream = stream
+        self._runner = runner
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._future: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._finished = False
+
+    @property
+    def result(self) -> ChatResult | None:
+        return self._stream.result
+
+    @property
+    def text(self) -> str:
+        return self._stream.text
+
+    async def _pump(self) -> None:
+        self._task = asyncio.current_task()
+        try:
+            async for chunk in self._stream:
+                self._queue.put(chunk)
+        except BaseException as exc:  # handed to the consumer, including cancellation
+            self._queue.put(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        else:
+            self._queue.put(_END)
+
+    def __iter__(self) -> Iterator[ChatChunk]:
+        return self
+
+    def __next__(self) -> ChatChunk:
+        if self._finished:
+            raise StopIteration
+        if self._future is None:
+            self._future = self._runner.submit(self._pump())
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=WAIT_SLICE_S)
+                    break
+                except queue.Empty:
+                    continue
+        except KeyboardInterrupt:
+            self.close()
+            raise
+        if item is _END:
+            self._finished = True
+            raise StopIteration
+        if isinstance(item, BaseException):
+            self._finished = True
+            raise item
+        return item
+
+    def until_done(self) -> ChatResult:
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result
+
+    def close(self) -> None:
+        """Stop the stream; what arrived so far stays in `result`."""
+        self._finished = True
+        self._runner.run(self._stop())
+
+    async def _stop(self) -> None:
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        await self._stream.aclose()
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._finished:
+            self.close()
+
+
+class Client:
+    """The Yuanjing API for sync code. Arguments as for `AsyncClient`."""
+
+    def __init__(self, *args: Any, runner: Runner | None = None, **kwargs: Any) -> None:
+        self._async = AsyncClient(*args, **kwargs)
+        self._runner = runner or get_runner()
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncClient(", "Client(", 1)
+
+    @property
+    def settings(self) -> Settings:
+        return self._async.settings
+
+    @property
+    def base_url(self) -> str:
+        return self._async.base_url
+
+    @property
+    def aio(self) -> AsyncClient:
+        """The underlying `AsyncClient` (its httpx client lives on the runner loop)."""
+        return self._async
+
+    @overload
+    def chat(
+        self,
+        prompt: str,
+        *,
+        model: str = ...,
+        system: str | None = ...,
+        stream: Literal[False] = ...,
+        **params: Any,
+    ) -> ChatResult: ...
+    @overload
+    def chat(
+        self,
+        prompt: str,
+        *,
+        model: str = ...,
+        system: str | None = ...,
+        stream: Literal[True],
+        **params: Any,
+    ) -> ChatStream: ...
+    def chat(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_CHAT_MODEL,
+        system: str | None = None,
+        stream: bool = False,
+        **params: Any,
+    ) -> ChatResult | ChatStream:
+        if stream:
+            opened = self._runner.run(
+                self._async.chat(prompt, model=model, system=system, stream=True, **params)
+            )
+            return ChatStream(opened, self._runner)
+        return self._runner.run(
+            self._async.chat(prompt, model=model, system=system, stream=False, **params)
+        )
+
+    def models(self, catelog: str | None = None) -> list[ModelInfo]:
+        return self._runner.run(self._async.models(catelog))
+
+    def image(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_IMAGE_MODEL,
+        wait: bool = True,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,
+        on_update: TaskUpdate | None = None,
+        **params: Any,
+    ) -> Task:
+        coro = self._async.image(
+            prompt, model=model, wait=wait, timeout=timeout, on_update=on_update, **params
+        )
+        return self._runner.run(coro)
+
+    def video(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_VIDEO_MODEL,
+        catelog: str | None = None,
+        wait: bool = True,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,
+        on_update: TaskUpdate | None = None,
+        **params: Any,
+    ) -> Task:
+        coro = self._async.video(
+            prompt,
+            model=model,
+            catelog=catelog,
+            wait=wait,
+            timeout=timeout,
+            on_update=on_update,
+            **params,
+        )
+        return self._runner.run(coro)
+
+    def task(self, task_or_id: Task | str) -> Task:
+        return self._runner.run(self._async.task(task_or_id))
+
+    def wait(
+        self,
+        task_or_id: Task | str,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,
+        on_update: TaskUpdate | None = None,
+        raise_on_failure: bool = True,
+    ) -> Task:
+        coro = self._async.wait(
+            task_or_id, timeout=timeout, on_update=on_update, raise_on_failure=raise_on_failure
+        )
+        return self._runner.run(coro)
+
+    def download(
+        self,
+        task: Task,
+        dir: str | os.PathLike[str] | None = None,
+        *,
+        max_bytes: int | None = None,
+    ) -> dict[str, Path]:
+        kwargs = {} if max_bytes is None else {"max_bytes": max_bytes}
+        return self._runner.run(self._async.download(task, dir, **kwargs))
+
+    def close(self) -> None:
+        self._runner.run(self._async.aclose())
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

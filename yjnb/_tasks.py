@@ -1,0 +1,173 @@
+"""Media tasks: building submissions, reading task status, the polling schedule, downloads.
+
+Submission is JSON without files and multipart with files (seed 001). Status casing varies
+(`"created"`, `"CREATED"`), so it is upper-cased on the way in. Media URLs are temporary;
+`download` saves them under names yjnb makes, never taken from the server's path.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._catalog import Prepared
+from ._errors import ValidationError
+from ._types import Task, UsageRecord, utcnow
+
+__all__ = [
+    "PollSchedule",
+    "media_filename",
+    "multipart_files",
+    "record_for",
+    "submission_fields",
+    "update_task",
+]
+
+# Statuses a task can be in; anything else the server says is kept as-is (upper-cased).
+KNOWN_STATUSES = ("CREATED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED")
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+_MAGIC = (
+    (b"\xff\xd8\xff", ".jpg", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", ".png", "image/png"),
+    (b"GIF8", ".gif", "image/gif"),
+    (b"RIFF", ".wav", "audio/wav"),
+    (b"ID3", ".mp3", "audio/mpeg"),
+)
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """About 1 s growing to 10 s, with jitter so that many tasks do not poll in lockstep."""
+
+    first: float = 1.0
+    factor: float = 1.5
+    cap: float = 10.0
+    jitter: float = 0.2
+
+    def delays(self) -> Any:
+        delay = self.first
+        while True:
+            yield delay * random.uniform(1 - self.jitter, 1 + self.jitter)
+            delay = min(delay * self.factor, self.cap)
+
+
+def submission_fields(prepared: Prepared, llmid: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": prepared.model, "prompt": prepared.prompt}
+    if llmid is not None:
+        body["llmid"] = llmid
+    else:
+        body["catelogid"] = prepared.catelog
+    body.update(prepared.fields)
+    return body
+
+
+def _sniff(data: bytes) -> tuple[str, str]:
+    if data[4:8] == b"ftyp":
+        return ".mp4", "video/mp4"
+    for magic, ext, mime in _MAGIC:
+        if data.startswith(magic):
+            return ext, mime
+    return ".bin", "application/octet-stream"
+
+
+def _read_input(value: Any, wire: str, index: int) -> tuple[str, bytes, str]:
+    """(file name, bytes, content type) for a path, bytes or binary file object."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        ext, mime = _sniff(data)
+        return f"{wire}{index}{ext}", data, mime
+    if isinstance(value, (str, os.PathLike)):
+        path = Path(value).expanduser()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValidationError(f"{wire}: cannot read {str(path)!r}: {exc.strerror}") from None
+        mime = mimetypes.guess_type(path.name)[0] or _sniff(data)[1]
+        return path.name, data, mime
+    if isinstance(value, io.IOBase) or hasattr(value, "read"):
+        data = value.read()
+        if isinstance(data, str):
+            raise ValidationError(f"{wire}: the file object is open in text mode; use 'rb'")
+        name = Path(str(getattr(value, "name", "") or "")).name
+        ext, mime = _sniff(data)
+        return name or f"{wire}{index}{ext}", data, mime
+    raise ValidationError(f"{wire}: expected a path, bytes or a binary file, got {type(value)}")
+
+
+def multipart_files(prepared: Prepared) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """Read every file input once, so a retried connect sends the same bytes."""
+    return [
+        (wire, _read_input(value, wire, index))
+        for index, (wire, value) in enumerate(prepared.files, start=1)
+    ]
+
+
+def update_task(task: Task, body: Mapping[str, Any]) -> Task:
+    """Fold one status answer into `task` (in place) and return it."""
+    status = body.get("status")
+    if isinstance(status, str) and status:
+        task.status = status.strip().upper()
+    if body.get("taskid") and not task.taskid:
+        task.taskid = str(body["taskid"])
+    if isinstance(body.get("usage"), dict):
+        task.usage = dict(body["usage"])
+    for key, attr in (("video", "video_url"), ("image", "image_url")):
+        value = body.get(key)
+        if isinstance(value, str) and value:
+            setattr(task, attr, value)
+    progress = body.get("progress")
+    if isinstance(progress, (int, float)):
+        task.progress = float(progress)
+    if task.status == "FAILED":
+        reason = next(
+            (body[k] for k in ("error", "message", "reason", "fail_reason") if body.get(k)),
+            None,
+        )
+        task.error = str(reason) if reason else task.error or "the platform gave no reason"
+    if task.done and task.finished_at is None:
+        task.finished_at = utcnow()
+    return task
+
+
+def media_filename(task: Task, what: str, content_type: str | None) -> str:
+    """A file name made by yjnb: the task id (made safe) and an extension from the content."""
+    safe = _SAFE_ID.sub("_", task.taskid)[:80] or "task"
+    mime = (content_type or "").split(";")[0].strip().lower()
+    ext = mimetypes.guess_extension(mime) if mime else None
+    if ext in (None, ".jpe", ".jpeg"):
+        ext = {"video": ".mp4", "cover": ".jpg", "image": ".png"}[what] if ext is None else ".jpg"
+    suffix = "-cover" if what == "cover" else ""
+    return f"{safe}{suffix}{ext}"
+
+
+def record_for(task: Task, status: str, *, error: str | None = None) -> UsageRecord:
+    usage = task.usage or {}
+    duration = usage.get("duration")
+    return UsageRecord(
+        kind="image" if task.kind == "image" else "video",
+        status=status,  # type: ignore[arg-type]
+        model=task.model or "",
+        profile=task.profile or "default",
+        catelog=task.catelog,
+        started_at=task.submitted_at,
+        finished_at=task.finished_at,
+        prompt=task.prompt,
+        params=dict(task.params),
+        taskid=task.taskid,
+        credits=task.credits,
+        media_seconds=float(duration) if isinstance(duration, (int, float)) else None,
+        resolution=usage.get("resolution") or task.params.get("resolution"),
+        latency_s=task.elapsed_s if task.done else None,
+        error=error or task.error,
+        video_url=task.video_url,
+        image_url=task.image_url,
+        local_path=task.local_paths.get("video") or task.local_paths.get("image"),
+        usage_raw=task.usage,
+    )

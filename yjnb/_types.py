@@ -1,0 +1,179 @@
+"""Result types: plain dataclasses with no behaviour beyond small conveniences."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+__all__ = ["ChatChunk", "ChatResult", "ModelInfo", "Task", "Usage", "UsageRecord"]
+
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one chat call, as the platform billed them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+
+    @classmethod
+    def from_wire(cls, raw: dict[str, Any] | None) -> Usage | None:
+        if not isinstance(raw, dict):
+            return None
+        details = raw.get("prompt_tokens_details") or {}
+
+        def as_int(value: Any) -> int:
+            try:
+                return int(value or 0)
+            except (TypeError, ValueError):
+                return 0
+
+        prompt = as_int(raw.get("prompt_tokens"))
+        completion = as_int(raw.get("completion_tokens"))
+        return cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=as_int(raw.get("total_tokens")) or prompt + completion,
+            cached_tokens=as_int(details.get("cached_tokens") if isinstance(details, dict) else 0),
+        )
+
+
+@dataclass(frozen=True)
+class ChatChunk:
+    """One piece of a streamed answer. `text` is counted once although the wire repeats it."""
+
+    text: str = ""
+    reasoning: str = ""
+
+
+@dataclass
+class ChatResult:
+    """A finished (or, with `finish_reason="interrupted"`, a broken-off) chat answer."""
+
+    text: str
+    model: str
+    reasoning: str = ""
+    id: str | None = None
+    usage_id: str | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    ttft_s: float | None = None
+    latency_s: float | None = None
+    prompt: str = ""
+    system: str | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.finish_reason == "interrupted"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of the platform's model list."""
+
+    id: str
+    catelog: str | None = None
+    vendor: str | None = None
+    description: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+TaskStatus = Literal["CREATED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
+
+
+@dataclass
+class Task:
+    """A media generation task. Status is upper-cased whatever casing the server used."""
+
+    taskid: str
+    status: str = "CREATED"
+    kind: str = "video"
+    model: str | None = None
+    catelog: str | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    video_url: str | None = None
+    image_url: str | None = None
+    usage: dict[str, Any] | None = None
+    error: str | None = None
+    progress: float | None = None
+    submitted_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    local_paths: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+    @property
+    def credits(self) -> float | None:
+        value = (self.usage or {}).get("credits")
+        try:
+            return None if value is None else float(value)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def elapsed_s(self) -> float:
+        end = self.finished_at or utcnow()
+        return (end - self.submitted_at).total_seconds()
+
+
+RecordKind = Literal["chat", "image", "video"]
+RecordStatus = Literal["ok", "failed", "interrupted", "pending", "running", "timeout"]
+
+
+@dataclass
+class UsageRecord:
+    """What the usage hook reports: one chat call, or one state of one media task.
+
+    A task is reported as `pending` the moment its id exists and again when it ends
+    (`ok`, `failed` or `timeout`); sinks update it in place by `taskid`. A chat is reported
+    once, when it ends (`ok`, `failed` or `interrupted`). The API key is never in a record.
+    """
+
+    kind: RecordKind
+    status: RecordStatus
+    model: str
+    profile: str = "default"
+    catelog: str | None = None
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    taskid: str | None = None
+    usage_id: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    total_tokens: int | None = None
+    credits: float | None = None
+    media_seconds: float | None = None
+    resolution: str | None = None
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    error: str | None = None
+    video_url: str | None = None
+    image_url: str | None = None
+    local_path: str | None = None
+    usage_raw: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

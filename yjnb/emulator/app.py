@@ -1,0 +1,166 @@
+"""The ASGI app: routes, request counting, faults, auth and the admin endpoints.
+
+Order for every platform request: count ``METHOD path`` -> apply faults (latency, status,
+rate limit) -> check the key -> run the handler. Admin endpoints (``/_emulator/...``) are not
+counted, never faulted, need no key, and answer loopback clients only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import chat, media, tasks
+from .context import ApiError, Ctx, error_response, json_response, read_json
+from .faults import NO_FAULTS, Faults, parse_header
+from .models import models_list
+from .state import State
+
+Handler = Callable[[Ctx], Awaitable[Any]]
+FAULT_HEADER = "x-emulator-fault"
+STATUS_TEXT = {
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_DROP_MESSAGE = "ASGI callable returned without completing response."
+
+
+class _DropFilter(logging.Filter):
+    """``drop_after`` ends a response on purpose; uvicorn would log that as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _DROP_MESSAGE
+
+
+def quiet_uvicorn() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DropFilter) for f in logger.filters):
+        logger.addFilter(_DropFilter())
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _faulted(faults: Faults) -> Response | None:
+    """The response a fault replaces the real one with, after any latency."""
+    if faults.latency:
+        await asyncio.sleep(faults.latency)
+    if faults.status is not None:
+        text = STATUS_TEXT.get(faults.status, "Error")
+        return error_response(faults.status, f"{text} (emulated fault)")
+    if faults.rate_limit:
+        after = faults.retry_after if faults.retry_after is not None else 1.0
+        value = str(int(after)) if after == int(after) else str(after)
+        return error_response(429, "Too many requests", {"Retry-After": value})
+    return None
+
+
+def endpoint(state: State, handler: Handler, auth: bool = True) -> Callable[..., Awaitable[Any]]:
+    async def route(request: Request) -> Any:
+        path = request.url.path
+        state.count(f"{request.method} {path}")
+        faults = state.faults.take(path) or NO_FAULTS
+        header = request.headers.get(FAULT_HEADER)
+        if header:
+            try:
+                faults = faults.merged(parse_header(header))
+            except ValueError as exc:
+                return error_response(400, str(exc))
+        replaced = await _faulted(faults)
+        if replaced is not None:
+            return replaced
+        key = _bearer(request)
+        if auth and (key is None or not state.known(key)):
+            return error_response(401, "Invalid API Key")
+        try:
+            return await handler(Ctx(request, state, key or "", faults))
+        except ApiError as exc:
+            return error_response(exc.status, exc.message, exc.headers)
+
+    return route
+
+
+def admin(state: State, handler: Callable[[Request, State], Awaitable[Any]]) -> Any:
+    async def route(request: Request) -> Any:
+        host = request.client.host if request.client else ""
+        if host not in _LOOPBACK:
+            return error_response(403, "Admin endpoints answer loopback clients only")
+        try:
+            return await handler(request, state)
+        except (ApiError, ValueError) as exc:
+            message = exc.message if isinstance(exc, ApiError) else str(exc)
+            return error_response(400, message)
+
+    return route
+
+
+async def list_models(ctx: Ctx) -> Response:
+    rows = models_list()
+    catelog = ctx.request.query_params.get("catelogid")
+    if catelog:
+        rows = [r for r in rows if r["catelogid"] == catelog]
+    if ctx.request.query_params.get("format") == "bare":
+        return json_response(rows)
+    return json_response({"object": "list", "data": rows})
+
+
+async def _stats(request: Request, state: State) -> Response:
+    return json_response(state.stats())
+
+
+async def _set_faults(request: Request, state: State) -> Response:
+    state.faults.set(await read_json(request))
+    return json_response({"faults": state.faults.describe()})
+
+
+async def _reset(request: Request, state: State) -> Response:
+    state.reset()
+    return json_response({"reset": True})
+
+
+async def _idfile(ctx: Ctx) -> Response:
+    return await media.idfile(ctx.request, ctx.state)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return error_response(status, "Not found" if status == 404 else "Method not allowed")
+
+
+def create_app(state: State) -> Starlette:
+    """A plain ASGI app over ``state`` (serve it with any ASGI server)."""
+    v1 = "/llmage/v1"
+    post = ["POST"]
+    routes = [
+        Route(f"{v1}/models", endpoint(state, list_models), methods=["GET"]),
+        Route(f"{v1}/chat/completions", endpoint(state, chat.chat_completions), methods=post),
+        Route(
+            f"{v1}/image/generations", endpoint(state, tasks.image_generations), methods=["POST"]
+        ),
+        Route(
+            f"{v1}/video/generations", endpoint(state, tasks.video_generations), methods=["POST"]
+        ),
+        Route(f"{v1}/tasks", endpoint(state, tasks.task_status), methods=["GET"]),
+        Route("/llmage/video", endpoint(state, tasks.legacy_video), methods=post),
+        Route("/llmage/tasks", endpoint(state, tasks.task_status), methods=["GET", "POST"]),
+        Route("/idfile", endpoint(state, _idfile, auth=False), methods=["GET"]),
+        Route("/_emulator/stats", admin(state, _stats), methods=["GET"]),
+        Route("/_emulator/faults", admin(state, _set_faults), methods=post),
+        Route("/_emulator/reset", admin(state, _reset), methods=post),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
+    app.state.emulator = state
+    return app

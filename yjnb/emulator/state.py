@@ -1,0 +1,137 @@
+"""Mutable emulator state: keys and balances, request counters, tasks, media paths.
+
+The server thread mutates it while the controlling thread (tests, ``Emulator``) reads and
+adjusts it, so multi-step changes take a lock; nothing awaits while holding it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .faults import FaultBoard
+
+DEMO_KEY = "yj-demo-0000000000000000"
+DEFAULT_CREDITS = 1_000_000.0
+
+
+@dataclass
+class Task:
+    """One submitted image or video task."""
+
+    taskid: str
+    key: str
+    model: str
+    catelog: str
+    prompt: str
+    credits: float
+    usage: dict[str, object]
+    created: float
+    kind: str  # "video" or "image"
+    fault: str | None = None  # "fail" or "stuck"
+    offset0: float = 0.0  # State.clock_offset when submitted; advance() moves only later time
+    media: dict[str, str] = field(default_factory=dict)  # "image"/"video" -> /tmp/... path
+
+
+class State:
+    """Everything the app needs besides the request."""
+
+    def __init__(
+        self,
+        keys: Mapping[str, float] | None = None,
+        speed: float = 1.0,
+        chunk_delay: float = 0.0,
+    ) -> None:
+        self._initial_keys = dict(keys) if keys is not None else {DEMO_KEY: DEFAULT_CREDITS}
+        self._initial_speed = speed
+        self._initial_chunk_delay = chunk_delay
+        self.lock = threading.Lock()
+        self.faults = FaultBoard()
+        self.balances: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.tasks: dict[str, Task] = {}
+        self.media: dict[str, tuple[str, str]] = {}  # path -> (kind, prompt)
+        self.seen_sys: set[tuple[str, str]] = set()
+        self.speed = speed
+        self.chunk_delay = chunk_delay
+        self.clock_offset = 0.0  # platform seconds added by ``advance``
+        self.closing = False  # set on shutdown so stalled and slow streams let go at once
+        self.reset()
+
+    def reset(self) -> None:
+        """Counters, faults, tasks, balances, speed back to how they started."""
+        with self.lock:
+            self.balances = dict(self._initial_keys)
+            self.counts = {}
+            self.tasks = {}
+            self.media = {}
+            self.seen_sys = set()
+            self.speed = self._initial_speed
+            self.chunk_delay = self._initial_chunk_delay
+            self.clock_offset = 0.0
+        self.faults.clear()
+
+    def count(self, name: str) -> None:
+        with self.lock:
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def known(self, key: str) -> bool:
+        return key in self.balances
+
+    def balance(self, key: str) -> float:
+        return self.balances.get(key, 0.0)
+
+    def set_balance(self, key: str, credits: float) -> None:
+        with self.lock:
+            self.balances[key] = float(credits)
+
+    def try_charge(self, key: str, credits: float) -> bool:
+        """Charge up front; False (and no charge) when the balance cannot cover it."""
+        with self.lock:
+            have = self.balances.get(key, 0.0)
+            if have <= 0 or have < credits:
+                return False
+            self.balances[key] = have - credits
+            return True
+
+    def charge(self, key: str, credits: float) -> None:
+        """Charge after the fact (chat); the balance may go negative, like a metered bill."""
+        with self.lock:
+            self.balances[key] = self.balances.get(key, 0.0) - credits
+
+    def new_taskid(self) -> str:
+        """An 18-digit id like the seed's ``936759404378734592``."""
+        with self.lock:
+            while True:
+                taskid = str(900_000_000_000_000_000 + secrets.randbelow(99_999_999_999_999_999))
+                if taskid not in self.tasks:
+                    return taskid
+
+    def add_task(self, task: Task) -> None:
+        with self.lock:
+            self.tasks[task.taskid] = task
+            for kind, path in task.media.items():
+                self.media[path] = (kind, task.prompt)
+
+    def elapsed(self, task: Task) -> float:
+        """Seconds of platform time since submission (wall time scaled by speed)."""
+        return (time.monotonic() - task.created) * self.speed + self.clock_offset - task.offset0
+
+    def advance(self, seconds: float) -> None:
+        """Move every task's clock forward, so tests can step through states exactly."""
+        with self.lock:
+            self.clock_offset += seconds
+
+    def stats(self) -> dict[str, object]:
+        with self.lock:
+            return {
+                "counts": dict(self.counts),
+                "balances": dict(self.balances),
+                "tasks": len(self.tasks),
+                "speed": self.speed,
+                "chunk_delay": self.chunk_delay,
+                "faults": self.faults.describe(),
+            }
