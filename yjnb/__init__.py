@@ -24,6 +24,7 @@ __all__ = [
     "Client",
     "ConfigError",
     "InsufficientBalanceError",
+    "Ledger",
     "ModelInfo",
     "RateLimitError",
     "ServerError",
@@ -38,7 +39,9 @@ __all__ = [
     "YJWarning",
     "__version__",
     "add_usage_sink",
+    "form",
     "remove_usage_sink",
+    "usage",
 ]
 
 _LAZY = {
@@ -55,6 +58,9 @@ _LAZY = {
     "UsageRecord": "._types",
     "add_usage_sink": "._hooks",
     "remove_usage_sink": "._hooks",
+    "Ledger": ".ledger",
+    "usage": ".ledger",
+    "form": ".notebook.forms",
 }
 _ERRORS = {name for name in __all__ if name.endswith(("Error", "Interrupted", "Failed", "Timeout"))}
 
@@ -79,6 +85,19 @@ if TYPE_CHECKING:
     from ._hooks import add_usage_sink, remove_usage_sink
     from ._sync import ChatStream, Client
     from ._types import ChatChunk, ChatResult, ModelInfo, Task, Usage, UsageRecord
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """`%load_ext yjnb`."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .notebook import unload_ipython_extension as unload
+
+    unload(ipython)
 
 
 def __getattr__(name: str) -> Any:

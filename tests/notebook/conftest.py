@@ -1,0 +1,43 @@
+"""A real IPython shell with yjnb loaded, pointed at the session's emulator.
+
+Like jupysql's TestingShell, `run_cell` re-raises cell errors so a test fails loudly; expected
+user errors are asserted with `pytest.raises(UsageError)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from yjnb._tasks import PollSchedule
+
+FAST_POLL = PollSchedule(first=0.02, factor=1.5, cap=0.1, jitter=0.1)
+
+
+class TestingShell(InteractiveShell):
+    def run_cell(self, *args: Any, **kwargs: Any) -> Any:
+        result = super().run_cell(*args, **kwargs)
+        result.raise_error()
+        return result
+
+
+@pytest.fixture
+def shell(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestingShell]:
+    monkeypatch.setenv("YJ_API_KEY", emulator.api_key)
+    monkeypatch.setenv("YJ_BASE_URL", emulator.url)
+    ip = TestingShell()
+    ip.run_line_magic("load_ext", "yjnb")
+    magics = ip.magics_manager.registry["YJMagics"]
+    magics.client_options = {"poll": FAST_POLL}
+    magics.refresh_interval = 0.05
+    yield ip
+    ip.run_line_magic("unload_ext", "yjnb")
+    InteractiveShell.clear_instance()
+
+
+@pytest.fixture
+def magics(shell: TestingShell) -> Any:
+    return shell.magics_manager.registry["YJMagics"]

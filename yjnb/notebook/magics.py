@@ -1,0 +1,208 @@
+"""`YJMagics`: every yjnb magic, its arguments and its settings (`%config YJMagics.*`).
+
+The methods here only parse arguments and turn expected errors into one-line `UsageError`s;
+the work is done in `chat.py` (%%yj_chat, %yj_config, %yj_models), `media.py` (%yj_video,
+%yj_image, %yj_tasks) and `usage.py` (%yj_usage), imported when a magic first runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Bool, Float, Integer, Unicode
+from traitlets.config.configurable import Configurable
+
+from .._errors import YJError
+
+__all__ = ["YJMagics"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(method: F) -> F:
+    """Expected errors become one-line `UsageError`s: no traceback for a typo or a 401."""
+
+    @functools.wraps(method)
+    def wrapper(self: YJMagics, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except UsageError:
+            raise
+        except YJError as exc:
+            raise UsageError(f"{type(exc).__name__}: {exc}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def split_words(line: str) -> list[str]:
+    """Shell-like words; an unbalanced quote is a usage error, not a traceback."""
+    try:
+        return shlex.split(line, posix=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the line ({exc}); check the quotes") from None
+
+
+@magics_class
+class YJMagics(Magics, Configurable):
+    """Magics for the Yuanjing platform. Settings: `%config YJMagics`."""
+
+    model = Unicode("qwen3-max", help="Default chat model for %%yj_chat.").tag(config=True)
+    image_model = Unicode("wan2.2-t2i-flash", help="Default model for %yj_image.").tag(config=True)
+    video_model = Unicode("viduq3-pro", help="Default model for %yj_video.").tag(config=True)
+    profile = Unicode(
+        "", help="Profile to use (see ~/.yjnb/config.toml); empty means the settings' default."
+    ).tag(config=True)
+    max_history = Integer(
+        10, help="Exchanges of one conversation sent along with a %%yj_chat prompt."
+    ).tag(config=True)
+    refresh_interval = Float(
+        0.1, help="Seconds between live display updates (streams and task cards)."
+    ).tag(config=True)
+    wait_timeout = Float(600.0, help="Seconds a media magic waits for its task.").tag(config=True)
+    media_dir = Unicode(
+        "", help="Where media are saved; empty means YJ_HOME/media. --save overrides it."
+    ).tag(config=True)
+    budget_credits = Float(
+        0.0, help="Daily credit budget: warn at 80%, refuse paid calls beyond it. 0 = none."
+    ).tag(config=True)
+    session_budget_credits = Float(
+        0.0, help="Credit budget for this kernel session. 0 = none."
+    ).tag(config=True)
+    ledger = Bool(True, help="Record every call and task in the usage ledger.").tag(config=True)
+    ledger_prompts = Bool(True, help="Store prompts in the usage ledger.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, config=getattr(shell, "config", None), **kwargs)
+        self.demo = False
+        self.state: dict[str, Any] = {}  # per-feature state (conversations, background tasks)
+        self._clients: dict[tuple[str, bool], Any] = {}
+        # Extra keyword arguments for every Client made here (tests pass a fast poll schedule).
+        self.client_options: dict[str, Any] = {}
+
+    def client(self, profile: str | None = None) -> Any:
+        """The sync `yjnb.Client` for a profile, made once and reused."""
+        from .._sync import Client
+
+        name = profile or self.profile or None
+        key = (name or "", self.demo)
+        if key not in self._clients:
+            self._clients[key] = Client(
+                profile=name, demo=True if self.demo else None, **self.client_options
+            )
+        return self._clients[key]
+
+    # -- chat, config, models (chat.py) -----------------------------------------------------
+
+    @magic_arguments()
+    @argument("-m", "--model", help="Model, or several comma-separated to compare side by side.")
+    @argument("-s", "--system", help="System prompt.")
+    @argument("--no-stream", action="store_true", help="Wait for the whole answer.")
+    @argument("-o", "--output", metavar="VAR", help="Also store the result in this variable.")
+    @argument("--new", action="store_true", help="Start a new conversation.")
+    @argument("-p", "--profile", help="Profile to use for this cell.")
+    @argument(
+        "-f", "--format", choices=["markdown", "text", "code", "json"], default="markdown",
+        help="How to show the answer.",
+    )  # fmt: skip
+    @argument("--raw", action="store_true", help="Do not fill {name} from the namespace.")
+    @argument("--force", action="store_true", help="Run even beyond the credit budget.")
+    @argument("params", nargs="*", help="Model parameters as name=value.")
+    @cell_magic
+    @user_errors
+    def yj_chat(self, line: str, cell: str) -> None:
+        """Send the cell to a chat model and stream the answer."""
+        from .chat import run_chat
+
+        args = parse_argstring(self.yj_chat, line)
+        run_chat(self, args, cell)
+
+    @magic_arguments()
+    @argument("--key", action="store_true", help="Enter the API key (hidden, not stored).")
+    @argument("--demo", action="store_true", help="Start the embedded emulator and use it.")
+    @argument("--profile", help="Switch to this profile.")
+    @line_magic
+    @user_errors
+    def yj_config(self, line: str) -> Any:
+        """Show or change yjnb's settings (the key is always masked)."""
+        from .chat import run_config
+
+        return run_config(self, parse_argstring(self.yj_config, line))
+
+    @magic_arguments()
+    @argument("catelog", nargs="?", help="t2t, t2i, t2v, i2v or ref2v.")
+    @argument("-p", "--profile", help="Profile to use.")
+    @line_magic
+    @user_errors
+    def yj_models(self, line: str) -> Any:
+        """A table of models with their parameters and allowed values."""
+        from .chat import run_models
+
+        return run_models(self, parse_argstring(self.yj_models, line))
+
+    # -- media tasks (media.py) -------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("-m", "--model", help="Model (default: YJMagics.video_model).")
+    @argument("--bg", action="store_true", help="Return at once; the card keeps updating.")
+    @argument("--save", metavar="DIR", help="Save media here (relative to the notebook).")
+    @argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout).")
+    @argument("-o", "--output", metavar="VAR", help="Store the Task in this variable.")
+    @argument("-p", "--profile", help="Profile to use.")
+    @argument("--force", action="store_true", help="Run even beyond the credit budget.")
+    @argument("words", nargs="*", help="name=value parameters, then the prompt.")
+    @line_cell_magic
+    @user_errors
+    def yj_video(self, line: str, cell: str | None = None) -> Any:
+        """Generate a video; with no prompt, show a form."""
+        from .media import run_media
+
+        return run_media(self, "video", parse_argstring(self.yj_video, line), cell)
+
+    @magic_arguments()
+    @argument("-m", "--model", help="Model (default: YJMagics.image_model).")
+    @argument("--bg", action="store_true", help="Return at once; the card keeps updating.")
+    @argument("--save", metavar="DIR", help="Save media here (relative to the notebook).")
+    @argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout).")
+    @argument("-o", "--output", metavar="VAR", help="Store the Task in this variable.")
+    @argument("-p", "--profile", help="Profile to use.")
+    @argument("--force", action="store_true", help="Run even beyond the credit budget.")
+    @argument("words", nargs="*", help="name=value parameters, then the prompt.")
+    @line_cell_magic
+    @user_errors
+    def yj_image(self, line: str, cell: str | None = None) -> Any:
+        """Generate an image; with no prompt, show a form."""
+        from .media import run_media
+
+        return run_media(self, "image", parse_argstring(self.yj_image, line), cell)
+
+    @magic_arguments()
+    @argument("--resume", action="store_true", help="Re-attach live cards to unfinished tasks.")
+    @argument("--all", action="store_true", help="List every task, not only recent ones.")
+    @argument("taskid", nargs="?", help="One task to show.")
+    @line_magic
+    @user_errors
+    def yj_tasks(self, line: str) -> Any:
+        """List tasks and their status; --resume picks unfinished ones up again."""
+        from .media import run_tasks
+
+        return run_tasks(self, parse_argstring(self.yj_tasks, line))
+
+    # -- the ledger (usage.py) --------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("--by", choices=["model", "kind", "day", "profile"], default="model")
+    @argument("--since", metavar="DATE", help="Only calls since this date (YYYY-MM-DD).")
+    @argument("--plot", action="store_true", help="Chart credits and tokens over time.")
+    @line_magic
+    @user_errors
+    def yj_usage(self, line: str) -> Any:
+        """What was spent, on what: a summary of the usage ledger."""
+        from .usage import run_usage
+
+        return run_usage(self, parse_argstring(self.yj_usage, line))
