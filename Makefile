@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8888
+# Notebook runs under test get a fresh, private YJ_HOME (ledger, media), never the user's.
+NB_HOME := $(CURDIR)/build/nb-home
+NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME)
 
-.PHONY: demo test lint typecheck pytest notebooks bench clean
+.PHONY: demo test lint typecheck pytest notebooks binder-check browser-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +24,7 @@ $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 
 demo: $(VENV)/.demo-installed
 	cd notebooks && YJ_DEMO=1 ../$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
-		--ServerApp.root_dir=.
+		--ServerApp.root_dir=. --allow-root
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check yjnb tests benchmarks
@@ -31,17 +34,46 @@ typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
 pytest: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval -p no:cacheprovider notebooks
+	$(BIN)/python -m pytest tests --ignore=tests/browser
+	rm -rf $(NB_HOME)
+	$(NB_ENV) $(BIN)/python -m pytest --nbval -p no:cacheprovider \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 	rm -rf notebooks/media
 
 # Re-execute the tutorials so the outputs nbval compares are current.
 notebooks: $(VENV)/.dev-installed
+	rm -rf $(NB_HOME)
 	cd notebooks && for nb in *.ipynb; do \
-		../$(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
+		$(NB_ENV) ../$(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
 	rm -rf notebooks/media
 
-test: lint typecheck pytest
+# Binder, checked the only way possible here: a fresh venv built from binder/ alone (as
+# repo2docker would), then the tutorials under nbval through binder/start.
+BINDER_VENV := build/binder-venv
+binder-check: $(BIN)/python
+	rm -rf $(BINDER_VENV)
+	$(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/pip install --quiet --upgrade pip
+	$(BINDER_VENV)/bin/pip install --quiet -r binder/requirements.txt
+	PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" bash binder/postBuild
+	$(BINDER_VENV)/bin/pip install --quiet nbval pytest-timeout
+	rm -rf $(NB_HOME)
+	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
+		python -m pytest --nbval -p no:cacheprovider \
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+	rm -rf notebooks/media
+
+test: lint typecheck pytest binder-check
+
+$(VENV)/.browser-installed: $(VENV)/.dev-installed
+	$(BIN)/pip install --quiet -e '.[dev,demo,browser]'
+	touch $@
+
+# The tutorials in a real browser: Debian's chromium driven by Playwright (no browser download).
+browser-test: $(VENV)/.browser-installed
+	command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/emulator.py

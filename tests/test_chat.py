@@ -180,7 +180,8 @@ def test_cancelling_an_async_stream_keeps_the_partial_text(
 
 
 def test_closing_a_sync_stream_early_keeps_the_partial_text(client_kwargs: dict[str, Any]) -> None:
-    client = yjnb.Client(**client_kwargs)
+    # Slow enough (500 chunks x 10 ms) that close() always lands mid-stream.
+    client = yjnb.Client(**client_kwargs, headers={FAULT: "chunk_delay=0.01"})
     stream = client.chat("Tell me a long story", max_tokens=500, stream=True)
     first = [next(stream).text for _ in range(3)]
     stream.close()

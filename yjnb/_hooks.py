@@ -2,10 +2,15 @@
 
 The ledger subscribes here; so can users (`yjnb.add_usage_sink(print)`). A sink that raises
 is logged and skipped: a broken sink must never cost the user the answer they paid for.
+
+The default sinks (the usage ledger) are installed on the first record rather than at import,
+so `import yjnb` stays cheap and the core never imports the ledger until there is something to
+record. `YJ_LEDGER=0` turns the ledger off; `yjnb.ledger.uninstall()` unsubscribes it.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -19,6 +24,9 @@ UsageSink = Callable[[UsageRecord], None]
 logger = logging.getLogger("yjnb")
 _sinks: list[UsageSink] = []
 _lock = threading.Lock()
+# "module:function" called once, on the first record, to subscribe the default sinks.
+DEFAULT_SINKS: tuple[str, ...] = ("yjnb.ledger:install",)
+_defaults_installed = False
 
 
 def add_usage_sink(sink: UsageSink) -> UsageSink:
@@ -35,7 +43,23 @@ def remove_usage_sink(sink: UsageSink) -> None:
             _sinks.remove(sink)
 
 
+def _install_default_sinks() -> None:
+    global _defaults_installed
+    with _lock:
+        if _defaults_installed:
+            return
+        _defaults_installed = True
+    for spec in DEFAULT_SINKS:
+        module, _, function = spec.partition(":")
+        try:
+            getattr(importlib.import_module(module), function)()
+        except Exception:
+            logger.exception("could not install the default usage sink %s", spec)
+
+
 def emit(record: UsageRecord) -> None:
+    if not _defaults_installed:
+        _install_default_sinks()
     with _lock:
         sinks = list(_sinks)
     for sink in sinks:

@@ -92,3 +92,17 @@ def test_command_line_runs_in_the_foreground() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_listening_socket_is_tcp_so_responses_are_not_delayed_by_nagle() -> None:
+    """asyncio sets TCP_NODELAY on accepted sockets only when their proto is IPPROTO_TCP;
+    without it each keep-alive response waited ~40 ms for a delayed ACK."""
+    import socket
+
+    from yjnb.emulator.server import bind
+
+    sock = bind(0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()

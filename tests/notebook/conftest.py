@@ -41,3 +41,13 @@ def shell(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestingShe
 @pytest.fixture
 def magics(shell: TestingShell) -> Any:
     return shell.magics_manager.registry["YJMagics"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_ledger() -> Iterator[None]:
+    """A fresh default usage ledger per test: switches, session tally and file (per YJ_HOME)."""
+    from yjnb.ledger import _reset_default
+
+    _reset_default()
+    yield
+    _reset_default()

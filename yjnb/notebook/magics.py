@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Enum, Float, Integer, Unicode, observe
 from traitlets.config.configurable import Configurable
 
 from .._errors import YJError
@@ -64,6 +64,12 @@ class YJMagics(Magics, Configurable):
     refresh_interval = Float(
         0.1, help="Seconds between live display updates (streams and task cards)."
     ).tag(config=True)
+    stream_output = Enum(
+        ["auto", "display", "stdout"],
+        "auto",
+        help="Where %%yj_chat streams: one live display (Jupyter), stdout (terminal IPython), "
+        "or auto: display in a Jupyter kernel, stdout elsewhere.",
+    ).tag(config=True)
     wait_timeout = Float(600.0, help="Seconds a media magic waits for its task.").tag(config=True)
     media_dir = Unicode(
         "", help="Where media are saved; empty means YJ_HOME/media. --save overrides it."
@@ -84,6 +90,17 @@ class YJMagics(Magics, Configurable):
         self._clients: dict[tuple[str, bool], Any] = {}
         # Extra keyword arguments for every Client made here (tests pass a fast poll schedule).
         self.client_options: dict[str, Any] = {}
+
+    @observe("ledger", "ledger_prompts")
+    def _ledger_switched(self, change: Any) -> None:
+        """`%config YJMagics.ledger = False` / `ledger_prompts = False` switch the process's
+        ledger (it records calls made outside the magics too, so the switch is process-wide)."""
+        from ..ledger import configure
+
+        if change["name"] == "ledger":
+            configure(enabled=bool(change["new"]))
+        else:
+            configure(prompts=bool(change["new"]))
 
     def client(self, profile: str | None = None) -> Any:
         """The sync `yjnb.Client` for a profile, made once and reused."""
@@ -119,7 +136,7 @@ class YJMagics(Magics, Configurable):
         """Send the cell to a chat model and stream the answer."""
         from .chat import run_chat
 
-        args = parse_argstring(self.yj_chat, line)
+        args = self.yj_chat.parser.parse_args(split_words(line))  # quotes removed
         run_chat(self, args, cell)
 
     @magic_arguments()
@@ -132,7 +149,7 @@ class YJMagics(Magics, Configurable):
         """Show or change yjnb's settings (the key is always masked)."""
         from .chat import run_config
 
-        return run_config(self, parse_argstring(self.yj_config, line))
+        return run_config(self, self.yj_config.parser.parse_args(split_words(line)))
 
     @magic_arguments()
     @argument("catelog", nargs="?", help="t2t, t2i, t2v, i2v or ref2v.")
@@ -143,7 +160,7 @@ class YJMagics(Magics, Configurable):
         """A table of models with their parameters and allowed values."""
         from .chat import run_models
 
-        return run_models(self, parse_argstring(self.yj_models, line))
+        return run_models(self, self.yj_models.parser.parse_args(split_words(line)))
 
     # -- media tasks (media.py) -------------------------------------------------------------
 

@@ -1,0 +1,315 @@
+"""The usage ledger: every chat call and media task as a row in `YJ_HOME/ledger.sqlite`.
+
+The core reports each call through the usage hook (`yjnb._hooks`); on the first record the
+hook calls `install()`, which subscribes `sink` here, so `import yjnb` never imports this
+package and a plain script using `yjnb.Client` is recorded like a notebook is.
+
+* `yjnb.usage(since=None, kind=None, model=None)`: the default ledger as a pandas DataFrame.
+* `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
+  `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
+* Switches: `YJ_LEDGER=0` (or `%config YJMagics.ledger = False`) records nothing;
+  `YJ_LEDGER_PROMPTS=0` (or `YJMagics.ledger_prompts = False`) records no prompt text.
+
+pandas is imported only by the methods that return a DataFrame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from .._types import UsageRecord
+from ._schema import COLUMNS, SCHEMA_VERSION, record_row
+from ._store import Store, Totals, parse_since
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "COLUMNS",
+    "SCHEMA_VERSION",
+    "Ledger",
+    "Totals",
+    "configure",
+    "default_ledger",
+    "enabled",
+    "install",
+    "prompts_enabled",
+    "session_totals",
+    "sink",
+    "today_totals",
+    "uninstall",
+    "usage",
+]
+
+logger = logging.getLogger("yjnb")
+
+FILENAME = "ledger.sqlite"
+_OFF = frozenset({"0", "false", "no", "off"})
+
+Since: TypeAlias = str | date | datetime | timedelta | None
+Names: TypeAlias = str | Sequence[str] | None
+
+
+class Ledger:
+    """One ledger file. `Ledger()` is the file under `YJ_HOME`; the connection opens on first use.
+
+    Writing goes through `record()` (the sink does this for you); reading through `frame()`
+    (pandas), `summary()`, `export()`, `tasks()`, `totals()`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else home() / FILENAME
+        self._store = Store(self.path)
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    def __len__(self) -> int:
+        return self._store.count()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def record(
+        self, record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
+    ) -> None:
+        """Write one record: a chat as a new row, a task inserted or updated by its task id."""
+        self._store.write([record_row(record, prompts=prompts, notebook=notebook)])
+
+    def record_many(
+        self, records: Sequence[UsageRecord], *, prompts: bool = True, notebook: str | None = None
+    ) -> None:
+        """Write several records in one transaction (imports, benchmarks)."""
+        self._store.write(record_row(r, prompts=prompts, notebook=notebook) for r in records)
+
+    def set_local_path(self, taskid: str, path: str | os.PathLike[str]) -> bool:
+        """Note where a task's media were saved. False if the task is not in this ledger."""
+        return self._store.set_local_path(taskid, os.fspath(path))
+
+    # -- reading without pandas -------------------------------------------------------------
+
+    def tasks(
+        self, statuses: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded)."""
+        return self._store.dicts(statuses=statuses, tasks_only=True, newest_first=True, limit=limit)
+
+    def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:
+        """Tasks still `pending` or `running` (and, if asked, those whose wait timed out: the
+        platform may still finish them), newest first: what `%yj_tasks --resume` picks up."""
+        statuses = ["pending", "running"] + (["timeout"] if include_timeout else [])
+        return self.tasks(statuses)
+
+    def rows(
+        self, since: Since = None, kind: Names = None, model: Names = None
+    ) -> list[dict[str, Any]]:
+        """Every row matching the filters, oldest first, as plain dicts."""
+        return self._store.dicts(since=parse_since(since), kind=kind, model=model)
+
+    def totals(self, since: Since = None) -> Totals:
+        """Calls, tokens and credits since a moment (all rows if None)."""
+        return self._store.totals(parse_since(since))
+
+    def schema_version(self) -> int:
+        return self._store.schema_version()
+
+    # -- reading with pandas ----------------------------------------------------------------
+
+    def frame(self, since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
+        """The rows as a DataFrame, newest last: UTC datetimes, `Int64` token counts, floats.
+
+        `since`: a date ("2026-05-01"), ISO time, datetime (naive = UTC), timedelta or "today".
+        `kind` / `model`: one name or several. `params` and `usage_raw` stay JSON text.
+        """
+        from ._frame import to_frame
+
+        # Loading makes millions of small objects (~30 per row), none of them cyclic: without
+        # pausing the cyclic GC, its repeated full passes cost a third of the load time.
+        with _gc_paused():
+            columns, rows = self._store.select(since=parse_since(since), kind=kind, model=model)
+            return to_frame(columns, rows)
+
+    def summary(self, by: str = "model", since: Since = None) -> pd.DataFrame:
+        """Calls, tokens, credits, failures and mean latency per model, kind, day or profile."""
+        from ._frame import summarize
+
+        return summarize(self.frame(since=since), by)
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        since: Since = None,
+        kind: Names = None,
+        model: Names = None,
+    ) -> Path:
+        """Write the rows to `.csv` or `.parquet` (Parquet needs pyarrow). Returns the path."""
+        from ._frame import export
+
+        return export(self.frame(since=since, kind=kind, model=model), Path(path))
+
+    def close(self) -> None:
+        self._store.close()
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# -- the process default ------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    ledger: Ledger | None = None
+    home_key: str | None = None  # the YJ_HOME the default ledger was resolved for
+    enabled: bool | None = None  # set by YJMagics.ledger; None: the environment decides
+    prompts: bool | None = None  # set by YJMagics.ledger_prompts
+    warned: bool = False
+    # This process's own spending, for the session budget: chats in order, tasks by task id
+    # so that a task's later states replace its earlier ones instead of adding to them.
+    chats: Totals = field(default_factory=Totals)
+    tasks: dict[str, Totals] = field(default_factory=dict)
+
+
+_state = _State()
+_lock = threading.RLock()
+
+
+def home() -> Path:
+    """YJ_HOME as the settings resolve it (env, .env), falling back to the bare variable."""
+    from .._config import load_settings
+    from .._errors import ConfigError
+
+    try:
+        return load_settings().home
+    except ConfigError:  # a bad profile must not stop the ledger from recording
+        return Path(os.environ.get("YJ_HOME") or "~/.yjnb").expanduser()
+
+
+def default_ledger() -> Ledger:
+    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes)."""
+    key = os.environ.get("YJ_HOME")
+    with _lock:
+        if _state.ledger is None or _state.home_key != key:
+            if _state.ledger is not None:
+                _state.ledger.close()
+            _state.ledger, _state.home_key = Ledger(), key
+        return _state.ledger
+
+
+def _env_on(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in _OFF
+
+
+def enabled() -> bool:
+    """Whether calls are recorded: `YJMagics.ledger` if set, else `YJ_LEDGER` (default on)."""
+    return _state.enabled if _state.enabled is not None else _env_on("YJ_LEDGER")
+
+
+def prompts_enabled() -> bool:
+    """Whether prompt text is stored: `YJMagics.ledger_prompts` if set, else `YJ_LEDGER_PROMPTS`."""
+    return _state.prompts if _state.prompts is not None else _env_on("YJ_LEDGER_PROMPTS")
+
+
+def configure(*, enabled: bool | None = None, prompts: bool | None = None) -> None:
+    """Switch recording / prompt storage for this process (what the YJMagics traitlets call).
+    An argument left at None keeps the current setting."""
+    with _lock:
+        if enabled is not None:
+            _state.enabled = bool(enabled)
+        if prompts is not None:
+            _state.prompts = bool(prompts)
+
+
+def sink(record: UsageRecord) -> None:
+    """The usage-hook sink: write `record` to the default ledger unless the ledger is off."""
+    if not enabled():
+        return
+    _tally(record)  # spent is spent, even if the file cannot be written
+    try:
+        default_ledger().record(
+            record,
+            prompts=prompts_enabled(),
+            notebook=os.environ.get("JPY_SESSION_NAME") or None,
+        )
+    except Exception as exc:
+        # A full disk or a read-only home must not cost the user the answer; say so once.
+        if not _state.warned:
+            _state.warned = True
+            logger.warning("yjnb usage ledger: could not record a call (%s)", exc)
+
+
+def _tally(record: UsageRecord) -> None:
+    spent = Totals(1, record.total_tokens or 0, record.credits or 0.0)
+    with _lock:
+        if record.taskid:
+            _state.tasks[record.taskid] = spent
+        else:
+            _state.chats = Totals(
+                _state.chats.calls + 1,
+                _state.chats.tokens + spent.tokens,
+                _state.chats.credits + spent.credits,
+            )
+
+
+def session_totals() -> Totals:
+    """What this process recorded since it started: calls, tokens, credits."""
+    with _lock:
+        parts = [_state.chats, *_state.tasks.values()]
+    return Totals(
+        sum(p.calls for p in parts), sum(p.tokens for p in parts), sum(p.credits for p in parts)
+    )
+
+
+def today_totals() -> Totals:
+    """Every kernel's calls since midnight UTC, from the default ledger."""
+    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    return default_ledger().totals(midnight)
+
+
+def install() -> None:
+    """Subscribe the ledger to the usage hook (idempotent). The hook calls this itself."""
+    from .._hooks import add_usage_sink
+
+    add_usage_sink(sink)
+
+
+def uninstall() -> None:
+    from .._hooks import remove_usage_sink
+
+    remove_usage_sink(sink)
+
+
+def usage(since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
+    """The default ledger (`YJ_HOME/ledger.sqlite`) as a DataFrame, newest last."""
+    return default_ledger().frame(since=since, kind=kind, model=model)
+
+
+def _reset_default() -> None:
+    """Forget the default ledger, the switches and the session tally (for tests)."""
+    with _lock:
+        if _state.ledger is not None:
+            _state.ledger.close()
+        _state.ledger = None
+        _state.home_key = None
+        _state.enabled = None
+        _state.prompts = None
+        _state.warned = False
+        _state.chats = Totals()
+        _state.tasks = {}

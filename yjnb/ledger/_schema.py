@@ -1,0 +1,212 @@
+"""The ledger's schema: ordered migrations, the columns, and how a record becomes a row.
+
+Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
+step. Steps are only ever appended: editing a shipped step would leave files made with it
+behind. Version 1 is the first file format; version 2 added `notebook` and an index on
+`started_at`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from .._types import UsageRecord
+
+__all__ = [
+    "COLUMNS",
+    "INSERT",
+    "JSON_COLUMNS",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "TIME_COLUMNS",
+    "UPSERT",
+    "WRITTEN",
+    "iso",
+    "record_row",
+    "statements",
+]
+
+# Ordered migrations: (version, script). Append only; never edit a shipped step.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE calls (
+            id                INTEGER PRIMARY KEY,
+            started_at        TEXT NOT NULL,
+            finished_at       TEXT,
+            kind              TEXT NOT NULL,
+            profile           TEXT,
+            model             TEXT,
+            catelog           TEXT,
+            status            TEXT NOT NULL,
+            taskid            TEXT,
+            usage_id          TEXT,
+            prompt            TEXT,
+            params            TEXT,
+            prompt_tokens     INTEGER,
+            completion_tokens INTEGER,
+            cached_tokens     INTEGER,
+            total_tokens      INTEGER,
+            credits           REAL,
+            media_seconds     REAL,
+            resolution        TEXT,
+            latency_s         REAL,
+            ttft_s            REAL,
+            error             TEXT,
+            video_url         TEXT,
+            image_url         TEXT,
+            local_path        TEXT,
+            usage_raw         TEXT
+        );
+        -- One row per task: the upsert's conflict target.
+        CREATE UNIQUE INDEX calls_taskid ON calls (taskid) WHERE taskid IS NOT NULL;
+        """,
+    ),
+    (
+        2,
+        """
+        -- Which notebook made the call (JPY_SESSION_NAME), and a fast "since" / "today".
+        ALTER TABLE calls ADD COLUMN notebook TEXT;
+        CREATE INDEX calls_started_at ON calls (started_at);
+        """,
+    ),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "started_at",
+    "finished_at",
+    "kind",
+    "profile",
+    "model",
+    "catelog",
+    "status",
+    "taskid",
+    "usage_id",
+    "prompt",
+    "params",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "total_tokens",
+    "credits",
+    "media_seconds",
+    "resolution",
+    "latency_s",
+    "ttft_s",
+    "error",
+    "video_url",
+    "image_url",
+    "local_path",
+    "notebook",
+    "usage_raw",
+)
+WRITTEN = COLUMNS[1:]  # `id` is the database's
+JSON_COLUMNS = ("params", "usage_raw")
+TIME_COLUMNS = ("started_at", "finished_at")
+# Parameters that carry prompt text: dropped with the prompt when prompts are not stored.
+_PROMPT_PARAMS = frozenset({"system", "sys_prompt", "negative_prompt", "prompt", "messages"})
+
+# A task's states, weakest first. An update never moves a row to a weaker state, so a late
+# `pending` cannot undo `ok`, while a `timeout` (the task may still finish) can become `ok`.
+_RANK = "CASE {} WHEN 'pending' THEN 0 WHEN 'running' THEN 0 WHEN 'timeout' THEN 1 ELSE 2 END"
+# Fields a later state of the same task fills in; NULL (unknown) never erases what was known.
+_FILLED = (
+    "finished_at",
+    "usage_id",
+    "prompt_tokens",
+    "completion_tokens",
+    "cached_tokens",
+    "total_tokens",
+    "credits",
+    "media_seconds",
+    "resolution",
+    "ttft_s",
+    "video_url",
+    "image_url",
+    "local_path",
+    "usage_raw",
+    "catelog",
+    "prompt",
+    "notebook",
+)
+INSERT = f"INSERT INTO calls ({', '.join(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})"
+# A resumed task (`client.wait(taskid)` in a new kernel) knows neither its model nor its kind,
+# prompt or start: the first row's values are kept, and the latency is measured from its start.
+UPSERT = (
+    INSERT
+    + " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
+    + "status = excluded.status, "
+    + "error = excluded.error, "
+    + "model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE calls.model END, "
+    + "params = CASE WHEN calls.params IS NULL OR calls.params = '{}' "
+    + "THEN excluded.params ELSE calls.params END, "
+    + "latency_s = CASE WHEN excluded.finished_at IS NOT NULL "
+    + "THEN (julianday(excluded.finished_at) - julianday(calls.started_at)) * 86400.0 "
+    + "ELSE COALESCE(excluded.latency_s, calls.latency_s) END, "
+    + ", ".join(f"{c} = COALESCE(excluded.{c}, calls.{c})" for c in _FILLED)
+    + f" WHERE {_RANK.format('excluded.status')} >= {_RANK.format('calls.status')}"
+)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A fixed-width UTC ISO string, so that text order is time order in SQL."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # the core makes aware datetimes; a naive one is taken as UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def record_row(
+    record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
+) -> tuple[Any, ...]:
+    """The values of `WRITTEN` for one record. Without `prompts`, no prompt text is kept."""
+    params = dict(record.params or {})
+    if not prompts:
+        params = {k: v for k, v in params.items() if k not in _PROMPT_PARAMS}
+    values: dict[str, Any] = {
+        "started_at": iso(record.started_at),
+        "finished_at": iso(record.finished_at),
+        "kind": record.kind,
+        "profile": record.profile,
+        "model": record.model,
+        "catelog": record.catelog,
+        "status": record.status,
+        "taskid": record.taskid or None,
+        "usage_id": record.usage_id,
+        "prompt": record.prompt if prompts else None,
+        "params": _json(params),
+        "prompt_tokens": record.prompt_tokens,
+        "completion_tokens": record.completion_tokens,
+        "cached_tokens": record.cached_tokens,
+        "total_tokens": record.total_tokens,
+        "credits": record.credits,
+        "media_seconds": record.media_seconds,
+        "resolution": record.resolution,
+        "latency_s": record.latency_s,
+        "ttft_s": record.ttft_s,
+        "error": record.error,
+        "video_url": record.video_url,
+        "image_url": record.image_url,
+        "local_path": record.local_path,
+        "notebook": notebook,
+        "usage_raw": _json(record.usage_raw),
+    }
+    return tuple(values[c] for c in WRITTEN)
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration script into statements (they hold no string literals with ';')."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
