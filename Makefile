@@ -45,6 +45,10 @@ notebooks: $(VENV)/.dev-installed
 	rm -rf $(NB_HOME)
 	cd notebooks && for nb in *.ipynb; do \
 		$(NB_ENV) ../$(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
+	# Widget state holds random model ids and hundreds of KB: not worth saving.
+	$(BIN)/python -c "import glob, nbformat as nbf; \
+	[nbf.write(nb, p) for p in glob.glob('notebooks/*.ipynb') \
+	 for nb in [nbf.read(p, 4)] if nb.metadata.pop('widgets', None) is not None]"
 	rm -rf notebooks/media
 
 # Binder, checked the only way possible here: a fresh venv built from binder/ alone (as

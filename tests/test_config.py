@@ -395,3 +395,13 @@ def test_save_profile_errors(home: Path) -> None:
     with pytest.raises(ConfigError, match="Cannot parse"):
         save_profile(home, Profile("a", "https://x.example"))
     assert path.read_text() == "[broken\n"
+
+
+def test_an_explicit_base_url_wins_over_ambient_demo_mode(tmp_path: Path) -> None:
+    settings = load_settings(
+        base_url="http://127.0.0.1:9", api_key="k", environ={"YJ_DEMO": "1"}, cwd=tmp_path,
+        home=tmp_path,
+    )
+    assert settings.demo is False
+    assert settings.base_url == "http://127.0.0.1:9"
+    assert load_settings(environ={"YJ_DEMO": "1"}, cwd=tmp_path, home=tmp_path).demo is True

@@ -27,7 +27,7 @@ from ._errors import (
     redact,
 )
 from ._hooks import emit
-from ._http import RetryPolicy, make_http_client, send
+from ._http import HTTPPool, RetryPolicy, send
 from ._tasks import (
     PollSchedule,
     media_filename,
@@ -91,7 +91,7 @@ class AsyncClient:
         self._retry = RetryPolicy(max_retries=max_retries)
         self._headers = dict(headers or {})
         self._poll = poll or PollSchedule()
-        self._http: httpx.AsyncClient | None = None
+        self._http: HTTPPool | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._reported: set[tuple[str, str]] = set()
 
@@ -117,9 +117,9 @@ class AsyncClient:
         # asyncio.run() twice get a fresh one instead of a "loop is closed" error.
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
-            self._http = make_http_client(timeout=self._timeout, headers=self._headers)
+            self._http = HTTPPool(timeout=self._timeout, headers=self._headers)
             self._http_loop = loop
-        return self._http
+        return self._http.next()
 
     def _auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key.reveal()}"}

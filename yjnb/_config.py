@@ -203,9 +203,12 @@ def load_settings(
         )
     prof = profiles[name]
 
-    # demo: argument > explicit demo profile > YJ_DEMO > the default profile
+    # demo: argument > explicit demo profile > YJ_DEMO > the default profile. An explicit
+    # base_url argument names a server, so an ambient YJ_DEMO does not replace it.
     if demo is not None:
         is_demo, sources["demo"] = bool(demo), "argument"
+    elif base_url is not None:
+        is_demo, sources["demo"] = False, "argument base_url"
     elif explicit and prof.demo:
         is_demo, sources["demo"] = True, f"profile {name!r}"
     elif found := lookup("YJ_DEMO"):

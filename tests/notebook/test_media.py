@@ -283,3 +283,16 @@ def test_no_prompt_shows_the_form(ip: Any, emulator: Any) -> None:
     assert form.model.value == "happyhorse-1.0-t2v"
     assert form.fields["duration"].input.value == 7
     assert emulator.count(VIDEO_POST) == 0
+
+
+def test_prompt_words_may_follow_options_and_quoted_values_keep_spaces(
+    ip: Any, emulator: Any
+) -> None:
+    line = '-m wan2.2-t2i-flash -o t "negative_prompt=blurry, low" a "cat\'s" hat --timeout 30'
+    ip.run_line_magic("yj_image", line)
+    task = ip.user_ns["t"]
+    assert task.succeeded
+    assert task.prompt == "a cat's hat"
+    assert task.params["negative_prompt"] == "blurry, low"
+    with pytest.raises(UsageError, match="check the quotes"):
+        ip.run_line_magic("yj_image", "the cat's hat")

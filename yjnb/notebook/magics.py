@@ -179,7 +179,9 @@ class YJMagics(Magics, Configurable):
         """Generate a video; with no prompt, show a form."""
         from .media import run_media
 
-        return run_media(self, "video", parse_argstring(self.yj_video, line), cell)
+        # Intermixed: prompt words may follow options (`-o t a cat on the moon`).
+        args = self.yj_video.parser.parse_intermixed_args(split_words(line))
+        return run_media(self, "video", args, cell)
 
     @magic_arguments()
     @argument("-m", "--model", help="Model (default: YJMagics.image_model).")
@@ -196,7 +198,8 @@ class YJMagics(Magics, Configurable):
         """Generate an image; with no prompt, show a form."""
         from .media import run_media
 
-        return run_media(self, "image", parse_argstring(self.yj_image, line), cell)
+        args = self.yj_image.parser.parse_intermixed_args(split_words(line))
+        return run_media(self, "image", args, cell)
 
     @magic_arguments()
     @argument("--resume", action="store_true", help="Re-attach live cards to unfinished tasks.")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
 from datetime import datetime
 from typing import Any
 
@@ -85,15 +84,6 @@ def split_params(
     if problems:
         raise UsageError("; ".join(problems))
     return params, prompt
-
-
-def _resplit(words: list[str]) -> list[str]:
-    """IPython's arg_split keeps quotes on POSIX; split the words again, shell-like."""
-    line = " ".join(words)
-    try:
-        return shlex.split(line, posix=True)
-    except ValueError as exc:
-        raise UsageError(f"cannot parse the line ({exc}); check the quotes") from None
 
 
 def check_request(
@@ -191,7 +181,7 @@ def run_media(magics: Any, kind: str, args: Any, cell: str | None) -> Any:
     """%yj_video / %yj_image: check, submit, show the live card; no prompt shows the form."""
     model = args.model or (magics.video_model if kind == "video" else magics.image_model)
     body = (cell or "").strip()
-    params, words = split_params(kind, model, _resplit(args.words or []), has_cell=bool(body))
+    params, words = split_params(kind, model, list(args.words or []), has_cell=bool(body))
     if body and words:
         raise UsageError(
             "give the prompt either on the line or in the cell body, not both "
