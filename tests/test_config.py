@@ -399,7 +399,10 @@ def test_save_profile_errors(home: Path) -> None:
 
 def test_an_explicit_base_url_wins_over_ambient_demo_mode(tmp_path: Path) -> None:
     settings = load_settings(
-        base_url="http://127.0.0.1:9", api_key="k", environ={"YJ_DEMO": "1"}, cwd=tmp_path,
+        base_url="http://127.0.0.1:9",
+        api_key="k",
+        environ={"YJ_DEMO": "1"},
+        cwd=tmp_path,
         home=tmp_path,
     )
     assert settings.demo is False
