@@ -82,6 +82,9 @@ browser-test: $(VENV)/.browser-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/client.py
+	$(BIN)/python benchmarks/chat_magic.py
+	$(BIN)/python benchmarks/tasks.py
+	$(BIN)/python benchmarks/ledger.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -24,17 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import httpx
 import nbformat
+from _emulator_proc import emulator_process
 from nbclient import NotebookClient
 
 from yjnb.emulator import DEMO_KEY
@@ -76,34 +71,6 @@ MAGIC = """\
 """
 
 REPORT = "print(json.dumps({'times': _times, 'sizes': _sizes}))"
-
-
-@contextmanager
-def emulator_process() -> Iterator[str]:
-    """``python -m yjnb.emulator --port 0`` (a free loopback port) in its own process."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yjnb.emulator", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
-        if match is None:
-            raise RuntimeError("the emulator did not print its URL")
-        url = match.group(0)
-        for _ in range(200):
-            try:
-                httpx.get(url + "/_emulator/stats", timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def build(rounds: int, tokens: int) -> nbformat.NotebookNode:

@@ -34,7 +34,6 @@ import cProfile
 import io
 import os
 import pstats
-import re
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from dataclasses import dataclass
 
 import httpx
 import openai
+from _emulator_proc import emulator_process
 
 import yjnb
 from yjnb._chat import chat_payload
@@ -75,38 +75,6 @@ class Consumed:
 
 
 # -- the emulator ---------------------------------------------------------------------------
-
-
-@contextmanager
-def emulator_process() -> Iterator[str]:
-    """``python -m yjnb.emulator --port 0`` (a free loopback port) in its own process."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yjnb.emulator", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
-        if match is None:
-            raise RuntimeError("the emulator did not print its URL")
-        url = match.group(0)
-        for _ in range(200):  # at most ~10 s
-            try:
-                httpx.get(url + "/_emulator/stats", timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError(f"the emulator at {url} did not answer")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # -- 1. CPU per streamed chunk ----------------------------------------------------------------

@@ -16,41 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
+from _emulator_proc import emulator_process
 
 DEMO_KEY = "yj-demo-0000000000000000"
 CHAT = "/llmage/v1/chat/completions"
 HEADERS = {"Authorization": f"Bearer {DEMO_KEY}"}
-
-
-@contextmanager
-def emulator_process() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yjnb.emulator", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
-        assert match, "the emulator did not print its URL"
-        url = match.group(0)
-        for _ in range(200):
-            try:
-                httpx.get(url + "/_emulator/stats")
-                break
-            except httpx.ConnectError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _body(tokens: int) -> dict[str, object]:

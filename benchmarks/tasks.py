@@ -28,50 +28,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _emulator_proc import emulator_process
 
 VIDEO_SECONDS = 2.0 + 4.0 + 20.0  # the emulator's CREATED + PENDING + RUNNING, at speed 1
-
-
-@contextmanager
-def emulator_process(speed: float) -> Iterator[str]:
-    """``python -m yjnb.emulator --port 0 --speed S`` in its own process; yields its URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "yjnb.emulator", "--port", "0", "--speed", str(speed)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline())
-        if match is None:
-            raise RuntimeError("the emulator did not print its URL")
-        url = match.group(0)
-        for _ in range(200):
-            try:
-                httpx.get(url + "/_emulator/stats", timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def schedule_polls(duration: float, first: float, factor: float, cap: float) -> int:

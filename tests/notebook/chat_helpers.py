@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from IPython.utils.capture import capture_output
-from traitlets.config.configurable import SingletonConfigurable
 
 CHAT = "POST /llmage/v1/chat/completions"
-
-
-@pytest.fixture
-def current_shell(shell: Any) -> Iterator[Any]:
-    """`shell` as IPython's current shell (as in a kernel), so `display()` and
-    `capture_output()` use it."""
-    classes = [
-        cls
-        for cls in type(shell).mro()
-        if isinstance(cls, type)
-        and issubclass(cls, SingletonConfigurable)
-        and cls is not SingletonConfigurable
-    ]
-    for cls in classes:
-        cls._instance = shell
-    yield shell
-    for cls in classes:
-        cls._instance = None
 
 
 @dataclass

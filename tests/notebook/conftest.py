@@ -28,14 +28,20 @@ class TestingShell(InteractiveShell):
 def shell(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestingShell]:
     monkeypatch.setenv("YJ_API_KEY", emulator.api_key)
     monkeypatch.setenv("YJ_BASE_URL", emulator.url)
-    ip = TestingShell()
+    # The current shell (as in a kernel): display() and capture_output() go through it.
+    ip = TestingShell.instance()
     ip.run_line_magic("load_ext", "yjnb")
     magics = ip.magics_manager.registry["YJMagics"]
     magics.client_options = {"poll": FAST_POLL}
     magics.refresh_interval = 0.05
     yield ip
     ip.run_line_magic("unload_ext", "yjnb")
-    InteractiveShell.clear_instance()
+    TestingShell.clear_instance()  # clears InteractiveShell._instance too
+
+
+@pytest.fixture
+def ip(shell: TestingShell) -> TestingShell:
+    return shell
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ import threading
 from typing import Any
 
 import pytest
-from chat_helpers import CHAT, current_shell, run
+from chat_helpers import CHAT, run
 from IPython.core.error import UsageError
 
 from yjnb import ChatResult
-
-pytestmark = pytest.mark.usefixtures(current_shell.__name__)
 
 
 @pytest.fixture

@@ -7,13 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chat_helpers import current_shell, run
+from chat_helpers import run
 from conftest import TestingShell as FreshShell
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-
-CURRENT = pytest.mark.usefixtures(current_shell.__name__)
 
 KEY = "sk-test-S3CRET-do-not-show-9f2a"
 MASKED = "sk-t…9f2a"
@@ -56,7 +54,6 @@ def test_load_ext_with_a_key_or_in_demo_says_nothing_of_keys(
     assert "demo mode" in _load(monkeypatch)
 
 
-@CURRENT
 def test_config_shows_the_settings_with_the_key_masked(keyed: Any, isolated_env: Path) -> None:
     shown = run(keyed, "", kind="yj_config")
     assert shown.error is None and len(shown.outputs) == 1
@@ -69,7 +66,6 @@ def test_config_shows_the_settings_with_the_key_masked(keyed: Any, isolated_env:
     assert KEY not in shown.everything()
 
 
-@CURRENT
 def test_the_key_is_in_no_output(keyed: Any, magics: Any, emulator: Any) -> None:
     shown = [run(keyed, "", kind="yj_config"), run(keyed, "t2t", kind="yj_models")]
     shown.append(run(keyed, "", "echo: hello"))
@@ -85,7 +81,6 @@ def test_the_key_is_in_no_output(keyed: Any, magics: Any, emulator: Any) -> None
         assert KEY not in repr(keyed.user_ns.get("_yj"))
 
 
-@CURRENT
 def test_key_entered_with_getpass(
     shell: Any, magics: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,14 +102,12 @@ def test_key_entered_with_getpass(
     assert shell.user_ns["_yj"].text == "it works"
 
 
-@CURRENT
 def test_empty_key_changes_nothing(shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "   ")
     with pytest.raises(UsageError, match="no key entered"):
         shell.run_line_magic("yj_config", "--key")
 
 
-@CURRENT
 def test_demo_switches_to_the_embedded_emulator(shell: Any, magics: Any, emulator: Any) -> None:
     magics.client()  # a client made before the switch is not reused
     shown = run(shell, "--demo", kind="yj_config")
@@ -128,7 +121,6 @@ def test_demo_switches_to_the_embedded_emulator(shell: Any, magics: Any, emulato
     assert emulator.count("POST /llmage/v1/chat/completions") == before  # not the test server
 
 
-@CURRENT
 def test_profile_switch(shell: Any, magics: Any) -> None:
     shown = run(shell, "--profile legacy", kind="yj_config")
     assert magics.profile == "legacy"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,21 +9,17 @@ import ipywidgets as w
 import pytest
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from .media_helpers import JPEG, as_current_shell
+    from .media_helpers import JPEG
 else:
-    from media_helpers import JPEG, as_current_shell
+    from media_helpers import JPEG
 
 from yjnb._catalog import prepare, specs
 from yjnb.notebook.form_fields import upload_item
 from yjnb.notebook.forms import TaskForm, form
-from yjnb.notebook.media import _resplit, check_request, split_params
+from yjnb.notebook.magics import split_words
+from yjnb.notebook.media import check_request, split_params
 
 MEDIA_SPECS = [s for s in specs() if s.catelog in ("t2i", "t2v", "i2v", "ref2v")]
-
-
-@pytest.fixture(name="ip")
-def _current_shell(shell: Any) -> Iterator[Any]:
-    yield from as_current_shell(shell)
 
 
 def _form_for(s: Any, magics: Any) -> TaskForm:
@@ -100,7 +95,7 @@ def test_form_payload_is_what_the_magic_line_sends(s: Any, magics: Any) -> None:
 
     line = f.magic_line()
     assert line.startswith(f"%yj_{'image' if s.catelog == 't2i' else 'video'} -m {s.id} ")
-    words = _resplit(line.split(" ", 1)[1].split())
+    words = split_words(line.split(" ", 1)[1])  # as the magic splits its line
     assert words[:2] == ["-m", s.id]
     params, prompt = split_params("image" if s.catelog == "t2i" else "video", s.id, words[2:])
     catelog, _ = check_request(f.kind, s.id, " ".join(prompt), params)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,15 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from .media_helpers import JPEG, as_current_shell, last_html, watcher_of
+    from .media_helpers import JPEG, last_html, watcher_of
 else:
-    from media_helpers import JPEG, as_current_shell, last_html, watcher_of
+    from media_helpers import JPEG, last_html, watcher_of
 
 from yjnb.notebook.media import split_params
 
 VIDEO_POST = "POST /llmage/v1/video/generations"
 IMAGE_POST = "POST /llmage/v1/image/generations"
 FAIL_REASON = "Task failed: the provider rejected the request (emulated fault)"
-
-
-@pytest.fixture(name="ip")
-def _current_shell(shell: Any) -> Iterator[Any]:
-    yield from as_current_shell(shell)
 
 
 def _interrupt_main_soon(delay: float) -> threading.Timer:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chat_helpers import current_shell, run
+from chat_helpers import run
 from IPython.core.error import UsageError
 
 from yjnb._catalog import specs
 from yjnb._types import ModelInfo
-
-pytestmark = pytest.mark.usefixtures(current_shell.__name__)
 
 
 def test_table_of_one_catelog(shell: Any) -> None:

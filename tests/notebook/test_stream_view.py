@@ -8,14 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from chat_helpers import current_shell, run
+from chat_helpers import run
 
 from yjnb import ChatResult
 from yjnb._types import Usage
 from yjnb.notebook.html import esc, safe_src
 from yjnb.notebook.stream_view import PLAIN_LIMIT, StreamView, footer, md_safe
-
-pytestmark = pytest.mark.usefixtures(current_shell.__name__)
 
 
 def test_a_long_fast_stream_is_throttled(shell: Any, magics: Any) -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from IPython.utils.capture import capture_output
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from .media_helpers import as_current_shell, last_html
+    from .media_helpers import last_html
 else:
-    from media_helpers import as_current_shell, last_html
+    from media_helpers import last_html
 
 from yjnb._runner import get_runner
 from yjnb._types import Task
@@ -24,11 +22,6 @@ from yjnb.notebook.task_watch import Watcher
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-
-@pytest.fixture(name="ip")
-def _current_shell(shell: Any) -> Iterator[Any]:
-    yield from as_current_shell(shell)
 
 
 class Sink:

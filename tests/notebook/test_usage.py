@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from traitlets.config.configurable import SingletonConfigurable
 
 import yjnb
 from yjnb._types import UsageRecord
@@ -19,24 +16,6 @@ from yjnb.ledger import default_ledger, session_totals
 from yjnb.notebook.usage import check_budget, usage_line
 
 VIDEO = {"model": "viduq3-pro", "duration": 1}  # 25 credits on the emulator
-
-
-@pytest.fixture
-def shell(shell: Any) -> Iterator[Any]:
-    """The test shell made IPython's current one, so `capture_output()` sees its displays."""
-    classes = [
-        c
-        for c in type(shell).mro()
-        if isinstance(c, type)
-        and issubclass(c, SingletonConfigurable)
-        and c is not SingletonConfigurable
-    ]
-    for c in classes:
-        c._instance = shell
-    assert InteractiveShell.initialized()
-    yield shell
-    for c in classes:
-        c._instance = None
 
 
 def spend_video(magics: Any) -> float:
