@@ -98,10 +98,8 @@ def test_models_lists_catelogs(client_kwargs: dict[str, Any]) -> None:
     ],
 )
 def test_model_list_shapes(body: Any) -> None:
-    from yjnb._client import _model_info
-
     items = body["data"] if isinstance(body, dict) else body
-    infos = [_model_info(item) for item in items]
+    infos = [yjnb.ModelInfo.from_wire(item) for item in items]
     assert [i.id for i in infos if i] == ["m1"]
 
 
@@ -113,9 +111,7 @@ def test_emulator_bare_list_format_is_accepted(
     url = f"{emulator.url}/llmage/v1/models?format=bare"
     bare = httpx.get(url, headers={"Authorization": f"Bearer {emulator.api_key}"}).json()
     assert isinstance(bare, list)
-    from yjnb._client import _model_info
-
-    ids = {info.id for info in map(_model_info, bare) if info}
+    ids = {info.id for info in map(yjnb.ModelInfo.from_wire, bare) if info}
     assert ids == {m.id for m in yjnb.Client(**client_kwargs).models()}
 
 

@@ -15,15 +15,22 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from ._errors import StreamInterrupted
 from ._sse import SSEDecoder
-from ._types import ChatChunk, ChatResult, Usage
+from ._types import ChatChunk, ChatResult, Usage, UsageRecord, utcnow
 
-__all__ = ["AsyncChatStream", "StreamAccumulator", "chat_payload", "parse_completion"]
+__all__ = [
+    "AsyncChatStream",
+    "StreamAccumulator",
+    "chat_payload",
+    "chat_record",
+    "parse_completion",
+]
 
 ChatDone = Callable[[ChatResult, str, "str | None"], None]
 
@@ -168,6 +175,38 @@ def parse_completion(
     acc.usage = Usage.from_wire(body.get("usage"))
     acc.finish_reason = (choice or {}).get("finish_reason") or "stop"
     return acc.result()
+
+
+def chat_record(
+    result: ChatResult,
+    *,
+    status: str,
+    error: str | None,
+    started_at: datetime,
+    params: Mapping[str, Any],
+    profile: str,
+) -> UsageRecord:
+    """The usage-hook record of one chat call (the caller redacts `error`)."""
+    usage = result.usage
+    return UsageRecord(
+        kind="chat",
+        status=status,  # type: ignore[arg-type]
+        model=result.model,
+        profile=profile,
+        catelog="t2t",
+        started_at=started_at,
+        finished_at=utcnow(),
+        prompt=result.prompt,
+        params={"system": result.system, **params} if result.system else dict(params),
+        usage_id=result.usage_id,
+        prompt_tokens=usage.prompt_tokens if usage else None,
+        completion_tokens=usage.completion_tokens if usage else None,
+        cached_tokens=usage.cached_tokens if usage else None,
+        total_tokens=usage.total_tokens if usage else None,
+        latency_s=result.latency_s,
+        ttft_s=result.ttft_s,
+        error=error,
+    )
 
 
 class AsyncChatStream:

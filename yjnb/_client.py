@@ -14,7 +14,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from ._chat import AsyncChatStream, StreamAccumulator, chat_payload, parse_completion
+from ._chat import (
+    AsyncChatStream,
+    StreamAccumulator,
+    chat_payload,
+    chat_record,
+    parse_completion,
+)
 from ._config import Secret, Settings, load_settings
 from ._errors import (
     APIConnectionError,
@@ -30,9 +36,10 @@ from ._hooks import emit
 from ._http import HTTPPool, RetryPolicy, send
 from ._tasks import (
     PollSchedule,
-    media_filename,
+    file_labels,
     multipart_files,
     record_for,
+    save_response,
     submission_fields,
     update_task,
 )
@@ -196,7 +203,17 @@ class AsyncClient:
         started_at, started = utcnow(), time.perf_counter()
 
         def on_done(result: ChatResult, status: str, error: str | None) -> None:
-            self._emit_once(self._chat_record(result, status, error, started_at, params))
+            if error is not None:
+                error = redact(error, self._key.reveal())
+            record = chat_record(
+                result,
+                status=status,
+                error=error,
+                started_at=started_at,
+                params=params,
+                profile=self.settings.profile,
+            )
+            self._emit_once(record)
 
         def failed(error: BaseException, status: str = "failed") -> None:
             acc = StreamAccumulator(model=model, prompt=prompt, system=system)
@@ -226,35 +243,6 @@ class AsyncClient:
         on_done(result, "ok", None)
         return result
 
-    def _chat_record(
-        self,
-        result: ChatResult,
-        status: str,
-        error: str | None,
-        started_at: Any,
-        params: Mapping[str, Any],
-    ) -> UsageRecord:
-        usage = result.usage
-        return UsageRecord(
-            kind="chat",
-            status=status,  # type: ignore[arg-type]
-            model=result.model,
-            profile=self.settings.profile,
-            catelog="t2t",
-            started_at=started_at,
-            finished_at=utcnow(),
-            prompt=result.prompt,
-            params={"system": result.system, **params} if result.system else dict(params),
-            usage_id=result.usage_id,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-            cached_tokens=usage.cached_tokens if usage else None,
-            total_tokens=usage.total_tokens if usage else None,
-            latency_s=result.latency_s,
-            ttft_s=result.ttft_s,
-            error=None if error is None else redact(error, self._key.reveal()),
-        )
-
     # -- models -----------------------------------------------------------------------------
 
     async def models(self, catelog: str | None = None) -> list[ModelInfo]:
@@ -263,7 +251,7 @@ class AsyncClient:
         response = await self._send("GET", "/llmage/v1/models", params=params)
         body = response.json()
         items = body.get("data", body.get("models", [])) if isinstance(body, dict) else body
-        infos = [_model_info(item) for item in items or []]
+        infos = [ModelInfo.from_wire(item) for item in items or []]
         return [m for m in infos if m is not None and (not catelog or m.catelog in (None, catelog))]
 
     # -- media tasks ------------------------------------------------------------------------
@@ -333,7 +321,7 @@ class AsyncClient:
             files = multipart_files(prepared)
             data = {k: str(v) for k, v in fields.items()}
             response = await self._send("POST", path, data=data, files=files)
-            recorded = {**prepared.fields, **_file_names(prepared.files)}
+            recorded = {**prepared.fields, **file_labels(prepared.files)}
         else:
             response = await self._send("POST", path, json=fields)
             recorded = dict(prepared.fields)
@@ -446,50 +434,4 @@ class AsyncClient:
             secret=self._key.reveal(),
             stream=True,
         )
-        target = folder / media_filename(task, what, response.headers.get("content-type"))
-        partial = target.with_name(target.name + ".part")
-        try:
-            size = int(response.headers.get("content-length") or 0)
-            if size > max_bytes:
-                raise YJError(f"{what} is {size} bytes, over max_bytes={max_bytes}")
-            written = 0
-            with partial.open("wb") as out:
-                async for block in response.aiter_bytes():
-                    written += len(block)
-                    if written > max_bytes:
-                        raise YJError(f"{what} is over max_bytes={max_bytes}; download stopped")
-                    out.write(block)
-            partial.replace(target)
-        finally:
-            await response.aclose()
-            partial.unlink(missing_ok=True)
-        return target
-
-
-def _model_info(item: Any) -> ModelInfo | None:
-    if isinstance(item, str):
-        return ModelInfo(id=item)
-    if not isinstance(item, dict):
-        return None
-    model_id = item.get("id") or item.get("model") or item.get("name")
-    if not model_id:
-        return None
-    return ModelInfo(
-        id=str(model_id),
-        catelog=item.get("catelogid") or item.get("catelog") or item.get("category"),
-        vendor=item.get("vendor") or item.get("owned_by") or item.get("provider"),
-        description=item.get("description"),
-        raw=dict(item),
-    )
-
-
-def _file_names(files: list[tuple[str, Any]]) -> dict[str, Any]:
-    names: dict[str, list[str]] = {}
-    for wire, value in files:
-        label = (
-            os.fspath(value)
-            if isinstance(value, (str, os.PathLike))
-            else f"<{type(value).__name__}>"
-        )
-        names.setdefault(wire, []).append(str(label))
-    return {wire: v[0] if len(v) == 1 else v for wire, v in names.items()}
+        return await save_response(response, task, what, folder, max_bytes)

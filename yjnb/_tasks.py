@@ -17,15 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ._catalog import Prepared
-from ._errors import ValidationError
+from ._errors import ValidationError, YJError
 from ._types import Task, UsageRecord, utcnow
 
 __all__ = [
     "PollSchedule",
+    "file_labels",
     "media_filename",
     "multipart_files",
     "record_for",
+    "save_response",
     "submission_fields",
     "update_task",
 ]
@@ -145,6 +149,45 @@ def media_filename(task: Task, what: str, content_type: str | None) -> str:
         ext = {"video": ".mp4", "cover": ".jpg", "image": ".png"}[what] if ext is None else ".jpg"
     suffix = "-cover" if what == "cover" else ""
     return f"{safe}{suffix}{ext}"
+
+
+def file_labels(files: list[tuple[str, Any]]) -> dict[str, Any]:
+    """What the ledger keeps of the files sent: paths as given, else the kind of object."""
+    names: dict[str, list[str]] = {}
+    for wire, value in files:
+        is_path = isinstance(value, (str, os.PathLike))
+        names.setdefault(wire, []).append(
+            os.fspath(value) if is_path else f"<{type(value).__name__}>"
+        )
+    return {wire: v[0] if len(v) == 1 else v for wire, v in names.items()}
+
+
+async def save_response(
+    response: httpx.Response, task: Task, what: str, folder: Path, max_bytes: int
+) -> Path:
+    """Stream a media response to `folder` under a name yjnb makes; at most `max_bytes`.
+
+    It is written to a `.part` file first, so an aborted download never leaves a file
+    that looks complete.
+    """
+    target = folder / media_filename(task, what, response.headers.get("content-type"))
+    partial = target.with_name(target.name + ".part")
+    try:
+        size = int(response.headers.get("content-length") or 0)
+        if size > max_bytes:
+            raise YJError(f"{what} is {size} bytes, over max_bytes={max_bytes}")
+        written = 0
+        with partial.open("wb") as out:
+            async for block in response.aiter_bytes():
+                written += len(block)
+                if written > max_bytes:
+                    raise YJError(f"{what} is over max_bytes={max_bytes}; download stopped")
+                out.write(block)
+        partial.replace(target)
+    finally:
+        await response.aclose()
+        partial.unlink(missing_ok=True)
+    return target
 
 
 def record_for(task: Task, status: str, *, error: str | None = None) -> UsageRecord:

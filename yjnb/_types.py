@@ -89,6 +89,24 @@ class ModelInfo:
     description: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    @classmethod
+    def from_wire(cls, item: Any) -> ModelInfo | None:
+        """One entry of a model list: a bare id, or an object in any of the usual spellings."""
+        if isinstance(item, str):
+            return cls(id=item)
+        if not isinstance(item, dict):
+            return None
+        model_id = item.get("id") or item.get("model") or item.get("name")
+        if not model_id:
+            return None
+        return cls(
+            id=str(model_id),
+            catelog=item.get("catelogid") or item.get("catelog") or item.get("category"),
+            vendor=item.get("vendor") or item.get("owned_by") or item.get("provider"),
+            description=item.get("description"),
+            raw=dict(item),
+        )
+
 
 TaskStatus = Literal["CREATED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
 
