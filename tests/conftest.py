@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,20 @@ def records() -> Iterator[list[Any]]:
     add_usage_sink(seen.append)
     yield seen
     remove_usage_sink(seen.append)
+
+
+@pytest.fixture
+def interrupt_main_soon() -> Iterator[Callable[[float], None]]:
+    """Schedule a real SIGINT to the main thread, as a kernel interrupt sends one."""
+    timers: list[threading.Timer] = []
+
+    def schedule(delay: float) -> None:
+        main = threading.main_thread().ident
+        assert main is not None
+        timer = threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT))
+        timers.append(timer)
+        timer.start()
+
+    yield schedule
+    for timer in timers:
+        timer.cancel()

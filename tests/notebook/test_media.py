@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +19,6 @@ from yjnb.notebook.media import split_params
 VIDEO_POST = "POST /llmage/v1/video/generations"
 IMAGE_POST = "POST /llmage/v1/image/generations"
 FAIL_REASON = "Task failed: the provider rejected the request (emulated fault)"
-
-
-def _interrupt_main_soon(delay: float) -> threading.Timer:
-    """A real SIGINT to the main thread, as a kernel interrupt sends."""
-    main = threading.main_thread().ident
-    assert main is not None
-    timer = threading.Timer(delay, signal.pthread_kill, (main, signal.SIGINT))
-    timer.start()
-    return timer
 
 
 # -- words -> parameters ------------------------------------------------------------------------
@@ -207,14 +196,13 @@ def test_bg_returns_at_once_and_finishes_while_other_cells_run(
     assert len(ids) == 1
 
 
-def test_interrupt_moves_the_wait_to_the_background(ip: Any, magics: Any, emulator: Any) -> None:
+def test_interrupt_moves_the_wait_to_the_background(
+    ip: Any, magics: Any, emulator: Any, interrupt_main_soon: Any
+) -> None:
     emulator.set_speed(1.0)
-    timer = _interrupt_main_soon(0.5)
-    try:
-        with capture_output() as captured:
-            ip.run_line_magic("yj_video", "-o t a cat")  # returns instead of raising
-    finally:
-        timer.cancel()
+    interrupt_main_soon(0.5)
+    with capture_output() as captured:
+        ip.run_line_magic("yj_video", "-o t a cat")  # returns instead of raising
     task = ip.user_ns["t"]
     assert "moved to the background" in captured.stdout
     assert "keeps running in the background" in last_html(captured)

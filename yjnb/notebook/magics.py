@@ -40,6 +40,28 @@ def user_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def media_arguments(kind: str) -> Callable[[Any], Any]:
+    """The arguments %yj_video and %yj_image share."""
+    decorators = [
+        magic_arguments(),
+        argument("-m", "--model", help=f"Model (default: YJMagics.{kind}_model)."),
+        argument("--bg", action="store_true", help="Return at once; the card keeps updating."),
+        argument("--save", metavar="DIR", help="Save media here (relative to the notebook)."),
+        argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout)."),
+        argument("-o", "--output", metavar="VAR", help="Store the Task in this variable."),
+        argument("-p", "--profile", help="Profile to use."),
+        argument("--force", action="store_true", help="Run even beyond the credit budget."),
+        argument("words", nargs="*", help="name=value parameters, then the prompt."),
+    ]
+
+    def apply(func: Any) -> Any:
+        for decorate in reversed(decorators):  # as if stacked in this order above `func`
+            func = decorate(func)
+        return func
+
+    return apply
+
+
 def split_words(line: str) -> list[str]:
     """Shell-like words; an unbalanced quote is a usage error, not a traceback."""
     try:
@@ -164,15 +186,7 @@ class YJMagics(Magics, Configurable):
 
     # -- media tasks (media.py) -------------------------------------------------------------
 
-    @magic_arguments()
-    @argument("-m", "--model", help="Model (default: YJMagics.video_model).")
-    @argument("--bg", action="store_true", help="Return at once; the card keeps updating.")
-    @argument("--save", metavar="DIR", help="Save media here (relative to the notebook).")
-    @argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout).")
-    @argument("-o", "--output", metavar="VAR", help="Store the Task in this variable.")
-    @argument("-p", "--profile", help="Profile to use.")
-    @argument("--force", action="store_true", help="Run even beyond the credit budget.")
-    @argument("words", nargs="*", help="name=value parameters, then the prompt.")
+    @media_arguments("video")
     @line_cell_magic
     @user_errors
     def yj_video(self, line: str, cell: str | None = None) -> Any:
@@ -183,15 +197,7 @@ class YJMagics(Magics, Configurable):
         args = self.yj_video.parser.parse_intermixed_args(split_words(line))
         return run_media(self, "video", args, cell)
 
-    @magic_arguments()
-    @argument("-m", "--model", help="Model (default: YJMagics.image_model).")
-    @argument("--bg", action="store_true", help="Return at once; the card keeps updating.")
-    @argument("--save", metavar="DIR", help="Save media here (relative to the notebook).")
-    @argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout).")
-    @argument("-o", "--output", metavar="VAR", help="Store the Task in this variable.")
-    @argument("-p", "--profile", help="Profile to use.")
-    @argument("--force", action="store_true", help="Run even beyond the credit budget.")
-    @argument("words", nargs="*", help="name=value parameters, then the prompt.")
+    @media_arguments("image")
     @line_cell_magic
     @user_errors
     def yj_image(self, line: str, cell: str | None = None) -> Any:
