@@ -151,6 +151,8 @@ def test_usage_line_after_real_calls(magics: Any) -> None:
     )
     other_kernel_spends(1234.5)
     assert usage_line("video").endswith("today: 3 calls, " + f"{n:,} tokens, 1,259.5 credits")
+    # A task whose usage has no credits (a failed one, say) does not promise them later.
+    assert usage_line("video").startswith("this call: credits not reported · ")
 
 
 # -- %yj_usage --------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def usage_line(kind: str, *, tokens: int | None = None, credits: float | None = 
     if credits is not None:
         this.append(f"{_fmt_credits(credits)} credits")
     if not this and kind != "chat":
-        this.append("credits not reported yet")
+        this.append("credits not reported")
     calls = "call" if today.calls == 1 else "calls"
     day = f"today: {today.calls:,} {calls}, {today.tokens:,} tokens, "
     day += f"{_fmt_credits(today.credits)} credits"
