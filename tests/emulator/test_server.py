@@ -106,3 +106,25 @@ def test_listening_socket_is_tcp_so_responses_are_not_delayed_by_nagle() -> None
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_a_chat_that_ends_after_a_reset_does_not_charge(emu: Emulator) -> None:
+    """A request from before reset() (a test's stream still finishing) must not touch the
+    balances that reset() restored."""
+    headers = {"Authorization": f"Bearer {DEMO_KEY}", "X-Emulator-Fault": "chunk_delay=0.02"}
+    body = {"model": "qwen3-max", "prompt": "hello", "stream": True, "max_tokens": 20}
+    with httpx.stream(
+        "POST", emu.url + "/llmage/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        lines = response.iter_lines()
+        next(lines)  # the stream has begun
+        emu.reset()
+        for _ in lines:
+            pass  # ... and ends after the reset
+    assert emu.balance(DEMO_KEY) == 1_000_000.0
+    with httpx.stream(
+        "POST", emu.url + "/llmage/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        for _ in response.iter_lines():
+            pass
+    assert emu.balance(DEMO_KEY) < 1_000_000.0  # without a reset the same call is charged

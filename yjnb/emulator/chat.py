@@ -202,6 +202,7 @@ class ChatStream:
         self.key = key
         self.result = result
         self.faults = faults
+        self.epoch = state.epoch  # a reset while streaming voids the charge
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         f = self.faults
@@ -225,7 +226,7 @@ class ChatStream:
             return  # dropped or stalled: the response is deliberately left incomplete
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         if not f.no_finish:
-            self.state.charge(self.key, self.result.credits)
+            self.state.charge(self.key, self.result.credits, self.epoch)
 
     async def _fast(self, events: Iterator[bytes], send: Send) -> None:
         await send(_body(next(events)))
@@ -314,7 +315,8 @@ async def chat_completions(ctx: Ctx) -> Any:
         ctx.state.seen_sys.add(seen)
     if body.get("stream"):
         return ChatStream(ctx.state, key, result, ctx.faults)
+    epoch = ctx.state.epoch
     if ctx.faults.first_byte:  # a whole body is its own first byte
         await asyncio.sleep(ctx.faults.first_byte)
-    ctx.state.charge(key, result.credits)
+    ctx.state.charge(key, result.credits, epoch)
     return json_response(result.completion())

@@ -59,11 +59,14 @@ class State:
         self.chunk_delay = chunk_delay
         self.clock_offset = 0.0  # platform seconds added by ``advance``
         self.closing = False  # set on shutdown so stalled and slow streams let go at once
+        # Bumped by reset(): a request that began before a reset must not charge after it.
+        self.epoch = 0
         self.reset()
 
     def reset(self) -> None:
         """Counters, faults, tasks, balances, speed back to how they started."""
         with self.lock:
+            self.epoch += 1
             self.balances = dict(self._initial_keys)
             self.counts = {}
             self.tasks = {}
@@ -97,10 +100,14 @@ class State:
             self.balances[key] = have - credits
             return True
 
-    def charge(self, key: str, credits: float) -> None:
-        """Charge after the fact (chat); the balance may go negative, like a metered bill."""
+    def charge(self, key: str, credits: float, epoch: int) -> None:
+        """Charge after the fact (chat); the balance may go negative, like a metered bill.
+
+        `epoch` is `self.epoch` when the request began; after a reset it no longer counts.
+        """
         with self.lock:
-            self.balances[key] = self.balances.get(key, 0.0) - credits
+            if epoch == self.epoch:
+                self.balances[key] = self.balances.get(key, 0.0) - credits
 
     def new_taskid(self) -> str:
         """An 18-digit id like the seed's ``936759404378734592``."""
