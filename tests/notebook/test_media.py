@@ -278,3 +278,11 @@ def test_prompt_words_may_follow_options_and_quoted_values_keep_spaces(
     assert task.params["negative_prompt"] == "blurry, low"
     with pytest.raises(UsageError, match="check the quotes"):
         ip.run_line_magic("yj_image", "the cat's hat")
+
+
+def test_yj_tasks_on_an_empty_ledger_says_so_plainly(ip: Any) -> None:
+    with capture_output() as captured:
+        ip.run_line_magic("yj_tasks", "")
+    shown = " ".join(o.data.get("text/plain", "") for o in captured.outputs)
+    assert "no tasks yet" in shown
+    assert "not available" not in shown  # an empty ledger is not a missing one

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -26,6 +25,7 @@ from .prompt import PromptError, interpolate
 from .settings_view import current_settings, run_config, run_models
 from .stream_view import ColumnsView, StreamView
 from .streams import Outcome, run_streams
+from .usage import check_budget, usage_line
 
 __all__ = ["on_load", "parse_params", "run_chat", "run_config", "run_models"]
 
@@ -111,17 +111,6 @@ def _output_mode(magics: Any) -> str:
     return "display" if "ZMQInteractiveShell" in names else "stdout"
 
 
-def _usage_hooks() -> tuple[Callable[..., None] | None, Callable[..., str] | None]:
-    """`check_budget` and `usage_line` of the ledger's `usage.py`, when it exists."""
-    try:
-        from .usage import check_budget, usage_line
-    except ImportError as exc:
-        if exc.name not in (f"{__package__}.usage", None):
-            raise
-        return None, None
-    return check_budget, usage_line
-
-
 # -- %%yj_chat --------------------------------------------------------------------------------
 
 
@@ -139,9 +128,7 @@ def run_chat(magics: Any, args: Any, cell: str) -> None:
         raise UsageError(f"-o {args.output!r} is not a valid variable name")
     client = magics.client(args.profile)
     settings = client.settings
-    check_budget, usage_line = _usage_hooks()
-    if check_budget is not None:
-        check_budget(magics, force=args.force)
+    check_budget(magics, force=args.force)
 
     convs = [conversation(magics.state, settings.profile, m, new=args.new) for m in models]
     requests = []
@@ -164,10 +151,8 @@ def run_chat(magics: Any, args: Any, cell: str) -> None:
     )
 
     notes = [_note(out, i) for i in range(len(models))]
-    extra = None
-    if usage_line is not None:
-        tokens = sum(r.usage.total_tokens for r in out.results if r is not None and r.usage)
-        extra = usage_line("chat", tokens=tokens)
+    tokens = sum(r.usage.total_tokens for r in out.results if r is not None and r.usage)
+    extra = usage_line("chat", tokens=tokens)
     if isinstance(view, StreamView):
         view.finish(out.results[0], note=notes[0], extra=extra)
     else:

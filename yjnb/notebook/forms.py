@@ -219,8 +219,9 @@ class TaskForm(w.VBox):
         `Watcher` (its `.task` fills in), or None if the input or the budget stopped it."""
         from IPython.core.error import UsageError
 
-        from .media import check_budget, start_task
+        from .media import start_task
         from .task_view import WidgetSink
+        from .usage import check_budget
 
         if self.problems():
             self._changed()

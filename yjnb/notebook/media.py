@@ -26,9 +26,11 @@ from .._catalog import RESERVED, VIDEO_CATELOGS, catelogs_of, infer_catelog, pre
 from .._errors import InsufficientBalanceError, ValidationError, YJError
 from .._runner import get_runner
 from .._types import Task
+from ..ledger import default_ledger
 from .html import esc
 from .task_view import DisplaySink, TaskCard, elapsed_text, shorten
 from .task_watch import Watcher, media_dir, watchers
+from .usage import check_budget
 
 __all__ = ["run_media", "run_tasks", "split_params", "start_task"]
 
@@ -100,14 +102,6 @@ def check_request(
             f"{where}: " + "; ".join(exc.problems)
         ) from None
     return catelog, prepared.warnings
-
-
-def check_budget(magics: Any, force: bool) -> None:
-    try:
-        from .usage import check_budget as budget
-    except ImportError:
-        return
-    budget(magics, force=force)
 
 
 # -- starting and following a task ---------------------------------------------------------------
@@ -218,14 +212,6 @@ def run_media(magics: Any, kind: str, args: Any, cell: str | None) -> Any:
 # -- %yj_tasks ----------------------------------------------------------------------------------
 
 
-def _ledger() -> Any:
-    try:
-        from ..ledger import default_ledger
-    except ImportError:
-        return None
-    return default_ledger()
-
-
 def _task_from_row(row: dict[str, Any]) -> Task:
     task = Task(
         taskid=str(row["taskid"]),
@@ -270,12 +256,9 @@ def _attach(magics: Any, task: Task, note: str) -> Watcher:
 
 def resume(magics: Any) -> list[Watcher]:
     """Re-attach a live card to every unfinished task in the ledger (not already followed)."""
-    ledger = _ledger()
-    if ledger is None:
-        raise UsageError("the usage ledger is not available, so there is nothing to resume")
     live = watchers(magics)
     attached = []
-    for row in ledger.pending_tasks(include_timeout=True):
+    for row in default_ledger().pending_tasks(include_timeout=True):
         taskid = str(row.get("taskid") or "")
         if not taskid or (taskid in live and not live[taskid].done):
             continue
@@ -295,8 +278,7 @@ def show_task(magics: Any, taskid: str) -> None:
         card.usage_line, card.save_error = live.card.usage_line, live.card.save_error
         card.show()
         return
-    ledger = _ledger()
-    rows = [r for r in (ledger.tasks() if ledger is not None else []) if r.get("taskid") == taskid]
+    rows = [r for r in default_ledger().tasks() if r.get("taskid") == taskid]
     task = _task_from_row(rows[0]) if rows else Task(taskid=taskid)
     client = _client_for(magics, task.profile)
     try:
@@ -316,8 +298,7 @@ def show_task(magics: Any, taskid: str) -> None:
 
 def task_rows(magics: Any, *, all_tasks: bool) -> list[dict[str, Any]]:
     """The ledger's tasks, newest first, with the live status of those followed here."""
-    ledger = _ledger()
-    rows = ledger.tasks(limit=None if all_tasks else TASK_LIST_LIMIT) if ledger else []
+    rows = default_ledger().tasks(limit=None if all_tasks else TASK_LIST_LIMIT)
     live = watchers(magics)
     known = {r.get("taskid") for r in rows}
     out = [dict(r) for r in rows]
@@ -338,7 +319,7 @@ def _status(row: dict[str, Any]) -> str:
 def list_tasks(magics: Any, *, all_tasks: bool) -> None:
     rows = task_rows(magics, all_tasks=all_tasks)
     if not rows:
-        text = "no tasks yet" + ("" if _ledger() else " (the usage ledger is not available)")
+        text = "no tasks yet"
         _publish(magics, f"<p>{esc(text)}</p>", text)
         return
     head = ("task id", "kind", "model", "status", "credits", "started", "prompt", "file")

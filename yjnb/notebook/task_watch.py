@@ -19,7 +19,9 @@ from typing import Any
 from .._errors import TaskTimeout, YJError
 from .._runner import WAIT_SLICE_S, get_runner
 from .._types import Task
+from ..ledger import default_ledger
 from .task_view import TaskCard
+from .usage import usage_line
 
 __all__ = ["Watcher", "media_dir", "watchers"]
 
@@ -42,23 +44,9 @@ def media_dir(magics: Any, client: Any, save: str | None) -> Path:
     return Path(client.settings.home) / "media"
 
 
-def usage_footer(kind: str, credits: float | None) -> str | None:
-    try:
-        from .usage import usage_line
-    except ImportError:
-        return None if credits is None else f"{credits:g} credits"
-    try:
-        return str(usage_line(kind, credits=credits))
-    except Exception:  # the ledger is a nicety under a finished card, never a failure
-        logger.debug("usage_line failed", exc_info=True)
-        return None
-
-
 def note_saved(taskid: str, path: str) -> None:
     """Tell the ledger where the media were saved (the task's row exists since its submit)."""
     try:
-        from ..ledger import default_ledger
-
         default_ledger().set_local_path(taskid, path)
     except Exception:
         logger.debug("could not note the saved file in the ledger", exc_info=True)
@@ -152,7 +140,7 @@ class Watcher:
             self.card.outcome = "done"
             if self.task.succeeded:
                 await self._save()
-            self.card.usage_line = usage_footer(self.task.kind, self.task.credits)
+            self.card.usage_line = usage_line(self.task.kind, credits=self.task.credits)
         finally:
             if ticker is not None:
                 ticker.cancel()
