@@ -146,10 +146,12 @@ class AsyncClient:
         )
 
     def _emit_once(self, record: UsageRecord) -> None:
-        key = (record.taskid or str(id(record)), record.status)
-        if record.taskid and key in self._reported:
-            return
-        self._reported.add(key)
+        """Emit, but each state of a task only once (a wait repeated on a finished task)."""
+        if record.taskid:
+            key = (record.taskid, record.status)
+            if key in self._reported:
+                return
+            self._reported.add(key)
         emit(record)
 
     async def aclose(self) -> None:
