@@ -1,6 +1,9 @@
 """What the yjnb client itself costs, measured against the openai SDK on the same emulator.
 
-Run: ``.venv/bin/python benchmarks/client.py [--profile]``
+Run: ``.venv/bin/python benchmarks/client.py [--profile] [--protocol openai]``
+
+``--protocol openai`` runs the same rows on the emulator's OpenAI-compatible side (``/v1``),
+where yjnb (``protocol="openai"``) and the SDK send and parse exactly the same wire format.
 
 The emulator (``python -m yjnb.emulator``) runs as a separate process on a free loopback port,
 so ``time.process_time()`` here counts the client's CPU only (every thread of this process,
@@ -52,6 +55,8 @@ from yjnb._chat import chat_payload
 from yjnb.emulator import DEMO_KEY
 
 MODEL = "qwen3-max"
+# protocol -> (chat model, the SDK's base path on the emulator)
+TARGETS = {"yuanjing": ("qwen3-max", "/llmage/v1"), "openai": ("gemini-2.5-flash", "/v1")}
 PROMPT = "Tell me a long story about the platform."
 STREAM_TOKENS = 20_000
 ROUNDS = 5
@@ -63,6 +68,8 @@ IMPORT_RUNS = 15
 CPU_TARGET = 1.0
 FANOUT_TARGET = 1.3
 IMPORT_TARGET_MS = 50.0
+SDK_PATH = "/llmage/v1"
+PROTOCOL = "yuanjing"
 
 
 @dataclass
@@ -159,13 +166,15 @@ def consumers(url: str) -> Iterator[Consumers]:
     timeout = 60.0
     c = Consumers(
         loop=loop,
-        yj_async=yjnb.AsyncClient(api_key=DEMO_KEY, base_url=url, timeout=timeout),
-        yj_sync=yjnb.Client(api_key=DEMO_KEY, base_url=url, timeout=timeout),
+        yj_async=yjnb.AsyncClient(
+            api_key=DEMO_KEY, base_url=url, timeout=timeout, protocol=PROTOCOL
+        ),
+        yj_sync=yjnb.Client(api_key=DEMO_KEY, base_url=url, timeout=timeout, protocol=PROTOCOL),
         sdk_async=openai.AsyncOpenAI(
-            base_url=url + "/llmage/v1", api_key=DEMO_KEY, timeout=timeout, max_retries=0
+            base_url=url + SDK_PATH, api_key=DEMO_KEY, timeout=timeout, max_retries=0
         ),
         sdk_sync=openai.OpenAI(
-            base_url=url + "/llmage/v1", api_key=DEMO_KEY, timeout=timeout, max_retries=0
+            base_url=url + SDK_PATH, api_key=DEMO_KEY, timeout=timeout, max_retries=0
         ),
     )
     try:
@@ -223,9 +232,11 @@ async def fanout(call: Callable[[], Awaitable[str]], chats: int, in_flight: int)
 def fanout_rows(url: str, rounds: int, profile: bool = False) -> tuple[dict[str, list[float]], str]:
     fault = {"X-Emulator-Fault": f"latency={FANOUT_LATENCY_S:g}"}
     loop = asyncio.new_event_loop()
-    yj = yjnb.AsyncClient(api_key=DEMO_KEY, base_url=url, headers=fault, timeout=60.0)
+    yj = yjnb.AsyncClient(
+        api_key=DEMO_KEY, base_url=url, headers=fault, timeout=60.0, protocol=PROTOCOL
+    )
     sdk = openai.AsyncOpenAI(
-        base_url=url + "/llmage/v1",
+        base_url=url + SDK_PATH,
         api_key=DEMO_KEY,
         default_headers=fault,
         timeout=60.0,
@@ -239,14 +250,19 @@ def fanout_rows(url: str, rounds: int, profile: bool = False) -> tuple[dict[str,
         headers={**fault, "Authorization": f"Bearer {DEMO_KEY}"},
     )
     body = chat_payload(PROMPT, model=MODEL, system=None, stream=False, params={"max_tokens": 20})
+    if PROTOCOL == "openai":
+        body = {"model": MODEL, "messages": _messages(), "max_tokens": 20}
 
     async def yj_call() -> str:
         return (await yj.chat(PROMPT, model=MODEL, max_tokens=20)).text
 
     async def raw_call() -> str:
-        response = await raw.post(url + "/llmage/v1/chat/completions", json=body)
+        response = await raw.post(url + SDK_PATH + "/chat/completions", json=body)
         response.raise_for_status()
-        return str(response.json()["content"])
+        answer = response.json()
+        if PROTOCOL == "openai":
+            return str(answer["choices"][0]["message"]["content"])
+        return str(answer["content"])
 
     async def sdk_call() -> str:
         answer = await sdk.chat.completions.create(model=MODEL, messages=_messages(), max_tokens=20)
@@ -402,6 +418,9 @@ def main() -> int:
     parser.add_argument(
         "--profile", action="store_true", help="also cProfile the yjnb consumers (always on miss)"
     )
+    parser.add_argument(
+        "--protocol", choices=sorted(TARGETS), default="yuanjing", help="which API side to use"
+    )
     args = parser.parse_args()
 
     home = tempfile.TemporaryDirectory(prefix="yjnb-bench-")
@@ -413,13 +432,16 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    global MODEL, SDK_PATH, PROTOCOL
+    PROTOCOL = args.protocol
+    MODEL, SDK_PATH = TARGETS[PROTOCOL]
     imports = import_cost(IMPORT_RUNS)  # before the emulator starts: a quiet machine
     with emulator_process() as url, consumers(url) as c:
         cpu = cpu_per_chunk(c, args.tokens, args.rounds)
         walls, fanout_profile = fanout_rows(url, FANOUT_ROUNDS, args.profile)
         table, misses = report(cpu, walls, imports)
         print(
-            f"yjnb {yjnb.__version__} vs openai {openai.__version__}, "
+            f"protocol {PROTOCOL}: yjnb {yjnb.__version__} vs openai {openai.__version__}, "
             f"httpx {httpx.__version__}, python {sys.version.split()[0]}\n"
         )
         print(table)

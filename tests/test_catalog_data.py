@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from yjnb._catalog import (
+    CATALOGS,
     CATELOGS,
     FILE_NAMES,
     PARAM_TYPES,
@@ -20,6 +21,7 @@ from yjnb._catalog import (
     spec,
     specs,
 )
+from yjnb._catalog_coerce import size_key
 from yjnb._errors import ValidationError
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16")
@@ -75,11 +77,23 @@ def test_models_per_catelog() -> None:
     assert len(specs()) == 28
 
 
-def test_every_spec_is_consistent() -> None:
+# Per catalog: the normalized names of single-file and multi-file parameters, and the catelogs
+# that may take files (openai: an image edit is t2i with `images`).
+FILE_RULES = {
+    "yuanjing": (("first_frame", "last_frame"), ("images", "videos", "audios"), ("i2v", "ref2v")),
+    "openai": (("first_frame", "mask"), ("images",), ("t2i", "i2v")),
+}
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+def test_every_spec_is_consistent(catalog: str) -> None:
+    singles, multis, file_catelogs = FILE_RULES[catalog]
     seen: set[tuple[str, str]] = set()
-    for s in specs():
+    assert specs(catalog=catalog)
+    for s in specs(catalog=catalog):
         assert (s.id, s.catelog) not in seen
         seen.add((s.id, s.catelog))
+        assert spec(s.id, s.catelog, catalog=catalog) is s
         assert s.catelog in CATELOGS and s.vendor and s.description
         assert s.kind == {"t2t": "chat", "t2i": "image"}.get(s.catelog, "video")
         if s.catelog == "t2t":
@@ -93,21 +107,25 @@ def test_every_spec_is_consistent() -> None:
             assert p.name not in RESERVED and p.wire not in RESERVED, where
             assert p.help, where
             assert s.param(p.name) is p and s.param(p.wire) is p, where
-            if p.name in ("first_frame", "last_frame"):
+            if p.name in singles:
                 assert p.type == "file", where
-            elif p.name in ("images", "videos", "audios"):
+            elif p.name in multis:
                 assert p.type == "files", where
             else:
                 assert p.type not in ("file", "files"), where
             if p.type in ("file", "files"):
                 assert p.default is None and p.choices is None, where
-                assert s.catelog in ("i2v", "ref2v"), where
+                assert s.catelog in file_catelogs, where
             if p.accepts_url:
                 assert p.type == "file", where
             if p.max_files is not None:
                 assert p.type == "files" and p.max_files >= 1, where
+            if p.needs is not None:
+                assert p.needs in names and p.needs != p.name and not p.required, where
             if p.type == "yn":
                 assert p.choices == ("Y", "N"), where
+            if p.type == "size" and p.choices is not None:
+                assert all(size_key(c) == c and "x" in c for c in p.choices), where
             if p.type == "int":
                 assert p.choices is not None or p.min == 1, where  # never below 1 second
                 if p.choices is not None:

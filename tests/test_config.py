@@ -73,10 +73,10 @@ def test_builtin_defaults(cwd: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: 
 
 def test_builtin_profiles() -> None:
     assert set(BUILTIN_PROFILES) == {"yuanjing", "legacy", "demo"}
-    assert BUILTIN_PROFILES["legacy"].protocol == "legacy"
+    assert BUILTIN_PROFILES["legacy"].protocol == "yuanjing-legacy"
     assert BUILTIN_PROFILES["legacy"].base_url == BUILTIN_PROFILES["yuanjing"].base_url
     assert BUILTIN_PROFILES["demo"].demo and not BUILTIN_PROFILES["yuanjing"].demo
-    assert PROTOCOLS == ("yuanjing", "legacy")
+    assert PROTOCOLS == ("yuanjing", "yuanjing-legacy", "openai", "gateway")
 
 
 def test_env_vars(home: Path, cwd: Path, tmp_path: Path) -> None:
@@ -169,10 +169,14 @@ def test_explicit_profile_beats_env(home: Path, cwd: Path) -> None:
 def test_profile_argument_beats_env_profile(home: Path, cwd: Path) -> None:
     write_config(home)
     s = load(home, cwd, {"YJ_PROFILE": "work"}, profile="legacy")
-    assert (s.profile, s.protocol) == ("legacy", "legacy")
+    assert (s.profile, s.protocol) == ("legacy", "yuanjing-legacy")
     (cwd / ".env").write_text("YJ_PROFILE=old\n")
     s = load(home, cwd)
-    assert (s.profile, s.protocol, s.base_url) == ("old", "legacy", "https://opencomputing.ai")
+    assert (s.profile, s.protocol, s.base_url) == (
+        "old",
+        "yuanjing-legacy",
+        "https://opencomputing.ai",
+    )
 
 
 def test_profile_key_env_does_not_fall_back_to_yj_api_key(home: Path, cwd: Path) -> None:
@@ -191,7 +195,7 @@ def test_load_profiles_merges(home: Path) -> None:
     assert profiles["work"] == Profile(
         "work", "https://gateway.example.com", "WORK_YJ_KEY", "yuanjing"
     )
-    assert profiles["old"] == Profile("old", "https://opencomputing.ai", protocol="legacy")
+    assert profiles["old"] == Profile("old", "https://opencomputing.ai", protocol="yuanjing-legacy")
 
 
 # -- demo mode -------------------------------------------------------------------------------
@@ -261,12 +265,35 @@ def test_unknown_profile(home: Path, cwd: Path) -> None:
 
 
 def test_unknown_protocol(home: Path, cwd: Path) -> None:
-    path = write_config(home, '[profiles.p]\nprotocol = "openai"\n')
+    path = write_config(home, '[profiles.p]\nprotocol = "grpc"\n')
     with pytest.raises(ConfigError) as info:
         load(home, cwd)
     assert str(info.value) == (
-        f"Unknown protocol 'openai' in [profiles.p] in {path}; known: yuanjing, legacy"
+        f"Unknown protocol 'grpc' (from [profiles.p] in {path}); "
+        "known: yuanjing, yuanjing-legacy, openai, gateway"
     )
+
+
+def test_openai_and_gateway_profiles(home: Path, cwd: Path) -> None:
+    write_config(
+        home,
+        '[profiles.oa]\nbase_url = "https://llm.example/v1"\nprotocol = "openai"\n'
+        'key_env = "OA_KEY"\n\n[profiles.gw]\nbase_url = "https://gw.example"\n'
+        'protocol = "Gateway"\nplatform = "google"\n',
+    )
+    s = load(home, cwd, {"OA_KEY": KEY}, profile="oa")
+    assert (s.protocol, s.platform, s.base_url) == ("openai", None, "https://llm.example/v1")
+    s = load(home, cwd, {}, profile="gw")
+    assert (s.protocol, s.platform) == ("gateway", "google")
+    # Arguments override the profile's protocol and platform.
+    s = load(home, cwd, {}, profile="gw", platform="qwen")
+    assert (s.protocol, s.platform) == ("gateway", "qwen")
+    s = load(home, cwd, {}, protocol="legacy")
+    assert (s.profile, s.protocol) == ("yuanjing", "yuanjing-legacy")
+    with pytest.raises(ConfigError, match=r"Unknown protocol 'soap' \(from argument\)"):
+        load(home, cwd, {}, protocol="soap")
+    with pytest.raises(ConfigError, match=r"platform 'a/b' \(from argument\) must be a plain"):
+        load(home, cwd, {}, profile="gw", platform="a/b")
 
 
 @pytest.mark.parametrize("entry", ["api_key", "key", "API_KEY", "token"])
@@ -360,11 +387,17 @@ def test_save_profile_round_trip(home: Path, cwd: Path) -> None:
     p = Profile("team-a", "https://team.example/", "TEAM_KEY", "legacy")
     path = save_profile(home, p)
     assert path == home / "config.toml" and path.is_file()
-    assert load_profiles(home)["team-a"] == dataclasses.replace(p, base_url="https://team.example")
+    assert load_profiles(home)["team-a"] == dataclasses.replace(
+        p, base_url="https://team.example", protocol="yuanjing-legacy"
+    )
     text = path.read_text()
     assert "TEAM_KEY" in text and "sk-" not in text
     s = load(home, cwd, {"TEAM_KEY": KEY}, profile="team-a")
-    assert s.api_key == Secret(KEY) and s.protocol == "legacy"
+    assert s.api_key == Secret(KEY) and s.protocol == "yuanjing-legacy"
+    gw = Profile("gw", "https://gw.example", protocol="gateway", platform="doubao")
+    save_profile(home, gw)
+    assert load_profiles(home)["gw"] == gw
+    assert 'platform = "doubao"' in path.read_text()
 
 
 def test_save_profile_updates_and_keeps_the_rest(home: Path, cwd: Path) -> None:
@@ -375,7 +408,7 @@ def test_save_profile_updates_and_keeps_the_rest(home: Path, cwd: Path) -> None:
     assert text.startswith("# my settings\n") and text.count("[profiles.work]") == 1
     profiles = load_profiles(home)
     assert profiles["work"] == Profile("work", "https://new.example", "NEW_KEY")
-    assert profiles["old"].protocol == "legacy"
+    assert profiles["old"].protocol == "yuanjing-legacy"
     assert profiles["extra"].demo
     assert load(home, cwd).profile == "extra"
     save_profile(home, Profile("work", "https://new.example", "NEW_KEY"), make_default=True)
@@ -386,8 +419,8 @@ def test_save_profile_updates_and_keeps_the_rest(home: Path, cwd: Path) -> None:
 def test_save_profile_errors(home: Path) -> None:
     with pytest.raises(ConfigError, match="may only use letters, digits"):
         save_profile(home, Profile("a b", "https://x.example"))
-    with pytest.raises(ConfigError, match=r"Unknown protocol 'openai'; known: yuanjing, legacy"):
-        save_profile(home, Profile("a", "https://x.example", protocol="openai"))
+    with pytest.raises(ConfigError, match=r"Unknown protocol 'rest' \(from profile 'a'\); known"):
+        save_profile(home, Profile("a", "https://x.example", protocol="rest"))
     with pytest.raises(ConfigError, match="must start with http:// or https://"):
         save_profile(home, Profile("a", "x.example"))
     assert not (home / "config.toml").exists()

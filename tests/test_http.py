@@ -142,3 +142,12 @@ def test_the_key_never_appears_anywhere(
     texts += [out.out, out.err]
     assert records, "the calls were recorded"
     assert not [t for t in texts if key in t]
+
+
+def test_balance_error_by_message_or_openai_code() -> None:
+    from yjnb._http import is_balance_error
+
+    assert is_balance_error(429, "Insufficient balance")
+    assert is_balance_error(429, "You exceeded your current quota", "insufficient_quota")
+    assert not is_balance_error(429, "Too many requests", "rate_limit_exceeded")
+    assert not is_balance_error(400, "balance", "insufficient_quota")

@@ -143,7 +143,7 @@ def test_legacy_protocol_uses_llmid_and_lowercase_status(
     client_kwargs: dict[str, Any], emulator: Any
 ) -> None:
     client = yjnb.Client(**client_kwargs, profile="legacy")
-    assert client.settings.protocol == "legacy"
+    assert client.settings.protocol == "yuanjing-legacy"
     task = client.video("小猫在抓老鼠", model="viduq3-pro", duration=1)
     assert task.succeeded
     assert emulator.count("POST /llmage/video") == 1

@@ -1,7 +1,10 @@
 """The model catalog: what each model accepts, and `prepare`, which checks a request against it.
 
-The data lives in `_catalog_data` (one small declarative `ModelSpec` per model and catelog);
-this module holds the types, the lookups and the validation. A request is checked completely
+There are two catalogs, one per family of protocols (`catalog_for`): "yuanjing" (the Yuanjing
+platform's models, data in `_catalog_data`) and "openai" (the OpenAI-compatible service and the
+gateway, data in `_catalog_openai`): one small declarative `ModelSpec` per model and catelog.
+This module holds the types, the lookups and the validation; `_catalog_coerce` the value
+coercers. Every lookup takes ``catalog=`` (default "yuanjing"). A request is checked completely
 before anything is sent: `prepare` raises one `ValidationError` listing every problem.
 
 Users give parameters by a normalized name (`first_frame`, `images`, `duration`) or by the
@@ -17,26 +20,37 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
+from ._catalog_coerce import COERCERS, where
+from ._chat_params import check_chat_params, coerce_chat_params
 from ._errors import ValidationError
 
 # fmt: off
-__all__ = ["CATELOGS", "FILE_NAMES", "ModelSpec", "Param", "Prepared", "catelogs_of",
-           "infer_catelog", "llmid_for", "prepare", "spec", "specs"]
+__all__ = ["CATALOGS", "CATELOGS", "FILE_NAMES", "ModelSpec", "Param", "Prepared", "catalog_for",
+           "catelogs_of", "check_chat_params", "coerce_chat_params", "infer_catelog",
+           "llmid_for", "prepare", "spec", "specs"]
 # fmt: on
+
+CATALOGS = ("yuanjing", "openai")
+# protocol -> the catalog its models are described in
+_PROTOCOL_CATALOGS = {
+    "yuanjing": "yuanjing",
+    "yuanjing-legacy": "yuanjing",
+    "legacy": "yuanjing",
+    "openai": "openai",
+    "gateway": "openai",
+}
 
 CATELOGS = ("t2t", "t2i", "t2v", "i2v", "ref2v")
 VIDEO_CATELOGS = ("t2v", "i2v", "ref2v")
 FILE_NAMES = ("first_frame", "last_frame", "images", "videos", "audios")
-PARAM_TYPES = ("str", "int", "yn", "file", "files")
+PARAM_TYPES = ("str", "int", "yn", "size", "file", "files")
 # Set by yjnb itself from the call; never a model parameter.
 RESERVED = ("model", "catelogid", "prompt", "llmid")
 
 _KINDS = {"t2t": "chat", "t2i": "image"}
-_YES = {"y", "yes", "true", "1", "on"}
-_NO = {"n", "no", "false", "0", "off"}
 _FILEISH_NAME = re.compile(r"_files?\d*$")
 
 
@@ -45,7 +59,7 @@ class Param:
     """One model parameter, as a user names it and as the platform receives it."""
 
     name: str  # normalized, user-facing: "duration", "first_frame", "images"
-    type: str  # "str" | "int" | "yn" | "file" | "files"
+    type: str  # "str" | "int" | "yn" | "size" | "file" | "files"
     wire: str  # the model's own field name: "image_file1", "image1_file", "image_files"
     required: bool = False
     default: object = None  # the documented default (never filled in by `prepare`)
@@ -55,6 +69,7 @@ class Param:
     max_files: int | None = None  # "files" only
     accepts_url: bool = False  # "file" only: an http(s) URL may replace the file
     help: str = ""
+    needs: str | None = None  # the name of a parameter this one only works with (mask: images)
 
 
 @dataclass(frozen=True)
@@ -100,49 +115,68 @@ class Prepared:
 # -- lookups -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _index() -> dict[tuple[str, str], ModelSpec]:
-    from ._catalog_data import MODELS
+def catalog_for(protocol: str) -> str:
+    """The catalog describing a protocol's models: "yuanjing" for yuanjing, yuanjing-legacy
+    (and its old name legacy); "openai" for openai and gateway."""
+    found = _PROTOCOL_CATALOGS.get(str(protocol).strip().lower())
+    if found is None:
+        expected = ", ".join(_PROTOCOL_CATALOGS)
+        raise ValidationError(f"unknown protocol {protocol!r}; expected one of {expected}")
+    return found
 
+
+@cache
+def _index(catalog: str = "yuanjing") -> dict[tuple[str, str], ModelSpec]:
+    if catalog == "yuanjing":
+        from ._catalog_data import MODELS
+    elif catalog == "openai":
+        from ._catalog_openai import MODELS
+    else:
+        raise ValidationError(f"unknown catalog {catalog!r}; expected one of {', '.join(CATALOGS)}")
     return {(m.id, m.catelog): m for m in MODELS}
 
 
-def spec(model: str, catelog: str) -> ModelSpec | None:
+def spec(model: str, catelog: str, *, catalog: str = "yuanjing") -> ModelSpec | None:
     """The spec of `model` in `catelog`, or None if the catalog does not know it."""
-    return _index().get((model, catelog))
+    return _index(catalog).get((model, catelog))
 
 
-def specs(catelog: str | None = None) -> list[ModelSpec]:
+def specs(catelog: str | None = None, *, catalog: str = "yuanjing") -> list[ModelSpec]:
     """Every known model spec, in catalog order, optionally only those of one catelog."""
-    return [m for m in _index().values() if catelog is None or m.catelog == catelog]
+    return [m for m in _index(catalog).values() if catelog is None or m.catelog == catelog]
 
 
-def catelogs_of(model: str) -> list[str]:
+def catelogs_of(model: str, *, catalog: str = "yuanjing") -> list[str]:
     """The catelogs `model` is known in, in `CATELOGS` order (empty for an unknown model)."""
-    return [c for c in CATELOGS if (model, c) in _index()]
+    index = _index(catalog)
+    return [c for c in CATELOGS if (model, c) in index]
 
 
-def llmid_for(model: str, catelog: str) -> str | None:
+def llmid_for(model: str, catelog: str, *, catalog: str = "yuanjing") -> str | None:
     """The older API's model id (`llmid`) of `model` in `catelog`, if the docs give one."""
-    s = spec(model, catelog)
+    s = spec(model, catelog, catalog=catalog)
     return s.llmid if s else None
 
 
-@lru_cache(maxsize=1)
-def _wire_names() -> dict[str, frozenset[str]]:
+@cache
+def _wire_names(catalog: str = "yuanjing") -> dict[str, frozenset[str]]:
     """Normalized file name -> every wire name the catalog maps it to."""
     out: dict[str, set[str]] = {name: {name} for name in FILE_NAMES}
-    for m in _index().values():
+    for m in _index(catalog).values():
         for p in m.params:
             if p.name in out:
                 out[p.name].add(p.wire)
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def infer_catelog(kind: str, model: str, params: Mapping[str, Any]) -> str:
+def infer_catelog(
+    kind: str, model: str, params: Mapping[str, Any], *, catalog: str = "yuanjing"
+) -> str:
     """The catelog a call means: "t2i" for images; for videos an explicit ``catelog``
     parameter, else the model's only video catelog, else ref2v when reference files
-    (images/videos/audios) are given, i2v when frames are given, t2v otherwise."""
+    (images/videos/audios) are given, i2v when frames are given, t2v otherwise.
+    The openai catalog has no ref2v: any file given (first_frame, input_reference...) means i2v.
+    """
     if kind in ("chat", "t2t"):
         return "t2t"
     if kind == "image":
@@ -152,27 +186,20 @@ def infer_catelog(kind: str, model: str, params: Mapping[str, Any]) -> str:
     explicit = params.get("catelog")
     if explicit is not None and str(explicit).strip():
         return str(explicit).strip().lower()
-    own = [c for c in catelogs_of(model) if c in VIDEO_CATELOGS]
+    own = [c for c in catelogs_of(model, catalog=catalog) if c in VIDEO_CATELOGS]
     if len(own) == 1:
         return own[0]
     given = {k for k, v in params.items() if v is not None}
-    wires = _wire_names()
-    if any(given & wires[n] for n in ("images", "videos", "audios")):
+    wires = _wire_names(catalog)
+    refs = ("images", "videos", "audios")
+    if catalog != "openai" and any(given & wires[n] for n in refs):
         return "ref2v"
-    if any(given & wires[n] for n in ("first_frame", "last_frame")):
+    if any(given & wires[n] for n in FILE_NAMES):
         return "i2v"
     return "t2v"
 
 
 # -- validation --------------------------------------------------------------------------------
-
-
-def _where(s: ModelSpec) -> str:
-    return f"{s.id} ({s.catelog})"
-
-
-def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _is_url(value: Any) -> bool:
@@ -186,72 +213,6 @@ def _is_fileobj(value: Any) -> bool:
 def _is_file_input(value: Any) -> bool:
     """bytes, a file object, or an os.PathLike: never a plain JSON field."""
     return isinstance(value, (bytes, bytearray, memoryview, os.PathLike)) or _is_fileobj(value)
-
-
-def _allowed_choices(choices: tuple[Any, ...]) -> str:
-    return ", ".join(str(c) for c in choices)
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
-        return int(value)
-    return None
-
-
-def _coerce_int(p: Param, s: ModelSpec, value: Any, problems: list[str]) -> int | None:
-    number = _as_int(value)
-    if number is None:
-        problems.append(f"{p.name} must be an integer, got {_show(value)}")
-    elif p.choices is not None and number not in p.choices:
-        allowed = _allowed_choices(p.choices)
-        problems.append(f"{p.name} {number} is not allowed for {_where(s)}; allowed: {allowed}")
-    elif (p.min is not None and number < p.min) or (p.max is not None and number > p.max):
-        if p.min is not None and p.max is not None:
-            allowed = f"{p.min}-{p.max}"
-        else:
-            allowed = f"{p.min} or more" if p.max is None else f"{p.max} or less"
-        problems.append(f"{p.name} {number} is out of range for {_where(s)}; allowed: {allowed}")
-    else:
-        return number
-    return None
-
-
-def _choice_key(value: str) -> str:
-    return value.strip().lower().replace("×", "*").replace("x", "*")
-
-
-def _coerce_str(p: Param, s: ModelSpec, value: Any, problems: list[str]) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and p.choices:
-        value = str(value)
-    if not isinstance(value, str):
-        problems.append(f"{p.name} must be a string, got {type(value).__name__}")
-        return None
-    if p.choices is None:
-        return value
-    key = _choice_key(value)
-    for choice in p.choices:
-        if _choice_key(str(choice)) == key:
-            return str(choice)
-    problems.append(
-        f"{p.name} {value!r} is not allowed for {_where(s)}; allowed: {_allowed_choices(p.choices)}"
-    )
-    return None
-
-
-def _coerce_yn(p: Param, s: ModelSpec, value: Any, problems: list[str]) -> str | None:
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
-    if text in _YES:
-        return "Y"
-    if text in _NO:
-        return "N"
-    problems.append(f"{p.name} {_show(value)} is not allowed for {_where(s)}; allowed: Y, N")
-    return None
 
 
 def _split_files(value: Any) -> list[Any]:
@@ -272,7 +233,7 @@ def _check_file(
     if _is_url(item):
         if p.accepts_url and p.type == "file":
             return "url"
-        problems.append(f"{p.name}: {_where(s)} takes a local file here, not a URL: {item!r}")
+        problems.append(f"{p.name}: {where(s)} takes a local file here, not a URL: {item!r}")
         return None
     if isinstance(item, (bytes, bytearray, memoryview)):
         return "file"
@@ -309,11 +270,11 @@ def _prepare_files(
     """Add a "file"/"files" value to `out`; False when nothing usable was given."""
     items = _split_files(value)
     if p.type == "file" and len(items) > 1:
-        problems.append(f"{p.name} takes one file for {_where(s)}, got {len(items)}")
+        problems.append(f"{p.name} takes one file for {where(s)}, got {len(items)}")
         return True
     if p.max_files is not None and len(items) > p.max_files:
         problems.append(
-            f"{p.name}: {len(items)} files given; {_where(s)} takes at most {p.max_files}"
+            f"{p.name}: {len(items)} files given; {where(s)} takes at most {p.max_files}"
         )
         return True
     before = len(problems)
@@ -331,12 +292,21 @@ def _prepare_files(
     return bool(items)
 
 
-def _passthrough(out: Prepared, params: Mapping[str, Any]) -> None:
+@cache
+def _file_names(catalog: str) -> frozenset[str]:
+    """Every name and wire name of a file parameter in `catalog`, and `FILE_NAMES`."""
+    names = set(FILE_NAMES)
+    for m in _index(catalog).values():
+        names.update(n for p in m.params if p.type in ("file", "files") for n in (p.name, p.wire))
+    return frozenset(names)
+
+
+def _passthrough(out: Prepared, params: Mapping[str, Any], catalog: str) -> None:
     """Unknown models (and chat): send the parameters under the names given, unchecked."""
     for name, value in params.items():
         if name == "catelog" or value is None:
             continue
-        fileish = name in FILE_NAMES or bool(_FILEISH_NAME.search(name))
+        fileish = name in _file_names(catalog) or bool(_FILEISH_NAME.search(name))
         items = value if isinstance(value, (list, tuple)) else [value]
         as_files = all(_is_file_input(i) for i in items) or (
             fileish and all(isinstance(i, str) and os.path.isfile(i) for i in items)
@@ -356,8 +326,9 @@ def prepare(
     params: Mapping[str, Any],
     *,
     check_files: bool = True,
+    catalog: str = "yuanjing",
 ) -> Prepared:
-    """Check a media request against the catalog and map it to wire names.
+    """Check a media request against `catalog` and map it to wire names.
 
     Raises `ValidationError` listing every problem at once. Documented defaults are not
     filled in: only what the caller gave is sent. The ``catelog`` key of `params` (used by
@@ -369,22 +340,19 @@ def prepare(
     elif not prompt.strip():
         problems.append("prompt is required and cannot be empty")
     out = Prepared(model=model, catelog=catelog, prompt=prompt)
-    s = spec(model, catelog)
+    s = spec(model, catelog, catalog=catalog)
+    own = catelogs_of(model, catalog=catalog)
+    name = "yjnb's catalog" if catalog == "yuanjing" else f"yjnb's {catalog} catalog"
 
     if catelog not in CATELOGS:
         problems.append(f"unknown catelog {catelog!r}; expected one of {', '.join(CATELOGS)}")
-    elif s is None and catelogs_of(model):
-        problems.append(
-            f"{model} has no {catelog} variant in yjnb's catalog; "
-            f"it has {', '.join(catelogs_of(model))}"
-        )
+    elif s is None and own:
+        problems.append(f"{model} has no {catelog} variant in {name}; it has {', '.join(own)}")
     elif s is None or s.catelog == "t2t":
         if s is None:
             out.known = False
-            out.warnings.append(
-                f"model {model!r} is not in yjnb's catalog; parameters are sent unchecked"
-            )
-        _passthrough(out, params)
+            out.warnings.append(f"model {model!r} is not in {name}; parameters are sent unchecked")
+        _passthrough(out, params, catalog)
     else:
         _check_params(s, params, check_files, out, problems)
 
@@ -406,7 +374,7 @@ def _check_params(
             continue
         p = s.param(name)
         if p is None:
-            problems.append(f"unknown parameter {name!r} for {_where(s)}; allowed: {allowed}")
+            problems.append(f"unknown parameter {name!r} for {where(s)}; allowed: {allowed}")
             continue
         if value is None:
             continue
@@ -418,14 +386,15 @@ def _check_params(
     for p in s.params:  # catalog order keeps requests deterministic
         if p.name not in given:
             if p.required:
-                problems.append(f"{p.name} is required for {_where(s)} (sent as {p.wire})")
+                problems.append(f"{p.name} is required for {where(s)} (sent as {p.wire})")
             continue
         value = given[p.name][1]
-        if p.type in ("file", "files"):
+        if p.needs is not None and p.needs not in given:
+            problems.append(f"{p.name} is only used together with {p.needs} for {where(s)}")
+        elif p.type in ("file", "files"):
             if not _prepare_files(p, s, value, check_files, out, problems) and p.required:
-                problems.append(f"{p.name} is required for {_where(s)} (sent as {p.wire})")
-            continue
-        coerce = {"int": _coerce_int, "yn": _coerce_yn}.get(p.type, _coerce_str)
-        result = coerce(p, s, value, problems)
-        if result is not None:
-            out.fields[p.wire] = result
+                problems.append(f"{p.name} is required for {where(s)} (sent as {p.wire})")
+        else:
+            result = COERCERS[p.type](p, s, value, problems)
+            if result is not None:
+                out.fields[p.wire] = result

@@ -10,6 +10,9 @@ Sources, strongest first:
 5. the config file's `default_profile` (`YJ_HOME/config.toml`);
 6. built-in defaults: profile `yuanjing`, `https://opencomputing.ai`, home `~/.yjnb`.
 
+A profile also names its protocol (`yuanjing`, `yuanjing-legacy`, `openai` or `gateway`) and,
+for the gateway, its platform; `protocol=` and `platform=` arguments override them.
+
 The key is never written to the config file: a profile names the variable that holds it
 (`key_env`). The key is held in a `Secret`, masked in every repr, str and format.
 """
@@ -33,19 +36,24 @@ __all__ = [
     "Profile",
     "Secret",
     "Settings",
+    "check_platform",
     "load_profiles",
     "load_settings",
+    "normalise_protocol",
     "save_profile",
 ]
 
 DEFAULT_BASE_URL = "https://opencomputing.ai"
 DEFAULT_PROFILE = "yuanjing"
-PROTOCOLS = ("yuanjing", "legacy")
+PROTOCOLS = ("yuanjing", "yuanjing-legacy", "openai", "gateway")
+# Older spellings still accepted in config files and arguments.
+PROTOCOL_ALIASES = {"legacy": "yuanjing-legacy"}
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _KEYLIKE = frozenset({"api_key", "apikey", "api-key", "key", "yj_api_key", "token", "secret"})
-_PROFILE_FIELDS = ("base_url", "key_env", "protocol", "demo")
+_PROFILE_FIELDS = ("base_url", "key_env", "protocol", "platform", "demo")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
+_PLATFORM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 
 class Secret:
@@ -97,13 +105,14 @@ class Profile:
     base_url: str
     key_env: str = "YJ_API_KEY"
     protocol: str = "yuanjing"
+    platform: str = ""  # the gateway's `/{platform}/v1`; empty for the other protocols
     demo: bool = False
 
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     "yuanjing": Profile("yuanjing", DEFAULT_BASE_URL),
     # The older API: /llmage/video and /llmage/tasks, models chosen by `llmid`.
-    "legacy": Profile("legacy", DEFAULT_BASE_URL, protocol="legacy"),
+    "legacy": Profile("legacy", DEFAULT_BASE_URL, protocol="yuanjing-legacy"),
     # The client starts the embedded emulator and takes its URL and key.
     "demo": Profile("demo", "", demo=True),
 }
@@ -118,6 +127,7 @@ class Settings:
     home: Path
     profile: str = DEFAULT_PROFILE
     protocol: str = "yuanjing"
+    platform: str | None = None  # gateway only
     demo: bool = False
     key_source: str | None = None  # "argument", "env YJ_API_KEY", ".env (/path/.env)"
     key_env: str = "YJ_API_KEY"
@@ -150,6 +160,8 @@ def load_settings(
     profile: str | None = None,
     demo: bool | None = None,
     home: str | os.PathLike[str] | None = None,
+    protocol: str | None = None,
+    platform: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
@@ -236,12 +248,22 @@ def load_settings(
     elif (found := lookup(prof.key_env)) and found[0].strip():
         key, key_source = Secret(found[0].strip()), found[1]
 
+    # protocol and platform: argument > the profile
+    proto = prof.protocol
+    sources["protocol"] = f"profile {name!r}"
+    if protocol is not None:
+        proto, sources["protocol"] = normalise_protocol(protocol, "argument"), "argument"
+    plat = prof.platform or None
+    if platform is not None:
+        plat = check_platform(platform, "argument")
+
     return Settings(
         api_key=key,
         base_url=url,
         home=home_path,
         profile=name,
-        protocol=prof.protocol,
+        protocol=proto,
+        platform=plat,
         demo=is_demo,
         key_source=key_source,
         key_env=prof.key_env,
@@ -307,10 +329,9 @@ def _load_config(home: Path, text: str | None = None) -> tuple[dict[str, Profile
             if not isinstance(value, want):
                 raise ConfigError(f"{key} in {where} must be a {want.__name__}, not {value!r}")
             values[key] = value
-        if values["protocol"] not in PROTOCOLS:
-            raise ConfigError(
-                f"Unknown protocol {values['protocol']!r} in {where}; known: {', '.join(PROTOCOLS)}"
-            )
+        values["protocol"] = normalise_protocol(values["protocol"], where)
+        if values["platform"]:
+            check_platform(values["platform"], where)
         if not values["key_env"]:
             raise ConfigError(f"key_env in {where} must name an environment variable")
         values["base_url"] = _normalise_url(values["base_url"], where, allow_empty=values["demo"])
@@ -322,6 +343,26 @@ def _load_config(home: Path, text: str | None = None) -> tuple[dict[str, Profile
             f"{', '.join(sorted(profiles))}"
         )
     return profiles, default
+
+
+def normalise_protocol(value: str, source: str) -> str:
+    """The canonical protocol name (`legacy` -> `yuanjing-legacy`); ConfigError if unknown."""
+    name = PROTOCOL_ALIASES.get(value.strip().lower(), value.strip().lower())
+    if name not in PROTOCOLS:
+        raise ConfigError(
+            f"Unknown protocol {value!r} (from {source}); known: {', '.join(PROTOCOLS)}"
+        )
+    return name
+
+
+def check_platform(value: str, source: str) -> str:
+    """A gateway platform name goes into the URL path, so it must be a plain word."""
+    if not _PLATFORM.fullmatch(value):
+        raise ConfigError(
+            f"platform {value!r} (from {source}) must be a plain name of letters, digits, "
+            "'-', '_' or '.', as in /{platform}/v1"
+        )
+    return value
 
 
 def _reject_keys(table: Mapping[str, Any], path: Path, where: str) -> None:
@@ -373,14 +414,17 @@ def save_profile(home: Path, profile: Profile, *, make_default: bool = False) ->
     n = profile.name
     if not _NAME.fullmatch(n):
         raise ConfigError(f"Profile name {n!r} may only use letters, digits, '-' and '_'")
-    if profile.protocol not in PROTOCOLS:
-        raise ConfigError(f"Unknown protocol {profile.protocol!r}; known: {', '.join(PROTOCOLS)}")
+    profile = dataclasses.replace(
+        profile, protocol=normalise_protocol(profile.protocol, f"profile {n!r}")
+    )
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
     _load_config(home, text)  # the file must be valid before it is edited
     block = (
         f"[profiles.{n}]\nbase_url = {_toml_str(profile.base_url)}\n"
         f"key_env = {_toml_str(profile.key_env)}  # the key itself stays in this variable\n"
-        f"protocol = {_toml_str(profile.protocol)}\n" + ("demo = true\n" if profile.demo else "")
+        f"protocol = {_toml_str(profile.protocol)}\n"
+        + (f"platform = {_toml_str(profile.platform)}\n" if profile.platform else "")
+        + ("demo = true\n" if profile.demo else "")
     )
     table = re.compile(r"^[ \t]*\[", re.MULTILINE)
     header = re.compile(

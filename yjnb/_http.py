@@ -120,8 +120,20 @@ def error_message(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
-def is_balance_error(status: int, message: str) -> bool:
-    return status == 429 and "balance" in message.lower()
+def is_balance_error(status: int, message: str, code: str | None = None) -> bool:
+    """429 means two things: out of credit (never retried) or too fast (retried)."""
+    if status != 429:
+        return False
+    # Yuanjing says "Insufficient balance"; OpenAI-style services send code insufficient_quota.
+    return code == "insufficient_quota" or "balance" in message.lower()
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        err = response.json().get("error")
+    except (ValueError, AttributeError):
+        return None
+    return str(err["code"]) if isinstance(err, dict) and err.get("code") else None
 
 
 def api_error(response: httpx.Response, *, secret: str | None = None) -> APIError:
@@ -140,7 +152,7 @@ def api_error(response: httpx.Response, *, secret: str | None = None) -> APIErro
     if status in (401, 403):
         return AuthenticationError(message, **common)
     if status == 429:
-        if is_balance_error(status, message):
+        if is_balance_error(status, message, _error_code(response)):
             return InsufficientBalanceError(message, **common)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return RateLimitError(message, retry_after=retry_after, **common)

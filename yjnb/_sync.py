@@ -15,14 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from ._chat import AsyncChatStream
-from ._client import (
-    DEFAULT_CHAT_MODEL,
-    DEFAULT_IMAGE_MODEL,
-    DEFAULT_VIDEO_MODEL,
-    DEFAULT_WAIT_TIMEOUT_S,
-    AsyncClient,
-    TaskUpdate,
-)
+from ._client import DEFAULT_WAIT_TIMEOUT_S, AsyncClient, TaskUpdate
 from ._config import Settings
 from ._runner import WAIT_SLICE_S, Runner, get_runner
 from ._types import ChatChunk, ChatResult, ModelInfo, Task
@@ -122,7 +115,7 @@ class ChatStream:
 
 
 class Client:
-    """The Yuanjing API for sync code. Arguments as for `AsyncClient`."""
+    """The platform's API for sync code. Arguments and calls as for `AsyncClient`."""
 
     def __init__(self, *args: Any, runner: Runner | None = None, **kwargs: Any) -> None:
         self._async = AsyncClient(*args, **kwargs)
@@ -149,7 +142,7 @@ class Client:
         self,
         prompt: str,
         *,
-        model: str = ...,
+        model: str | None = ...,
         system: str | None = ...,
         stream: Literal[False] = ...,
         **params: Any,
@@ -159,7 +152,7 @@ class Client:
         self,
         prompt: str,
         *,
-        model: str = ...,
+        model: str | None = ...,
         system: str | None = ...,
         stream: Literal[True],
         **params: Any,
@@ -168,7 +161,7 @@ class Client:
         self,
         prompt: str,
         *,
-        model: str = DEFAULT_CHAT_MODEL,
+        model: str | None = None,
         system: str | None = None,
         stream: bool = False,
         **params: Any,
@@ -182,14 +175,16 @@ class Client:
             self._async.chat(prompt, model=model, system=system, stream=False, **params)
         )
 
-    def models(self, catelog: str | None = None) -> list[ModelInfo]:
-        return self._runner.run(self._async.models(catelog))
+    def models(
+        self, catelog: str | None = None, *, profile: str | None = None, platform: str | None = None
+    ) -> list[ModelInfo]:
+        return self._runner.run(self._async.models(catelog, profile=profile, platform=platform))
 
     def image(
         self,
         prompt: str,
         *,
-        model: str = DEFAULT_IMAGE_MODEL,
+        model: str | None = None,
         wait: bool = True,
         timeout: float = DEFAULT_WAIT_TIMEOUT_S,
         on_update: TaskUpdate | None = None,
@@ -204,7 +199,7 @@ class Client:
         self,
         prompt: str,
         *,
-        model: str = DEFAULT_VIDEO_MODEL,
+        model: str | None = None,
         catelog: str | None = None,
         wait: bool = True,
         timeout: float = DEFAULT_WAIT_TIMEOUT_S,
@@ -222,8 +217,30 @@ class Client:
         )
         return self._runner.run(coro)
 
-    def task(self, task_or_id: Task | str) -> Task:
-        return self._runner.run(self._async.task(task_or_id))
+    def remix(
+        self,
+        task_or_id: Task | str,
+        prompt: str,
+        *,
+        model: str | None = None,
+        wait: bool = True,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,
+        on_update: TaskUpdate | None = None,
+        **params: Any,
+    ) -> Task:
+        coro = self._async.remix(
+            task_or_id,
+            prompt,
+            model=model,
+            wait=wait,
+            timeout=timeout,
+            on_update=on_update,
+            **params,
+        )
+        return self._runner.run(coro)
+
+    def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:
+        return self._runner.run(self._async.task(task_or_id, detail=detail))
 
     def wait(
         self,

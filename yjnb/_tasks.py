@@ -12,6 +12,7 @@ import mimetypes
 import os
 import random
 import re
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +26,16 @@ from ._types import Task, UsageRecord, utcnow
 
 __all__ = [
     "PollSchedule",
+    "copy_local",
     "file_labels",
     "media_filename",
     "multipart_files",
     "record_for",
+    "save_bytes",
     "save_response",
     "submission_fields",
     "update_task",
+    "yuanjing_request",
 ]
 
 # Statuses a task can be in; anything else the server says is kept as-is (upper-cased).
@@ -60,6 +64,26 @@ class PollSchedule:
         while True:
             yield delay * random.uniform(1 - self.jitter, 1 + self.jitter)
             delay = min(delay * self.factor, self.cap)
+
+
+def yuanjing_request(
+    protocol: str, kind: str, prepared: Prepared, llmid: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """(path, fields) of a task on the current API, or on the older one (`llmid`, videos only)."""
+    from ._catalog import llmid_for
+
+    if protocol != "yuanjing-legacy":
+        return f"/llmage/v1/{kind}/generations", submission_fields(prepared)
+    if kind == "image":
+        raise ValidationError("the yuanjing-legacy protocol has no image endpoint; use 'yuanjing'")
+    llmid = llmid or llmid_for(prepared.model, prepared.catelog)
+    if not llmid:
+        raise ValidationError(
+            f"no llmid known for {prepared.model} ({prepared.catelog}) in the yuanjing-legacy "
+            "protocol; pass llmid=... or use the 'yuanjing' profile"
+        )
+    prepared.fields.pop("llmid", None)
+    return "/llmage/video", submission_fields(prepared, llmid)
 
 
 def submission_fields(prepared: Prepared, llmid: str | None = None) -> dict[str, Any]:
@@ -145,10 +169,35 @@ def media_filename(task: Task, what: str, content_type: str | None) -> str:
     safe = _SAFE_ID.sub("_", task.taskid)[:80] or "task"
     mime = (content_type or "").split(";")[0].strip().lower()
     ext = mimetypes.guess_extension(mime) if mime else None
+    kind, _, number = what.partition("-")  # "image-2": the second image of one task
     if ext in (None, ".jpe", ".jpeg"):
-        ext = {"video": ".mp4", "cover": ".jpg", "image": ".png"}[what] if ext is None else ".jpg"
-    suffix = "-cover" if what == "cover" else ""
+        ext = {"video": ".mp4", "cover": ".jpg", "image": ".png"}[kind] if ext is None else ".jpg"
+    suffix = "-cover" if what == "cover" else f"-{number}" if number.isdigit() else ""
     return f"{safe}{suffix}{ext}"
+
+
+def save_bytes(task: Task, what: str, data: bytes, folder: Path) -> Path:
+    """Write media that came inline (base64 images) under a name yjnb makes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / media_filename(task, what, _sniff(data)[1])
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(target)
+    return target
+
+
+def copy_local(task: Task, folder: Path, skip: Mapping[str, Any]) -> dict[str, Path]:
+    """Copy media already saved elsewhere (inline images) into `folder`, unless in `skip`."""
+    copied: dict[str, Path] = {}
+    for what, source in list(task.local_paths.items()):
+        src = Path(source)
+        if what in skip or not src.is_file():
+            continue
+        target = folder / (media_filename(task, what, None).rsplit(".", 1)[0] + src.suffix)
+        if src.resolve() != target.resolve():
+            shutil.copyfile(src, target)
+        copied[what] = target
+    return copied
 
 
 def file_labels(files: list[tuple[str, Any]]) -> dict[str, Any]:

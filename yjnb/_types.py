@@ -29,7 +29,7 @@ class Usage:
     def from_wire(cls, raw: dict[str, Any] | None) -> Usage | None:
         if not isinstance(raw, dict):
             return None
-        details = raw.get("prompt_tokens_details") or {}
+        details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details") or {}
 
         def as_int(value: Any) -> int:
             try:
@@ -37,8 +37,9 @@ class Usage:
             except (TypeError, ValueError):
                 return 0
 
-        prompt = as_int(raw.get("prompt_tokens"))
-        completion = as_int(raw.get("completion_tokens"))
+        # The chat APIs say prompt/completion; the Responses and Images APIs input/output.
+        prompt = as_int(raw.get("prompt_tokens", raw.get("input_tokens")))
+        completion = as_int(raw.get("completion_tokens", raw.get("output_tokens")))
         return cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
@@ -131,6 +132,12 @@ class Task:
     finished_at: datetime | None = None
     local_paths: dict[str, str] = field(default_factory=dict)
     profile: str | None = None
+    # The OpenAI-style protocols: more than one image, the gateway's platform and
+    # `?detail=true` metadata, and the video a remix started from.
+    image_urls: list[str] = field(default_factory=list)
+    platform: str | None = None
+    detail: dict[str, Any] | None = None
+    remixed_from: str | None = None
 
     @property
     def done(self) -> bool:

@@ -7,6 +7,8 @@ user errors are asserted with `pytest.raises(UsageError)`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,3 +59,52 @@ def fresh_ledger() -> Iterator[None]:
     _reset_default()
     yield
     _reset_default()
+
+
+# -- the OpenAI-style protocols -----------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """One request a client sent (as `_send` got it): method, path under the base URL, body."""
+
+    method: str
+    path: str
+    json: Any = None
+    data: Any = None
+    files: Any = None
+    params: Any = None
+
+
+@pytest.fixture
+def profiles(shell: TestingShell, emulator: Any, isolated_env: Path) -> Path:
+    """Profiles on the session emulator: `oa` (openai), `gw` (gateway, platform google) and
+    `gwo` (gateway, platform openai); the key is the shell's YJ_API_KEY."""
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    path = isolated_env / "config.toml"
+    path.write_text(
+        f'[profiles.oa]\nbase_url = "{emulator.url}"\nprotocol = "openai"\n\n'
+        f'[profiles.gw]\nbase_url = "{emulator.url}"\nprotocol = "gateway"\n'
+        'platform = "google"\n\n'
+        f'[profiles.gwo]\nbase_url = "{emulator.url}"\nprotocol = "gateway"\n'
+        'platform = "openai"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def wire(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
+    """Every request the clients send during the test, in order (they are still sent)."""
+    from yjnb._base import BaseClient
+
+    original = BaseClient._send
+    sent: list[Sent] = []
+
+    async def spy(self: Any, method: str, path: str, *, stream: bool = False, **kw: Any) -> Any:
+        keep = {k: kw.get(k) for k in ("json", "data", "files", "params")}
+        sent.append(Sent(method, path, **keep))
+        return await original(self, method, path, stream=stream, **kw)
+
+    monkeypatch.setattr(BaseClient, "_send", spy)
+    return sent

@@ -124,7 +124,7 @@ def test_demo_switches_to_the_embedded_emulator(shell: Any, magics: Any, emulato
 def test_profile_switch(shell: Any, magics: Any) -> None:
     shown = run(shell, "--profile legacy", kind="yj_config")
     assert magics.profile == "legacy"
-    assert "protocol      legacy" in shown.outputs[0].data["text/plain"]
+    assert "protocol      yuanjing-legacy" in shown.outputs[0].data["text/plain"]
     with pytest.raises(UsageError, match="Unknown profile 'nope'") as err:
         shell.run_line_magic("yj_config", "--profile nope")
     assert "\n" not in str(err.value) and magics.profile == "legacy"

@@ -1,5 +1,8 @@
 """A local Yuanjing platform: the platform's HTTP API over real loopback sockets.
 
+It serves the Yuanjing API (``/llmage``, seeds 000-002), the OpenAI-compatible service
+(``/v1``, seed 004) and the multi-platform gateway (``/{platform}/v1``, seed 003).
+
 It powers demo mode, the tutorials, the tests and the benchmarks. It is written from the
 platform seeds independently of the client (it imports nothing from ``yjnb`` outside this
 package), so a misreading of the docs on one side is caught by the other.

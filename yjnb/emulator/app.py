@@ -3,12 +3,18 @@
 Order for every platform request: count ``METHOD path`` -> apply faults (latency, status,
 rate limit) -> check the key -> run the handler. Admin endpoints (``/_emulator/...``) are not
 counted, never faulted, need no key, and answer loopback clients only.
+
+Three APIs share the server: Yuanjing under ``/llmage`` (``{"error": "..."}`` bodies), the
+OpenAI-compatible service under ``/v1`` and the gateway under ``/{platform}/v1`` (both with
+OpenAI error bodies, for faults, auth and unknown routes too). The specific routes come
+first, so ``/llmage/v1/...`` never reaches the gateway; ``llmage`` is no platform (404).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,8 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import chat, media, tasks
-from .context import ApiError, Ctx, error_response, json_response, read_json
+from . import chat, media, openai_api, openai_images, openai_videos, tasks
+from .context import (
+    ApiError,
+    Ctx,
+    ErrorFactory,
+    error_response,
+    json_response,
+    openai_error_response,
+    read_json,
+)
 from .faults import NO_FAULTS, Faults, parse_header
 from .models import models_list
 from .state import State
@@ -54,21 +68,23 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def _faulted(faults: Faults) -> Response | None:
+async def _faulted(faults: Faults, errors: ErrorFactory) -> Response | None:
     """The response a fault replaces the real one with, after any latency."""
     if faults.latency:
         await asyncio.sleep(faults.latency)
     if faults.status is not None:
         text = STATUS_TEXT.get(faults.status, "Error")
-        return error_response(faults.status, f"{text} (emulated fault)")
+        return errors(faults.status, f"{text} (emulated fault)", None, None)
     if faults.rate_limit:
         after = faults.retry_after if faults.retry_after is not None else 1.0
         value = str(int(after)) if after == int(after) else str(after)
-        return error_response(429, "Too many requests", {"Retry-After": value})
+        return errors(429, "Too many requests", {"Retry-After": value}, None)
     return None
 
 
-def endpoint(state: State, handler: Handler, auth: bool = True) -> Callable[..., Awaitable[Any]]:
+def endpoint(
+    state: State, handler: Handler, auth: bool = True, errors: ErrorFactory = error_response
+) -> Callable[..., Awaitable[Any]]:
     async def route(request: Request) -> Any:
         path = request.url.path
         state.count(f"{request.method} {path}")
@@ -78,17 +94,17 @@ def endpoint(state: State, handler: Handler, auth: bool = True) -> Callable[...,
             try:
                 faults = faults.merged(parse_header(header))
             except ValueError as exc:
-                return error_response(400, str(exc))
-        replaced = await _faulted(faults)
+                return errors(400, str(exc), None, "invalid_fault")
+        replaced = await _faulted(faults, errors)
         if replaced is not None:
             return replaced
         key = _bearer(request)
         if auth and (key is None or not state.known(key)):
-            return error_response(401, "Invalid API Key")
+            return errors(401, "Invalid API Key", None, None)
         try:
             return await handler(Ctx(request, state, key or "", faults))
         except ApiError as exc:
-            return error_response(exc.status, exc.message, exc.headers)
+            return errors(exc.status, exc.message, exc.headers, exc.code)
 
     return route
 
@@ -135,9 +151,39 @@ async def _idfile(ctx: Ctx) -> Response:
     return await media.idfile(ctx.request, ctx.state)
 
 
+_OPENAI_PATH = re.compile(r"/(?!llmage/)[^/]+/v1/|/v1/")
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 404
-    return error_response(status, "Not found" if status == 404 else "Method not allowed")
+    message = "Not found" if status == 404 else "Method not allowed"
+    if _OPENAI_PATH.match(request.url.path):
+        return openai_error_response(status, f"{message}: {request.method} {request.url.path}")
+    return error_response(status, message)
+
+
+def openai_routes(state: State, root: str) -> list[Route]:
+    """The OpenAI-compatible API under ``root`` (``/v1``) or the gateway's (``/{platform}/v1``)."""
+
+    def r(path: str, handler: Handler, method: str) -> Route:
+        route = endpoint(state, handler, errors=openai_error_response)
+        return Route(root + path, route, methods=[method])
+
+    routes = [
+        r("/models", openai_api.list_models, "GET"),
+        r("/chat/completions", openai_api.chat_completions, "POST"),
+        r("/images/generations", openai_images.generations, "POST"),
+        r("/images/edits", openai_images.edits, "POST"),
+        r("/videos", openai_videos.create, "POST"),
+        r("/videos/{video_id}", openai_videos.retrieve, "GET"),
+        r("/videos/{video_id}/content", openai_videos.content, "GET"),
+        r("/videos/{video_id}/remix", openai_videos.remix, "POST"),
+    ]
+    if root == "/v1":
+        routes.append(r("/responses", openai_api.responses, "POST"))
+    else:
+        routes.append(r("/images/{task_id}", openai_images.image_task, "GET"))
+    return routes
 
 
 def create_app(state: State) -> Starlette:
@@ -160,6 +206,13 @@ def create_app(state: State) -> Starlette:
         Route("/_emulator/stats", admin(state, _stats), methods=["GET"]),
         Route("/_emulator/faults", admin(state, _set_faults), methods=post),
         Route("/_emulator/reset", admin(state, _reset), methods=post),
+        Route(
+            "/files/{name}",
+            endpoint(state, openai_images.files, auth=False, errors=openai_error_response),
+            methods=["GET"],
+        ),
+        *openai_routes(state, "/v1"),
+        *openai_routes(state, "/{platform}/v1"),  # last: every specific route wins over it
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
     app.state.emulator = state

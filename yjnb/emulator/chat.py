@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
@@ -193,11 +193,20 @@ class Reply:
         }
 
 
+class Streamable(Protocol):
+    """What :class:`ChatStream` streams: :class:`Reply` or the OpenAI-side replies."""
+
+    @property
+    def credits(self) -> float: ...
+
+    def events(self, finish: bool) -> Iterator[bytes]: ...
+
+
 class ChatStream:
     """A raw ASGI response: Starlette's StreamingResponse adds a task group per request
     and cannot abort the transport, both of which the emulator needs to avoid or do."""
 
-    def __init__(self, state: State, key: str, result: Reply, faults: Faults) -> None:
+    def __init__(self, state: State, key: str, result: Streamable, faults: Faults) -> None:
         self.state = state
         self.key = key
         self.result = result

@@ -1,8 +1,14 @@
-"""Per-request plumbing shared by the endpoint modules: context, errors, JSON I/O."""
+"""Per-request plumbing shared by the endpoint modules: context, errors, JSON I/O.
+
+Two error shapes: the Yuanjing API's ``{"error": "message"}`` (``/llmage``) and the OpenAI
+shape ``{"error": {"message", "type", "code"}}`` (``/v1`` and the gateway). ``type`` follows
+OpenAI's names by status; ``code`` is a short string (``ApiError.code`` or a status default).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +22,18 @@ from .state import State
 class ApiError(Exception):
     """Raised by handlers; becomes ``{"error": message}`` with ``status``."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers
+        self.code = code  # OpenAI-style errors only
 
 
 @dataclass
@@ -40,8 +53,43 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def compact_response(
+    obj: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """OpenAI-side bodies: compact separators and raw UTF-8, like the seeds' captures."""
+    body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None
+) -> Response:
     return json_response({"error": message}, status, headers)
+
+
+#: status -> (OpenAI error type, default code)
+OPENAI_ERRORS = {
+    400: ("invalid_request_error", "invalid_request"),
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "forbidden"),
+    404: ("not_found_error", "not_found"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    408: ("timeout_error", "timeout"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+}
+
+
+def openai_error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, code: str | None = None
+) -> Response:
+    kind, default = OPENAI_ERRORS.get(status, ("server_error", "service_unavailable"))
+    if status >= 500 and status != 503:
+        default = "server_error"
+    body = {"error": {"message": message, "type": kind, "code": code or default}}
+    return compact_response(body, status, headers)
+
+
+ErrorFactory = Callable[[int, str, "dict[str, str] | None", "str | None"], Response]
 
 
 async def read_json(request: Request) -> dict[str, Any]:

@@ -13,6 +13,8 @@ Header syntax: ``X-Emulator-Fault: key=value;key=value`` (spaces ignored). Keys:
 ``bad_chunk_after=N`` stream: after N chunks send a ``data:`` line that is not JSON
 ``stall_after=N``   stream: after N chunks go silent (until the client leaves, at most 1 h)
 ``task=fail``       the task ends FAILED with a reason; ``task=stuck``: RUNNING forever
+                    (``/v1`` and gateway videos and async images: ``failed``/``FAILURE``
+                    with ``fail_reason`` halfway through, or ``processing`` at 99%)
 ``chunk_delay=S``   stream: sleep S seconds between chunks
 ==================  =====================================================================
 

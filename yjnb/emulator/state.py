@@ -1,4 +1,7 @@
-"""Mutable emulator state: keys and balances, request counters, tasks, media paths.
+"""Mutable emulator state: keys and balances, request counters, tasks, jobs, media.
+
+``tasks`` are the Yuanjing (``/llmage``) tasks; ``jobs`` the OpenAI-style videos and async
+gateway images (``/v1`` and ``/{platform}/v1``); ``files`` the PNGs behind image URLs.
 
 The server thread mutates it while the controlling thread (tests, ``Emulator``) reads and
 adjusts it, so multi-step changes take a lock; nothing awaits while holding it.
@@ -11,6 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .faults import FaultBoard
 
@@ -36,6 +40,25 @@ class Task:
     media: dict[str, str] = field(default_factory=dict)  # "image"/"video" -> /tmp/... path
 
 
+@dataclass
+class Job:
+    """One OpenAI-style video or async image job (``/v1`` and the gateway)."""
+
+    id: str
+    key: str
+    kind: str  # "video" or "image"
+    model: str
+    prompt: str
+    created: float  # time.monotonic() at submission
+    created_at: int  # unix seconds, as reported
+    offset0: float = 0.0
+    platform: str | None = None  # None on /v1; a job is only visible where it was made
+    fault: str | None = None  # "fail" or "stuck"
+    params: dict[str, Any] = field(default_factory=dict)
+    references: int = 0  # input images / references received
+    remixed_from: str | None = None
+
+
 class State:
     """Everything the app needs besides the request."""
 
@@ -53,6 +76,8 @@ class State:
         self.balances: dict[str, float] = {}
         self.counts: dict[str, int] = {}
         self.tasks: dict[str, Task] = {}
+        self.jobs: dict[str, Job] = {}
+        self.files: dict[str, bytes] = {}  # /files/<name> -> PNG bytes
         self.media: dict[str, tuple[str, str]] = {}  # path -> (kind, prompt)
         self.seen_sys: set[tuple[str, str]] = set()
         self.speed = speed
@@ -70,6 +95,8 @@ class State:
             self.balances = dict(self._initial_keys)
             self.counts = {}
             self.tasks = {}
+            self.jobs = {}
+            self.files = {}
             self.media = {}
             self.seen_sys = set()
             self.speed = self._initial_speed
@@ -123,7 +150,16 @@ class State:
             for kind, path in task.media.items():
                 self.media[path] = (kind, task.prompt)
 
-    def elapsed(self, task: Task) -> float:
+    def add_job(self, job: Job, files: dict[str, bytes] | None = None) -> None:
+        with self.lock:
+            self.jobs[job.id] = job
+            self.files.update(files or {})
+
+    def add_files(self, files: dict[str, bytes]) -> None:
+        with self.lock:
+            self.files.update(files)
+
+    def elapsed(self, task: Task | Job) -> float:
         """Seconds of platform time since submission (wall time scaled by speed)."""
         return (time.monotonic() - task.created) * self.speed + self.clock_offset - task.offset0
 
@@ -138,6 +174,7 @@ class State:
                 "counts": dict(self.counts),
                 "balances": dict(self.balances),
                 "tasks": len(self.tasks),
+                "jobs": len(self.jobs),
                 "speed": self.speed,
                 "chunk_delay": self.chunk_delay,
                 "faults": self.faults.describe(),

@@ -9,6 +9,10 @@ them into one live view (`streams.py`, `stream_view.py`), then store the result 
 (and `-o VAR`) without displaying it again. Formats: `markdown` (default), `text` (plain
 text), `code` (the answer's code blocks go into a new cell below), `json` (the answer is
 parsed: `_yj` and VAR get the parsed value; the `ChatResult` is in `_yj_chat` as always).
+
+On openai and gateway profiles (`chat_parts.py`): `images=`/`files=` attach files to the
+message, `--api responses` uses the Responses API, and the chat parameters are checked before
+anything is sent. The default model follows the profile's protocol (`protocols.py`).
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from .._errors import ValidationError
 from .._types import ChatResult
+from .chat_parts import check_chat, split_attachments
 from .conversation import conversation
 from .prompt import PromptError, interpolate
+from .protocols import check_platform_option, default_model, profile_settings
 from .settings_view import current_settings, run_config, run_models
 from .stream_view import ColumnsView, StreamView
 from .streams import Outcome, run_streams
@@ -40,6 +47,9 @@ _RESERVED = {
     "sys_prompt": "-s SYSTEM",
     "catelogid": "nothing (chat is always t2t)",
     "messages": "the cell body (the conversation is kept for you)",
+    "input": "the cell body",
+    "api": "--api responses",
+    "platform": "--platform P",
 }
 
 
@@ -93,9 +103,9 @@ def parse_params(words: list[str]) -> dict[str, Any]:
     return params
 
 
-def _models(magics: Any, arg: str | None) -> list[str]:
+def _models(magics: Any, arg: str | None, protocol: str, platform: str | None) -> list[str]:
     models: list[str] = []
-    for name in (arg or magics.model).split(","):
+    for name in (arg or default_model(magics, "chat", protocol, platform)).split(","):
         if name.strip() and name.strip() not in models:
             models.append(name.strip())
     if not models:
@@ -122,21 +132,31 @@ def run_chat(magics: Any, args: Any, cell: str) -> None:
         raise UsageError(str(exc)) from None
     if not prompt.strip():
         raise UsageError("the cell is empty: write the prompt below the %%yj_chat line")
-    params = parse_params(args.params)
-    models = _models(magics, args.model)
+    words, attachments = split_attachments(args.params)
+    params = parse_params(words)
     if args.output and not args.output.isidentifier():
         raise UsageError(f"-o {args.output!r} is not a valid variable name")
-    client = magics.client(args.profile)
+    profile = profile_settings(magics, args.profile, args.platform)
+    check_platform_option(profile, args.platform)
+    models = _models(magics, args.model, profile.protocol, profile.platform)
+    check_chat(profile, attachments, args.api, params)
+    client = magics.client(args.profile, args.platform)
     settings = client.settings
     check_budget(magics, force=args.force)
+    sent = attachments.params()
+    if args.api != "chat":
+        sent["api"] = args.api
 
-    convs = [conversation(magics.state, settings.profile, m, new=args.new) for m in models]
+    # One conversation per (profile, model); a gateway's platforms each keep their own.
+    where = settings.profile + (f"/{settings.platform}" if settings.platform else "")
+    convs = [conversation(magics.state, where, m, new=args.new) for m in models]
     requests = []
     for conv in convs:
         req = conv.request(
             prompt, system=args.system, max_history=magics.max_history, protocol=settings.protocol
         )
         req.params.update(params)
+        req.params.update(sent)
         requests.append(req)
 
     mode = _output_mode(magics)
@@ -167,7 +187,9 @@ def run_chat(magics: Any, args: Any, cell: str) -> None:
             print("interrupted: the partial answer is kept in _yj")
         return
     problems = [
-        f"{m}: {_one_line(e)}" for m, e in zip(models, out.errors, strict=True) if e is not None
+        f"{m}: {_one_line(e)}" + (" (nothing was sent)" if isinstance(e, ValidationError) else "")
+        for m, e in zip(models, out.errors, strict=True)
+        if e is not None
     ]
     if problems:
         kept = " (the partial answer is on screen and in _yj)" if _any_text(out) else ""

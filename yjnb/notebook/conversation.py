@@ -20,8 +20,10 @@ the prompt, as a transcript before the new message:
 
     the new message
 
-Protocols that take `messages` (none of the built-in profiles yet) get OpenAI-style messages
-as well, and the plain prompt.
+The openai and gateway protocols take `messages`: they get the history as OpenAI-style
+messages (system, then user/assistant pairs, then the new prompt), and the plain prompt; the
+core puts attached images and files on the last user message. Only the text of a prompt joins
+the history, never its attachments.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 __all__ = ["MESSAGE_PROTOCOLS", "Conversation", "Request", "conversations"]
 
 # Protocols whose chat endpoint takes an OpenAI-style `messages` list.
-MESSAGE_PROTOCOLS: frozenset[str] = frozenset({"openai"})
+MESSAGE_PROTOCOLS: frozenset[str] = frozenset({"openai", "gateway"})
 
 
 @dataclass

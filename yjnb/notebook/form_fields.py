@@ -8,6 +8,7 @@ the place next to it where a problem is shown.
 | int with min only          | IntText (no maximum is invented; the catalog checks it) |
 | yn                         | ToggleButtons Y / N                                 |
 | str without choices        | Textarea (negative_prompt)                          |
+| size without choices       | Text: a ratio (16:9) or WxH (1024x1024)             |
 | file                       | FileUpload (one), plus an http(s) URL box where the model takes one |
 | files                      | FileUpload (several), its limit in the label        |
 
@@ -83,6 +84,12 @@ class Field:
             if p.min is not None and p.max is not None:
                 return w.IntSlider(value=value, min=p.min, max=p.max, continuous_update=False)
             return w.IntText(value=value, layout=w.Layout(width="120px"))
+        if p.type == "size":
+            return w.Text(
+                value=str(p.default or ""),
+                placeholder="16:9 or 1024x1024",
+                layout=w.Layout(width="200px"),
+            )
         if p.type in ("file", "files"):
             accept = _ACCEPT.get(p.name, "image/*")
             upload = w.FileUpload(accept=accept, multiple=p.type == "files")
@@ -121,7 +128,7 @@ class Field:
             url = (self.url.value.strip() if self.url is not None else "") or None
             return url
         value = self.input.value
-        if isinstance(value, str) and p.type == "str" and p.choices is None:
+        if isinstance(value, str) and p.type in ("str", "size") and p.choices is None:
             value = value if value.strip() else None
         if value is None or value == p.default:
             return None

@@ -5,6 +5,9 @@ Changing the catelog or the model rebuilds the fields (the prompt is kept). Ever
 checked with the catalog's own `prepare`: a problem disables Submit and is shown next to its
 field. Submit starts the task in the background and shows its live card under the form;
 "copy as magic" shows the `%yj_video ...` line that sends the same request.
+
+The catalog is that of the profile's protocol: an openai or gateway profile (`profile=`, or
+the magics' current one) lists the OpenAI-style models (nano-banana, dall-e, veo-3.1, sora-2).
 """
 
 from __future__ import annotations
@@ -14,10 +17,17 @@ from typing import Any
 
 import ipywidgets as w
 
-from .._catalog import VIDEO_CATELOGS, Prepared, infer_catelog, prepare, spec, specs
+from .._catalog import Prepared, infer_catelog, prepare, spec, specs
 from .._errors import ValidationError, YJError
 from .form_fields import Field
 from .html import esc
+from .protocols import (
+    catalog_name,
+    check_platform_option,
+    default_model,
+    kind_catelogs,
+    profile_settings,
+)
 
 __all__ = ["TaskForm", "form"]
 
@@ -48,7 +58,8 @@ def _magics() -> Any:
 
 class TaskForm(w.VBox):
     """The form. Tests and code use `fields`, `prompt`, `catelog`, `model`, `submit_button`,
-    `params()`, `payload()`, `problems()`, `magic_line()` and `submit()`."""
+    `params()`, `payload()`, `problems()`, `magic_line()` and `submit()`; `catalog` names
+    the catalog the models come from ("yuanjing" or "openai")."""
 
     def __init__(
         self,
@@ -57,25 +68,31 @@ class TaskForm(w.VBox):
         *,
         model: str | None = None,
         values: dict[str, Any] | None = None,
+        profile: str | None = None,
+        platform: str | None = None,
     ) -> None:
         if kind not in ("video", "image"):
             raise ValueError(f"form kind must be 'video' or 'image', not {kind!r}")
         self.kind = kind
         self.magics = magics
+        self.profile = profile or None
+        self.platform = platform or None
+        settings = profile_settings(magics, self.profile, self.platform)
+        check_platform_option(settings, self.platform)
+        self.catalog = catalog_name(settings.protocol)
         self.watchers: list[Any] = []
         self.fields: dict[str, Field] = {}
-        catelogs = VIDEO_CATELOGS if kind == "video" else ("t2i",)
-        default = magics.video_model if kind == "video" else magics.image_model
-        model = model or default
+        catelogs = kind_catelogs(kind, self.catalog)
+        model = model or default_model(magics, kind, settings.protocol, settings.platform)
         values = dict(values or {})
         try:
-            start = infer_catelog(kind, model, values)
+            start = infer_catelog(kind, model, values, catalog=self.catalog)
         except ValidationError:
             start = catelogs[0]
-        if start not in catelogs or spec(model, start) is None:
-            start = next((c for c in catelogs if spec(model, c)), catelogs[0])
+        if start not in catelogs or self._spec(model, start) is None:
+            start = next((c for c in catelogs if self._spec(model, c)), catelogs[0])
         self.catelog = w.Dropdown(
-            options=[(f"{c} ({CATELOG_LABELS[c]})", c) for c in catelogs],
+            options=[(f"{c} ({CATELOG_LABELS.get(c, c)})", c) for c in catelogs],
             value=start,
             description="catelog",
             disabled=len(catelogs) == 1,
@@ -115,8 +132,11 @@ class TaskForm(w.VBox):
 
     # -- building ----------------------------------------------------------------------------
 
+    def _spec(self, model: str, catelog: str) -> Any:
+        return spec(model, catelog, catalog=self.catalog)
+
     def _set_models(self, preferred: str | None) -> None:
-        ids = [s.id for s in specs(self.catelog.value)]
+        ids = [s.id for s in specs(self.catelog.value, catalog=self.catalog)]
         self._building = True
         try:
             self.model.options = ids
@@ -125,7 +145,7 @@ class TaskForm(w.VBox):
             self._building = False
 
     def _build_fields(self, values: dict[str, Any] | None = None) -> None:
-        s = spec(self.model.value, self.catelog.value)
+        s = self._spec(self.model.value, self.catelog.value)
         self.fields = {p.name: Field(p) for p in (s.params if s else ())}
         for name, value in (values or {}).items():
             p = s.param(name) if s else None
@@ -153,13 +173,20 @@ class TaskForm(w.VBox):
         plus `catelog` when the files given would not imply the chosen one."""
         out = {name: f.value() for name, f in self.fields.items()}
         out = {k: v for k, v in out.items() if v is not None}
-        if infer_catelog(self.kind, self.model.value, out) != self.catelog.value:
+        inferred = infer_catelog(self.kind, self.model.value, out, catalog=self.catalog)
+        if inferred != self.catelog.value:
             out["catelog"] = self.catelog.value
         return out
 
     def payload(self) -> Prepared:
         """The checked request, as `prepare` makes it for the equivalent magic line."""
-        return prepare(self.model.value, self.catelog.value, self.prompt.value, self.params())
+        return prepare(
+            self.model.value,
+            self.catelog.value,
+            self.prompt.value,
+            self.params(),
+            catalog=self.catalog,
+        )
 
     def problems(self) -> dict[str, list[str]]:
         """Problems by field name ("prompt" for the prompt, "" for the rest)."""
@@ -178,6 +205,10 @@ class TaskForm(w.VBox):
     def magic_line(self) -> str:
         """The `%yj_video ...` line (or `%%yj_video` cell) that sends the same request."""
         words = [f"-m {shlex.quote(self.model.value)}"]
+        if self.profile:
+            words.append(f"-p {shlex.quote(self.profile)}")
+        if self.platform:
+            words.append(f"--platform {shlex.quote(self.platform)}")
         params = self.params()
         for name in ("catelog", *self.fields):
             if name not in params:
@@ -237,6 +268,8 @@ class TaskForm(w.VBox):
                 prompt=self.prompt.value,
                 params=self.params(),
                 sink=WidgetSink(card),
+                profile=self.profile,
+                platform=self.platform,
             )
         except (UsageError, YJError) as exc:
             self.status.value = f"<span style='color:#cf222e'>{esc(exc)}</span>"
@@ -253,6 +286,16 @@ def form(
     magics: Any = None,
     model: str | None = None,
     values: dict[str, Any] | None = None,
+    profile: str | None = None,
+    platform: str | None = None,
 ) -> TaskForm:
-    """The form for `kind` ("video" or "image"), optionally starting from a model and values."""
-    return TaskForm(kind, magics if magics is not None else _magics(), model=model, values=values)
+    """The form for `kind` ("video" or "image"), optionally starting from a model and values;
+    `profile` (and a gateway's `platform`) picks the endpoint and so the catalog."""
+    return TaskForm(
+        kind,
+        magics if magics is not None else _magics(),
+        model=model,
+        values=values,
+        profile=profile,
+        platform=platform,
+    )

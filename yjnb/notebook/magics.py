@@ -1,8 +1,12 @@
 """`YJMagics`: every yjnb magic, its arguments and its settings (`%config YJMagics.*`).
 
 The methods here only parse arguments and turn expected errors into one-line `UsageError`s;
-the work is done in `chat.py` (%%yj_chat, %yj_config, %yj_models), `media.py` (%yj_video,
-%yj_image, %yj_tasks) and `usage.py` (%yj_usage), imported when a magic first runs.
+the work is done in `chat.py` (%%yj_chat), `settings_view.py` and `profiles_view.py`
+(%yj_config, %yj_models), `media.py` and `remix.py` (%yj_video, %yj_image), `tasks_view.py`
+(%yj_tasks) and `usage.py` (%yj_usage), imported when a magic first runs.
+
+Every magic takes `-p PROFILE`; the magics that call a gateway take `--platform P` to use
+another of its platforms for one cell. `protocols.py` holds what depends on the protocol.
 """
 
 from __future__ import annotations
@@ -50,9 +54,18 @@ def media_arguments(kind: str) -> Callable[[Any], Any]:
         argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout)."),
         argument("-o", "--output", metavar="VAR", help="Store the Task in this variable."),
         argument("-p", "--profile", help="Profile to use."),
+        argument("--platform", help="Gateway profiles: the platform for this cell."),
         argument("--force", action="store_true", help="Run even beyond the credit budget."),
-        argument("words", nargs="*", help="name=value parameters, then the prompt."),
     ]
+    if kind == "video":
+        decorators.append(
+            argument(
+                "--remix",
+                metavar="TASKID",
+                help="Remix this finished video with the prompt (openai and gateway profiles).",
+            )
+        )
+    decorators.append(argument("words", nargs="*", help="name=value parameters, then the prompt."))
 
     def apply(func: Any) -> Any:
         for decorate in reversed(decorators):  # as if stacked in this order above `func`
@@ -74,9 +87,21 @@ def split_words(line: str) -> list[str]:
 class YJMagics(Magics, Configurable):
     """Magics for the Yuanjing platform. Settings: `%config YJMagics`."""
 
-    model = Unicode("qwen3-max", help="Default chat model for %%yj_chat.").tag(config=True)
-    image_model = Unicode("wan2.2-t2i-flash", help="Default model for %yj_image.").tag(config=True)
-    video_model = Unicode("viduq3-pro", help="Default model for %yj_video.").tag(config=True)
+    model = Unicode(
+        "qwen3-max",
+        help="Default chat model for %%yj_chat. Left at qwen3-max, openai and gateway profiles "
+        "use gemini-2.5-flash (gpt-4o-mini on the gateway's openai platform).",
+    ).tag(config=True)
+    image_model = Unicode(
+        "wan2.2-t2i-flash",
+        help="Default model for %yj_image. Left at wan2.2-t2i-flash, openai and gateway "
+        "profiles use nano-banana-pro (dall-e-3 on the gateway's openai platform).",
+    ).tag(config=True)
+    video_model = Unicode(
+        "viduq3-pro",
+        help="Default model for %yj_video. Left at viduq3-pro, openai and gateway profiles "
+        "use veo-3.1 (sora-2 on the gateway's openai platform).",
+    ).tag(config=True)
     profile = Unicode(
         "", help="Profile to use (see ~/.yjnb/config.toml); empty means the settings' default."
     ).tag(config=True)
@@ -109,7 +134,7 @@ class YJMagics(Magics, Configurable):
         super().__init__(shell=shell, config=getattr(shell, "config", None), **kwargs)
         self.demo = False
         self.state: dict[str, Any] = {}  # per-feature state (conversations, background tasks)
-        self._clients: dict[tuple[str, bool], Any] = {}
+        self._clients: dict[tuple[str, bool, str], Any] = {}
         # Extra keyword arguments for every Client made here (tests pass a fast poll schedule).
         self.client_options: dict[str, Any] = {}
 
@@ -124,16 +149,17 @@ class YJMagics(Magics, Configurable):
         else:
             configure(prompts=bool(change["new"]))
 
-    def client(self, profile: str | None = None) -> Any:
-        """The sync `yjnb.Client` for a profile, made once and reused."""
+    def client(self, profile: str | None = None, platform: str | None = None) -> Any:
+        """The sync `yjnb.Client` for a profile (and a gateway platform), made once and reused."""
         from .._sync import Client
 
         name = profile or self.profile or None
-        key = (name or "", self.demo)
+        key = (name or "", self.demo, platform or "")
         if key not in self._clients:
-            self._clients[key] = Client(
-                profile=name, demo=True if self.demo else None, **self.client_options
-            )
+            options = dict(self.client_options)
+            if platform:
+                options["platform"] = platform
+            self._clients[key] = Client(profile=name, demo=True if self.demo else None, **options)
         return self._clients[key]
 
     # -- chat, config, models (chat.py) -----------------------------------------------------
@@ -145,13 +171,24 @@ class YJMagics(Magics, Configurable):
     @argument("-o", "--output", metavar="VAR", help="Also store the result in this variable.")
     @argument("--new", action="store_true", help="Start a new conversation.")
     @argument("-p", "--profile", help="Profile to use for this cell.")
+    @argument("--platform", help="Gateway profiles: the platform for this cell.")
+    @argument(
+        "--api", choices=["chat", "responses"], default="chat",
+        help="openai profiles: 'responses' uses /v1/responses instead of chat completions.",
+    )  # fmt: skip
+    @argument("--responses", dest="api", action="store_const", const="responses",
+              help="Same as --api responses.")  # fmt: skip
     @argument(
         "-f", "--format", choices=["markdown", "text", "code", "json"], default="markdown",
         help="How to show the answer.",
     )  # fmt: skip
     @argument("--raw", action="store_true", help="Do not fill {name} from the namespace.")
     @argument("--force", action="store_true", help="Run even beyond the credit budget.")
-    @argument("params", nargs="*", help="Model parameters as name=value.")
+    @argument(
+        "params", nargs="*",
+        help="Model parameters as name=value; images=a.jpg,b.png (openai, gateway) and "
+        "files=doc.pdf (gateway) attach local files or URLs to the message.",
+    )  # fmt: skip
     @cell_magic
     @user_errors
     def yj_chat(self, line: str, cell: str) -> None:
@@ -163,19 +200,30 @@ class YJMagics(Magics, Configurable):
 
     @magic_arguments()
     @argument("--key", action="store_true", help="Enter the API key (hidden, not stored).")
-    @argument("--demo", action="store_true", help="Start the embedded emulator and use it.")
-    @argument("--profile", help="Switch to this profile.")
+    @argument(
+        "--demo", action="store_true",
+        help="Start the embedded emulator and use it; with --add-profile: the new profile "
+        "uses the emulator.",
+    )  # fmt: skip
+    @argument("-p", "--profile", help="Switch to this profile.")
+    @argument("--add-profile", metavar="NAME", help="Write a profile to the config file.")
+    @argument("--protocol", help="With --add-profile: yuanjing, yuanjing-legacy, openai, gateway.")
+    @argument("--base-url", metavar="URL", help="With --add-profile: the service's base URL.")
+    @argument("--key-env", metavar="VAR", help="With --add-profile: the variable with the key.")
+    @argument("--platform", help="With --add-profile: the gateway's platform (google, ...).")
+    @argument("--default", action="store_true", help="With --add-profile: make it the default.")
     @line_magic
     @user_errors
     def yj_config(self, line: str) -> Any:
-        """Show or change yjnb's settings (the key is always masked)."""
+        """Show or change yjnb's settings (the key is always masked); add profiles."""
         from .chat import run_config
 
         return run_config(self, self.yj_config.parser.parse_args(split_words(line)))
 
     @magic_arguments()
     @argument("catelog", nargs="?", help="t2t, t2i, t2v, i2v or ref2v.")
-    @argument("-p", "--profile", help="Profile to use.")
+    @argument("-p", "--profile", help="Profile to use (its protocol picks the catalog).")
+    @argument("--platform", help="Gateway profiles: list this platform's models.")
     @line_magic
     @user_errors
     def yj_models(self, line: str) -> Any:
@@ -210,12 +258,13 @@ class YJMagics(Magics, Configurable):
     @magic_arguments()
     @argument("--resume", action="store_true", help="Re-attach live cards to unfinished tasks.")
     @argument("--all", action="store_true", help="List every task, not only recent ones.")
+    @argument("-p", "--profile", help="Only the tasks of this profile.")
     @argument("taskid", nargs="?", help="One task to show.")
     @line_magic
     @user_errors
     def yj_tasks(self, line: str) -> Any:
         """List tasks and their status; --resume picks unfinished ones up again."""
-        from .media import run_tasks
+        from .tasks_view import run_tasks
 
         return run_tasks(self, parse_argstring(self.yj_tasks, line))
 
@@ -225,6 +274,7 @@ class YJMagics(Magics, Configurable):
     @argument("--by", choices=["model", "kind", "day", "profile"], default="model")
     @argument("--since", metavar="DATE", help="Only calls since this date (YYYY-MM-DD).")
     @argument("--plot", action="store_true", help="Chart credits and tokens over time.")
+    @argument("-p", "--profile", help="Only the calls made with this profile.")
     @line_magic
     @user_errors
     def yj_usage(self, line: str) -> Any:

@@ -1,5 +1,10 @@
 """%yj_config (settings, key entry, demo mode, profiles) and %yj_models (the model table).
 
+`%yj_config --add-profile NAME ...` writes a profile (`profiles_view.py`). The settings show
+the profile's protocol and, for a gateway, its platform, and the default models that apply
+to it. `%yj_models -p PROFILE` lists the catalog of that profile's protocol (the Yuanjing
+models, or the OpenAI-style ones for openai and gateway profiles) plus its live model list.
+
 The key is shown masked only (`Secret.mask()`). `%yj_config --key` asks with `getpass` and
 puts the key in this process's environment under the profile's `key_env` (`YJ_API_KEY` by
 default): nothing is echoed, nothing is written to the notebook or to a file, and it is gone
@@ -18,6 +23,7 @@ from IPython.core.error import UsageError
 
 from .._config import Secret, Settings, load_settings
 from .html import esc
+from .protocols import catalog_name, check_platform_option, default_model, profile_settings
 
 __all__ = ["current_settings", "run_config", "run_models"]
 
@@ -58,7 +64,13 @@ def _key_line(magics: Any, s: Settings) -> str:
 
 
 def run_config(magics: Any, args: Any) -> None:
-    """Apply --profile, --demo and --key (in that order), then show the settings."""
+    """Apply --add-profile, or --profile, --demo and --key (in that order); show the settings."""
+    from .profiles_view import add_profile
+
+    added = add_profile(magics, args)
+    if added is not None:
+        _show(magics, current_settings(magics, added, start_demo=False))
+        return
     if args.profile:
         load_settings(profile=args.profile)  # ConfigError (one line) for an unknown profile
         magics.profile = args.profile
@@ -92,6 +104,13 @@ def _enter_key(magics: Any) -> None:
     print(f"yjnb: key {Secret(key).mask()} set for profile {s.profile!r} (this kernel only)")
 
 
+def _model_row(magics: Any, s: Settings, kind: str, label: str, trait: str) -> tuple[str, str]:
+    model = default_model(magics, kind, s.protocol, s.platform)
+    if model != getattr(magics, trait):
+        return label, f"{model} ({s.protocol} default; %config YJMagics.{trait} to change)"
+    return label, f"{model} (%config YJMagics.{trait})"
+
+
 def _show(magics: Any, s: Settings) -> None:
     from IPython.display import display
 
@@ -103,10 +122,14 @@ def _show(magics: Any, s: Settings) -> None:
         ("profile", f"{s.profile} (from {src.get('profile', '?')})"),
         ("base URL", f"{s.base_url} (from {src.get('base_url', 'demo emulator')})"),
         ("protocol", s.protocol),
+    ]
+    if s.protocol == "gateway":
+        rows.append(("platform", f"{s.platform or '(none: set one)'} (the /{{platform}}/v1 part)"))
+    rows += [
         ("API key", _key_line(magics, s)),
-        ("chat model", f"{magics.model} (%config YJMagics.model)"),
-        ("image model", f"{magics.image_model} (%config YJMagics.image_model)"),
-        ("video model", f"{magics.video_model} (%config YJMagics.video_model)"),
+        _model_row(magics, s, "chat", "chat model", "model"),
+        _model_row(magics, s, "image", "image model", "image_model"),
+        _model_row(magics, s, "video", "video model", "video_model"),
         ("chat history", f"{magics.max_history} exchanges (%config YJMagics.max_history)"),
         ("home", str(s.home)),
         ("config file", str(s.config_path)),
@@ -134,6 +157,8 @@ def _describe(param: Any) -> str:
         allowed = f"{low}–{param.max}" if param.max is not None else f"≥{low or 0} (int)"
     elif param.type == "yn":
         allowed = "Y|N"
+    elif param.type == "size":
+        allowed = "ratio (16:9) or WxH (1024x1024)"
     elif param.type == "file":
         allowed = "file or URL" if param.accepts_url else "file"
     elif param.type == "files":
@@ -145,6 +170,8 @@ def _describe(param: Any) -> str:
         extras.append("required")
     if param.default not in (None, ""):
         extras.append(f"default {param.default}")
+    if getattr(param, "needs", None):
+        extras.append(f"needs {param.needs}")
     return f"{param.name}: {allowed}" + (f" ({', '.join(extras)})" if extras else "")
 
 
@@ -156,13 +183,17 @@ def run_models(magics: Any, args: Any) -> None:
     from .._catalog import CATELOGS, specs
     from .._errors import YJError
 
+    settings = profile_settings(magics, args.profile, args.platform)
+    check_platform_option(settings, args.platform)
+    catalog = catalog_name(settings.protocol)
+    known_catelogs = [c for c in CATELOGS if specs(c, catalog=catalog)]
     catelog = args.catelog
-    if catelog and catelog not in CATELOGS:
-        raise UsageError(f"unknown catelog {catelog!r}; known: {', '.join(CATELOGS)}")
+    if catelog and catelog not in known_catelogs:
+        raise UsageError(f"unknown catelog {catelog!r}; known: {', '.join(known_catelogs)}")
     live: dict[tuple[str, str | None], Any] = {}
     note = ""
     try:
-        client = magics.client(args.profile)
+        client = magics.client(args.profile, args.platform)
         for info in client.models(catelog):
             live[(info.id, info.catelog)] = info
         demo = client.settings.demo
@@ -171,7 +202,7 @@ def run_models(magics: Any, args: Any) -> None:
         demo = bool(magics.demo)
     live_ids = {model for model, _ in live}
     rows = []
-    for s in specs(catelog):
+    for s in specs(catelog, catalog=catalog):
         params = "; ".join(_describe(p) for p in s.params)
         if s.catelog == "t2t":
             params = "any chat parameter: temperature=, top_p=, max_tokens=, ..."
@@ -179,8 +210,12 @@ def run_models(magics: Any, args: Any) -> None:
         rows.append((s.id, s.catelog, s.vendor, s.description, params, True, on_live))
         live.pop((s.id, s.catelog), None)
     known = {(r[0], r[1]) for r in rows}
+    untyped = 0
     for (model, cat), info in live.items():
         if (model, cat) in known or (cat is None and model in {r[0] for r in rows}):
+            continue
+        if catelog and cat is None:  # the live list does not say: shown without a catelog
+            untyped += 1
             continue
         params = "unknown to yjnb: parameters are sent unchecked"
         vendor, about = info.vendor or "", info.description or ""
@@ -190,6 +225,13 @@ def run_models(magics: Any, args: Any) -> None:
         columns=["model", "catelog", "vendor", "description", "parameters", "catalog", "live"],
     )
     total = f"{len(frame)} models ({len(live_ids)} on the live list)"
+    if catalog != "yuanjing":
+        where = settings.protocol
+        if settings.platform:
+            where += f", platform {settings.platform}"
+        total += f" · {catalog} catalog ({where})"
+    if untyped:
+        total += f" · {untyped} more live models of unknown catelog (%yj_models without one)"
     demo_note = "demo mode (embedded emulator)" if demo else ""
     print(" · ".join(p for p in (total, note, demo_note, "the table is in _yj") if p))
     magics.shell.user_ns["_yj"] = frame

@@ -305,6 +305,8 @@ class TaskCard:
         if t.progress is not None and not t.done:
             head.append(f"{esc(f'{t.progress:g}')}%")
         head.append(f"<code>{esc(t.taskid)}</code>")
+        if t.remixed_from:
+            head.append(f"remix of <code>{esc(t.remixed_from)}</code>")
         if self.demo:
             head.append(
                 "<span style='color:#8250df;border:1px solid #8250df;border-radius:3px;"
@@ -361,12 +363,17 @@ class TaskCard:
                     "style='max-width:100%;max-height:480px;display:block'></video>"
                 )
         elif t.image_url or paths.get("image"):
-            src = _image_src(paths.get("image"), t.image_url)
-            if src:
-                out.append(
-                    f"<img src='{src}' alt='{esc(shorten(t.prompt, 80))}' "
-                    "style='max-width:100%;max-height:512px;display:block'>"
-                )
+            # n=2.. images (OpenAI-style protocols) are saved as image, image-2, image-3...
+            urls: list[str | None] = [*t.image_urls] or [t.image_url]
+            count = max(len(urls), 1 + sum(k.startswith("image-") for k in paths))
+            for n in range(1, count + 1):
+                url = urls[n - 1] if n <= len(urls) else None
+                src = _image_src(paths.get("image" if n == 1 else f"image-{n}"), url)
+                if src:
+                    out.append(
+                        f"<img src='{src}' alt='{esc(shorten(t.prompt, 80))}' "
+                        "style='max-width:100%;max-height:512px;display:block'>"
+                    )
         meta = []
         if t.credits is not None:
             meta.append(f"{t.credits:g} credits")

@@ -140,7 +140,12 @@ class Watcher:
             self.card.outcome = "done"
             if self.task.succeeded:
                 await self._save()
-            self.card.usage_line = usage_line(self.task.kind, credits=self.task.credits)
+            tokens = (self.task.usage or {}).get("total_tokens")  # OpenAI-style images
+            self.card.usage_line = usage_line(
+                self.task.kind,
+                tokens=tokens if isinstance(tokens, int) and tokens > 0 else None,
+                credits=self.task.credits,
+            )
         finally:
             if ticker is not None:
                 ticker.cancel()

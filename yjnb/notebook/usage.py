@@ -124,14 +124,21 @@ def _since(text: str | None) -> datetime | None:
 
 
 def run_usage(magics: Any, args: argparse.Namespace) -> None:
-    """`%yj_usage [--by model|kind|day|profile] [--since DATE] [--plot]`."""
+    """`%yj_usage [--by model|kind|day|profile] [--since DATE] [-p PROFILE] [--plot]`.
+
+    `-p` keeps the calls made with that profile (by name, as the ledger noted it: a profile
+    removed from the config file since still has its rows)."""
     since = _since(args.since)
+    profile = getattr(args, "profile", None)
     ledger = _ledger.default_ledger()
     if not _active(magics):
         print("The usage ledger is off (YJMagics.ledger / YJ_LEDGER); showing what it holds.")
     frame = ledger.frame(since=since)
+    if profile and not frame.empty:
+        frame = frame[frame["profile"] == profile]
     if frame.empty:
         where = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+        where += f" for profile {profile!r}" if profile else ""
         print(f"No calls recorded{where} in {ledger.path}.")
         return
     from ..ledger._frame import summarize

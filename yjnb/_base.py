@@ -1,0 +1,198 @@
+"""The plumbing under `AsyncClient`: settings, profiles, the httpx pool, sending, reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._config import Secret, Settings, load_settings
+from ._hooks import emit
+from ._http import HTTPPool, RetryPolicy, send
+from ._openai import OPENAI_STYLE, api_root
+from ._tasks import PollSchedule
+from ._types import Task, UsageRecord
+
+if TYPE_CHECKING:
+    from ._client import AsyncClient
+
+__all__ = [
+    "DEFAULT_CHAT_MODEL",
+    "DEFAULT_IMAGE_MODEL",
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
+    "DEFAULT_VIDEO_MODEL",
+    "DEFAULT_WAIT_TIMEOUT_S",
+    "BaseClient",
+    "TaskUpdate",
+    "YJWarning",
+    "listed",
+]
+
+DEFAULT_CHAT_MODEL = "qwen3-max"
+DEFAULT_IMAGE_MODEL = "wan2.2-t2i-flash"
+DEFAULT_VIDEO_MODEL = "viduq3-pro"
+# (chat, image, video) defaults of the OpenAI-style protocols (seed 004's models).
+OPENAI_DEFAULTS = ("gemini-2.5-flash", "nano-banana-pro", "veo-3.1")
+DEFAULT_WAIT_TIMEOUT_S = 600.0
+DEFAULT_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
+TaskUpdate = Callable[[Task], None]
+
+
+class YJWarning(UserWarning):
+    """Something worth knowing that does not stop the call (an unknown model, say)."""
+
+
+def listed(value: Any) -> list[Any]:
+    """A list, or a comma-separated string of paths, or one item, as a list."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str) and "," in value:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [value]
+
+
+class BaseClient:
+    """Settings, the httpx pool, sending and usage reporting, shared by every call."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        profile: str | None = None,
+        *,
+        protocol: str | None = None,
+        platform: str | None = None,
+        demo: bool | None = None,
+        home: str | os.PathLike[str] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 3,
+        headers: Mapping[str, str] | None = None,
+        poll: PollSchedule | None = None,
+    ) -> None:
+        settings = load_settings(
+            api_key=api_key,
+            base_url=base_url,
+            profile=profile,
+            demo=demo,
+            home=None if home is None else Path(home),
+            protocol=protocol,
+            platform=platform,
+        )
+        if settings.demo:
+            from ._demo import demo_endpoint
+
+            url, key = demo_endpoint()
+            settings = dataclasses.replace(
+                settings,
+                base_url=url,
+                api_key=Secret(api_key or key),
+                key_source="argument" if api_key else "demo emulator",
+            )
+        self._key = settings.require_key()
+        self.settings: Settings = settings
+        self._timeout = httpx.Timeout(timeout) if isinstance(timeout, (int, float)) else timeout
+        self._retry = RetryPolicy(max_retries=max_retries)
+        self._headers = dict(headers or {})
+        self._poll = poll or PollSchedule()
+        self._http: HTTPPool | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._reported: set[tuple[str, str]] = set()
+        # What a client for another profile (`profile=` on a call) is made with.
+        self._options: dict[str, Any] = dict(
+            demo=demo, home=home, timeout=timeout, max_retries=max_retries, headers=headers,
+            poll=poll,
+        )  # fmt: skip
+        self._others: dict[str, AsyncClient] = {}
+
+    def __repr__(self) -> str:
+        s = self.settings
+        protocol = "" if s.protocol == "yuanjing" else f", protocol={s.protocol!r}"
+        platform = f", platform={s.platform!r}" if s.platform else ""
+        return (
+            f"{type(self).__name__}(profile={s.profile!r}, base_url={s.base_url!r}{protocol}"
+            f"{platform}, key={self._key.mask()!r}{', demo=True' if s.demo else ''})"
+        )
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def _openai_style(self) -> bool:
+        return self.settings.protocol in OPENAI_STYLE
+
+    @property
+    def _read_timeout(self) -> float | None:
+        return (self._timeout or httpx.Timeout(120.0)).read
+
+    def _default_model(self, kind: int) -> str:
+        """0 chat, 1 image, 2 video: the protocol's default model."""
+        if self._openai_style:
+            return OPENAI_DEFAULTS[kind]
+        return (DEFAULT_CHAT_MODEL, DEFAULT_IMAGE_MODEL, DEFAULT_VIDEO_MODEL)[kind]
+
+    def _root(self, platform: str | None) -> str:
+        return api_root(self.base_url, self.settings.protocol, platform or self.settings.platform)
+
+    def _for(self, profile: str | None) -> AsyncClient:
+        """This client, or the one for another profile (made on first use, then kept)."""
+        from ._client import AsyncClient
+
+        if profile is None or profile == self.settings.profile:
+            assert isinstance(self, AsyncClient)
+            return self
+        if profile not in self._others:
+            self._others[profile] = AsyncClient(profile=profile, **self._options)
+        return self._others[profile]
+
+    def _client(self) -> httpx.AsyncClient:
+        # An httpx client is bound to the loop it first ran on; scripts that call
+        # asyncio.run() twice get a fresh one instead of a "loop is closed" error.
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop:
+            self._http = HTTPPool(timeout=self._timeout, headers=self._headers)
+            self._http_loop = loop
+        return self._http.next()
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key.reveal()}"}
+
+    async def _send(
+        self, method: str, path: str, *, stream: bool = False, **kw: Any
+    ) -> httpx.Response:
+        http = self._client()
+        request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
+        return await send(
+            http,
+            request,
+            idempotent=method == "GET",
+            policy=self._retry,
+            secret=self._key.reveal(),
+            stream=stream,
+        )
+
+    def _emit_once(self, record: UsageRecord) -> None:
+        """Emit, but each state of a task only once (a wait repeated on a finished task)."""
+        if record.taskid:
+            key = (record.taskid, record.status)
+            if key in self._reported:
+                return
+            self._reported.add(key)
+        emit(record)
+
+    async def aclose(self) -> None:
+        for other in self._others.values():
+            await other.aclose()
+        if self._http is not None and self._http_loop is asyncio.get_running_loop():
+            await self._http.aclose()
+        self._http = None
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
