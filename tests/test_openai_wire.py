@@ -42,7 +42,9 @@ def test_data_url(tmp_path: Path) -> None:
     assert data_url(b"%PDF-1.7", "files").startswith("data:application/pdf;base64,")
     with pytest.raises(ValidationError, match=r"images: cannot read '.*nope.png'"):
         data_url(tmp_path / "nope.png", "images")
-    with pytest.raises(ValidationError, match="images must be a path, URL, bytes or binary file"):
+    with pytest.raises(
+        ValidationError, match="images: expected a path, bytes or a binary file, got float"
+    ):
         data_url(3.5, "images")
 
 

@@ -30,7 +30,6 @@ __all__ = [
     "BaseClient",
     "TaskUpdate",
     "YJWarning",
-    "listed",
 ]
 
 DEFAULT_CHAT_MODEL = "qwen3-max"
@@ -45,15 +44,6 @@ TaskUpdate = Callable[[Task], None]
 
 class YJWarning(UserWarning):
     """Something worth knowing that does not stop the call (an unknown model, say)."""
-
-
-def listed(value: Any) -> list[Any]:
-    """A list, or a comma-separated string of paths, or one item, as a list."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, str) and "," in value:
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return [value]
 
 
 class BaseClient:

@@ -19,7 +19,6 @@ from ._base import (
     DEFAULT_WAIT_TIMEOUT_S,
     TaskUpdate,
     YJWarning,
-    listed,
 )
 from ._chat import (
     AsyncChatStream,
@@ -30,7 +29,7 @@ from ._chat import (
 )
 from ._errors import APIConnectionError, ValidationError, YJError, redact
 from ._media import MediaCalls
-from ._openai import ResponsesAccumulator, chat_body, parse_responses, responses_body
+from ._openai import ResponsesAccumulator, as_list, chat_body, parse_responses, responses_body
 from ._tasks import file_labels
 from ._types import ChatResult, ModelInfo, utcnow
 
@@ -112,9 +111,9 @@ class AsyncClient(MediaCalls):
         )
         recorded = {k: v for k, v in params.items() if k != "messages"}
         if images:
-            recorded["images"] = file_labels([("images", i) for i in listed(images)])["images"]
+            recorded["images"] = file_labels([("images", i) for i in as_list(images)])["images"]
         if files:
-            recorded["files"] = file_labels([("files", f) for f in listed(files)])["files"]
+            recorded["files"] = file_labels([("files", f) for f in as_list(files)])["files"]
         if api != "chat":
             recorded["api"] = api
         started_at, started = utcnow(), time.perf_counter()

@@ -17,21 +17,20 @@ from __future__ import annotations
 
 import base64
 import json
-import mimetypes
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ._chat import StreamAccumulator
 from ._errors import ValidationError
+from ._tasks import read_input
 from ._types import ChatChunk, Task, Usage, utcnow
 
 __all__ = [
     "OPENAI_STYLE",
     "ResponsesAccumulator",
     "api_root",
+    "as_list",
     "chat_body",
     "data_url",
     "image_items",
@@ -57,7 +56,6 @@ STATUS = {
     "error": "FAILED",
     "cancelled": "FAILED",
 }
-_SNIFF = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
 
 
 def api_root(base_url: str, protocol: str, platform: str | None) -> str:
@@ -83,32 +81,12 @@ def data_url(value: Any, what: str) -> str:
     """A URL as given; a `data:` URL as given; a local file, bytes or binary file as base64."""
     if isinstance(value, str) and (_is_url(value) or value.startswith("data:")):
         return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        data, mime = bytes(value), None
-    elif isinstance(value, (str, os.PathLike)):
-        path = Path(value).expanduser()
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ValidationError(f"{what}: cannot read {str(path)!r}: {exc.strerror}") from None
-        mime = mimetypes.guess_type(path.name)[0]
-    elif hasattr(value, "read"):
-        data, mime = value.read(), None
-        if isinstance(data, str):
-            raise ValidationError(f"{what}: the file object is open in text mode; use 'rb'")
-    else:
-        raise ValidationError(
-            f"{what} must be a path, URL, bytes or binary file, not {type(value).__name__}"
-        )
-    if mime is None:
-        mime = next((m for magic, m in _SNIFF if data.startswith(magic)), None)
-        mime = mime or (
-            "application/pdf" if data.startswith(b"%PDF") else "application/octet-stream"
-        )
+    _, data, mime = read_input(value, what)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """None -> [], a comma-separated string -> its parts, a sequence -> a list, else [value]."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -162,7 +140,7 @@ def chat_body(
     """`/chat/completions`: messages (history if given), parts for images and files."""
     extra = dict(params)
     given = extra.pop("messages", None)
-    messages = _messages(prompt, system, given, _as_list(images), _as_list(files))
+    messages = _messages(prompt, system, given, as_list(images), as_list(files))
     body: dict[str, Any] = {"model": model, "messages": messages, **extra, "stream": stream}
     if stream:
         # Token counts of a streamed answer come only when asked for (an extra last chunk).
@@ -183,7 +161,7 @@ def responses_body(
     extra = dict(params)
     given = extra.pop("messages", None)
     items = []
-    for message in _messages(prompt, None, given, _as_list(images), []):
+    for message in _messages(prompt, None, given, as_list(images), []):
         content = message.get("content")
         if isinstance(content, list):
             content = [

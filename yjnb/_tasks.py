@@ -30,6 +30,7 @@ __all__ = [
     "file_labels",
     "media_filename",
     "multipart_files",
+    "read_input",
     "record_for",
     "save_bytes",
     "save_response",
@@ -47,6 +48,7 @@ _MAGIC = (
     (b"GIF8", ".gif", "image/gif"),
     (b"RIFF", ".wav", "audio/wav"),
     (b"ID3", ".mp3", "audio/mpeg"),
+    (b"%PDF", ".pdf", "application/pdf"),
 )
 
 
@@ -105,7 +107,7 @@ def _sniff(data: bytes) -> tuple[str, str]:
     return ".bin", "application/octet-stream"
 
 
-def _read_input(value: Any, wire: str, index: int) -> tuple[str, bytes, str]:
+def read_input(value: Any, wire: str, index: int = 1) -> tuple[str, bytes, str]:
     """(file name, bytes, content type) for a path, bytes or binary file object."""
     if isinstance(value, (bytes, bytearray, memoryview)):
         data = bytes(value)
@@ -126,13 +128,15 @@ def _read_input(value: Any, wire: str, index: int) -> tuple[str, bytes, str]:
         name = Path(str(getattr(value, "name", "") or "")).name
         ext, mime = _sniff(data)
         return name or f"{wire}{index}{ext}", data, mime
-    raise ValidationError(f"{wire}: expected a path, bytes or a binary file, got {type(value)}")
+    raise ValidationError(
+        f"{wire}: expected a path, bytes or a binary file, got {type(value).__name__}"
+    )
 
 
 def multipart_files(prepared: Prepared) -> list[tuple[str, tuple[str, bytes, str]]]:
     """Read every file input once, so a retried connect sends the same bytes."""
     return [
-        (wire, _read_input(value, wire, index))
+        (wire, read_input(value, wire, index))
         for index, (wire, value) in enumerate(prepared.files, start=1)
     ]
 
