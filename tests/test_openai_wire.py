@@ -165,3 +165,14 @@ def test_video_task_progress_failure_and_content_url() -> None:
         Task(taskid="v3"), {"status": "failed", "error": {"message": "quota"}}, "http://h"
     )
     assert nested.error == "quota"
+
+
+def test_one_data_url_is_not_split_at_its_comma() -> None:
+    from yjnb._openai import as_list
+
+    png = "data:image/png;base64," + base64.b64encode(PNG).decode("ascii")
+    assert as_list(png) == [png]
+    assert as_list("a.png, b.png") == ["a.png", "b.png"]
+    assert as_list(None) == [] and as_list((PNG,)) == [PNG]
+    body = chat_body("?", model="m", system=None, stream=False, images=png, files=None, params={})
+    assert body["messages"][0]["content"][1] == {"type": "image_url", "image_url": {"url": png}}

@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_MAX_DOWNLOAD_BYTES",
     "DEFAULT_VIDEO_MODEL",
     "DEFAULT_WAIT_TIMEOUT_S",
+    "OPENAI_DEFAULTS",
     "BaseClient",
     "TaskUpdate",
     "YJWarning",
@@ -35,8 +36,13 @@ __all__ = [
 DEFAULT_CHAT_MODEL = "qwen3-max"
 DEFAULT_IMAGE_MODEL = "wan2.2-t2i-flash"
 DEFAULT_VIDEO_MODEL = "viduq3-pro"
-# (chat, image, video) defaults of the OpenAI-style protocols (seed 004's models).
-OPENAI_DEFAULTS = ("gemini-2.5-flash", "nano-banana-pro", "veo-3.1")
+# Default models by kind: Yuanjing's, and the OpenAI-style protocols' (seed 004's models).
+YUANJING_DEFAULTS = {
+    "chat": DEFAULT_CHAT_MODEL,
+    "image": DEFAULT_IMAGE_MODEL,
+    "video": DEFAULT_VIDEO_MODEL,
+}
+OPENAI_DEFAULTS = {"chat": "gemini-2.5-flash", "image": "nano-banana-pro", "video": "veo-3.1"}
 DEFAULT_WAIT_TIMEOUT_S = 600.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
 TaskUpdate = Callable[[Task], None]
@@ -122,11 +128,9 @@ class BaseClient:
     def _read_timeout(self) -> float | None:
         return (self._timeout or httpx.Timeout(120.0)).read
 
-    def _default_model(self, kind: int) -> str:
-        """0 chat, 1 image, 2 video: the protocol's default model."""
-        if self._openai_style:
-            return OPENAI_DEFAULTS[kind]
-        return (DEFAULT_CHAT_MODEL, DEFAULT_IMAGE_MODEL, DEFAULT_VIDEO_MODEL)[kind]
+    def _default_model(self, kind: str) -> str:
+        """The protocol's default model for "chat", "image" or "video"."""
+        return (OPENAI_DEFAULTS if self._openai_style else YUANJING_DEFAULTS)[kind]
 
     def _root(self, platform: str | None) -> str:
         return api_root(self.base_url, self.settings.protocol, platform or self.settings.platform)

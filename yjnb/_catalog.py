@@ -30,7 +30,7 @@ from ._errors import ValidationError
 # fmt: off
 __all__ = ["CATALOGS", "CATELOGS", "FILE_NAMES", "ModelSpec", "Param", "Prepared", "catalog_for",
            "catelogs_of", "check_chat_params", "coerce_chat_params", "infer_catelog",
-           "llmid_for", "prepare", "spec", "specs"]
+           "llmid_for", "prepare", "spec", "specs", "split_files"]
 # fmt: on
 
 CATALOGS = ("yuanjing", "openai")
@@ -215,12 +215,13 @@ def _is_file_input(value: Any) -> bool:
     return isinstance(value, (bytes, bytearray, memoryview, os.PathLike)) or _is_fileobj(value)
 
 
-def _split_files(value: Any) -> list[Any]:
-    """A "files" value as a list: list/tuple items, or a comma-separated string of paths."""
+def split_files(value: Any) -> list[Any]:
+    """A "files" value as a list: list/tuple items, or a comma-separated string of paths
+    (one `data:` URL, whose base64 follows a comma, or an existing file is not split)."""
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, str):
-        if "," in value and not os.path.isfile(value):
+        if "," in value and not value.startswith("data:") and not os.path.isfile(value):
             return [part.strip() for part in value.split(",") if part.strip()]
         return [value] if value.strip() else []
     return [value]
@@ -268,7 +269,7 @@ def _prepare_files(
     p: Param, s: ModelSpec, value: Any, check_files: bool, out: Prepared, problems: list[str]
 ) -> bool:
     """Add a "file"/"files" value to `out`; False when nothing usable was given."""
-    items = _split_files(value)
+    items = split_files(value)
     if p.type == "file" and len(items) > 1:
         problems.append(f"{p.name} takes one file for {where(s)}, got {len(items)}")
         return True

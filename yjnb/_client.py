@@ -105,7 +105,7 @@ class AsyncClient(MediaCalls):
             )  # fmt: skip
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValidationError("prompt is empty; give the question as a non-empty string")
-        model = model or self._default_model(0)
+        model = model or self._default_model("chat")
         payload, path, make_acc = self._chat_request(
             prompt, model, system, stream, images, files, api, platform, params
         )

@@ -101,23 +101,26 @@ def parse_retry_after(value: str | None) -> float | None:
         return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
 
 
-def error_message(response: httpx.Response) -> str:
-    """The platform's `{"error": "..."}` text, or a short excerpt of whatever came back."""
+def error_details(response: httpx.Response) -> tuple[str, str | None]:
+    """(message, code): the platform's `{"error": "..."}` text, or OpenAI-style
+    `{"error": {"message": ..., "code": ...}}`, or a short excerpt of whatever came back."""
     try:
         body = response.json()
     except ValueError:
         text = response.text.strip()
-        return text[:200] or response.reason_phrase or "error"
+        return text[:200] or response.reason_phrase or "error", None
     if isinstance(body, dict):
         err = body.get("error")
-        if isinstance(err, dict):  # OpenAI-style {"error": {"message": ...}}
+        code = None
+        if isinstance(err, dict):
+            code = str(err["code"]) if err.get("code") else None
             err = err.get("message") or err.get("code")
         if err:
-            return str(err)
+            return str(err), code
         for key in ("message", "detail", "msg"):
             if body.get(key):
-                return str(body[key])
-    return str(body)[:200]
+                return str(body[key]), code
+    return str(body)[:200], None
 
 
 def is_balance_error(status: int, message: str, code: str | None = None) -> bool:
@@ -128,18 +131,11 @@ def is_balance_error(status: int, message: str, code: str | None = None) -> bool
     return code == "insufficient_quota" or "balance" in message.lower()
 
 
-def _error_code(response: httpx.Response) -> str | None:
-    try:
-        err = response.json().get("error")
-    except (ValueError, AttributeError):
-        return None
-    return str(err["code"]) if isinstance(err, dict) and err.get("code") else None
-
-
 def api_error(response: httpx.Response, *, secret: str | None = None) -> APIError:
     """Map an error response to the exception tree, with the key redacted from every string."""
     status = response.status_code
-    message = redact(error_message(response), secret)
+    raw_message, code = error_details(response)
+    message = redact(raw_message, secret)
     request = response.request
     common: dict[str, Any] = {
         "status_code": status,
@@ -152,7 +148,7 @@ def api_error(response: httpx.Response, *, secret: str | None = None) -> APIErro
     if status in (401, 403):
         return AuthenticationError(message, **common)
     if status == 429:
-        if is_balance_error(status, message, _error_code(response)):
+        if is_balance_error(status, message, code):
             return InsufficientBalanceError(message, **common)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return RateLimitError(message, retry_after=retry_after, **common)

@@ -67,7 +67,7 @@ class MediaCalls(BaseClient):
         On the OpenAI-style protocols `images=` makes it an edit (with an optional `mask=`).
         """
         client = self._for(profile)
-        model = model or client._default_model(1)
+        model = model or client._default_model("image")
         task = await client.submit("image", prompt, model=model, params=params, platform=platform)
         return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
 
@@ -86,7 +86,7 @@ class MediaCalls(BaseClient):
     ) -> Task:
         """Submit a video task (t2v, i2v or ref2v, inferred from the files given) and wait."""
         client = self._for(profile)
-        model = model or client._default_model(2)
+        model = model or client._default_model("video")
         task = await client.submit(
             "video", prompt, model=model, catelog=catelog, params=params, platform=platform
         )
@@ -113,7 +113,7 @@ class MediaCalls(BaseClient):
                 f"uses {client.settings.protocol}"
             )
         source = task_or_id if isinstance(task_or_id, Task) else Task(taskid=str(task_or_id))
-        model = model or source.model or client._default_model(2)
+        model = model or source.model or client._default_model("video")
         task = await client.submit(
             "video", prompt, model=model, params=params,
             platform=platform or source.platform, remix_of=source.taskid,

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
+from ._catalog import split_files
 from ._chat import StreamAccumulator
 from ._errors import ValidationError
-from ._tasks import read_input
-from ._types import ChatChunk, Task, Usage, utcnow
+from ._tasks import read_input, update_task
+from ._types import ChatChunk, Task, Usage
 
 __all__ = [
     "OPENAI_STYLE",
@@ -86,14 +87,8 @@ def data_url(value: Any, what: str) -> str:
 
 
 def as_list(value: Any) -> list[Any]:
-    """None -> [], a comma-separated string -> its parts, a sequence -> a list, else [value]."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()] if "," in value else [value]
-    if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        return list(value)
-    return [value]
+    """None -> [], else as the catalog splits a files value (lists, comma-separated paths)."""
+    return [] if value is None else split_files(value)
 
 
 def _parts(text: str, images: list[Any], files: list[Any]) -> str | list[dict[str, Any]]:
@@ -260,26 +255,25 @@ def image_items(body: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def update_openai_task(task: Task, body: Mapping[str, Any], root_url: str) -> Task:
-    """Fold one status answer of a video (or gateway image) task into `task`."""
+    """Fold one status answer of a video (or gateway image) task into `task`: the answer is
+    put in Yuanjing's words for `update_task`, then the detail and the content URL are added."""
     status = body.get("status")
     if isinstance(status, str) and status:
-        task.status = STATUS.get(status.strip().lower(), status.strip().upper())
-    if not task.taskid and body.get("id"):
-        task.taskid = str(body["id"])
+        status = STATUS.get(status.strip().lower(), status)
+    reason = body.get("fail_reason") or body.get("error") or body.get("message")
+    if isinstance(reason, dict):
+        reason = reason.get("message") or json.dumps(reason)
     progress = body.get("progress")
-    if isinstance(progress, (int, float)) and not isinstance(progress, bool):
-        task.progress = float(progress)
-    if isinstance(body.get("usage"), dict):
-        task.usage = dict(body["usage"])
+    translated = {
+        "status": status,
+        "taskid": body.get("id"),
+        "usage": body.get("usage"),
+        "progress": None if isinstance(progress, bool) else progress,
+        "fail_reason": reason,
+    }
+    update_task(task, translated)
     if isinstance(body.get("detail"), dict):
         task.detail = dict(body["detail"])
-    if task.status == "FAILED":
-        reason = body.get("fail_reason") or body.get("error") or body.get("message")
-        if isinstance(reason, dict):
-            reason = reason.get("message") or json.dumps(reason)
-        task.error = str(reason) if reason else task.error or "the platform gave no reason"
     if task.status == "SUCCEEDED" and task.kind == "video" and not task.video_url:
         task.video_url = f"{root_url}/videos/{quote(task.taskid, safe='')}/content"
-    if task.done and task.finished_at is None:
-        task.finished_at = utcnow()
     return task

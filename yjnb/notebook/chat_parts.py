@@ -16,7 +16,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .._catalog import check_chat_params
+from .._catalog import check_chat_params, split_files
 from .._config import Settings
 from .protocols import PART_PROTOCOLS, require_protocol
 
@@ -46,12 +46,6 @@ class Attachments:
         return out
 
 
-def _items(value: str) -> list[str]:
-    if os.path.isfile(value):  # a file whose name holds a comma
-        return [value]
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
 def split_attachments(words: list[str]) -> tuple[list[str], Attachments]:
     """(the other words, the `images=` and `files=` attachments)."""
     rest: list[str] = []
@@ -61,7 +55,7 @@ def split_attachments(words: list[str]) -> tuple[list[str], Attachments]:
         if sep and name in ATTACHMENT_NAMES:
             if name in found:
                 raise UsageError(f"{name}= given twice; list them once: {name}=a.png,b.png")
-            found[name] = _items(value)
+            found[name] = split_files(value)
             if not found[name]:
                 raise UsageError(f"{name}= is empty: give {name}=a.png,b.png (paths or URLs)")
             continue

@@ -18,6 +18,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from .. import _catalog
+from .._base import OPENAI_DEFAULTS
 from .._config import Settings, load_settings
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
 # Protocols whose chat takes image parts, and whose videos can be remixed.
 PART_PROTOCOLS: frozenset[str] = frozenset({"openai", "gateway"})
 TRAITS = {"chat": "model", "image": "image_model", "video": "video_model"}
-OPENAI_DEFAULTS = {"chat": "gemini-2.5-flash", "image": "nano-banana-pro", "video": "veo-3.1"}
 # The gateway's "openai" platform serves OpenAI's own models; the others default as above.
 GATEWAY_DEFAULTS = {"openai": {"chat": "gpt-4o-mini", "image": "dall-e-3", "video": "sora-2"}}
 
