@@ -51,7 +51,7 @@ import openai
 from _emulator_proc import emulator_process
 
 import yjnb
-from yjnb._chat import chat_payload
+from yjnb.protocols import create
 from yjnb.emulator import DEMO_KEY
 
 MODEL = "qwen3-max"
@@ -249,9 +249,10 @@ def fanout_rows(url: str, rounds: int, profile: bool = False) -> tuple[dict[str,
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         headers={**fault, "Authorization": f"Bearer {DEMO_KEY}"},
     )
-    body = chat_payload(PROMPT, model=MODEL, system=None, stream=False, params={"max_tokens": 20})
-    if PROTOCOL == "openai":
-        body = {"model": MODEL, "messages": _messages(), "max_tokens": 20}
+    # The raw reference sends the very body yjnb's protocol builds.
+    protocol = create(PROTOCOL, url)
+    chat = yj.prepare_chat(PROMPT, model=MODEL, max_tokens=20)
+    body = protocol.chat_request(chat, [], []).json
 
     async def yj_call() -> str:
         return (await yj.chat(PROMPT, model=MODEL, max_tokens=20)).text

@@ -1,4 +1,4 @@
-"""`prepare` and `infer_catelog`: validation, normalisation and mapping to wire names."""
+"""The Yuanjing catalog's `prepare`: validation, normalisation and mapping to wire names."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from typing import Any
 
 import pytest
 
-from yjnb._catalog import Prepared, prepare
+from yjnb._catalog_types import Prepared
 from yjnb._errors import ValidationError
+from yjnb.protocols import get
+
+YJ = get("yuanjing").catalog
 
 
 def problems(model: str, catelog: str, prompt: str = "a cat", **params: Any) -> list[str]:
     with pytest.raises(ValidationError) as info:
-        prepare(model, catelog, prompt, params)
+        YJ.prepare(model, catelog, prompt, params)
     return info.value.problems
 
 
@@ -36,7 +39,7 @@ def img2(tmp_path: Path) -> Path:
 
 
 def test_vidu_t2v_fields_are_coerced_and_mapped() -> None:
-    r = prepare(
+    r = YJ.prepare(
         "viduq3-pro",
         "t2v",
         "a cat on the moon",
@@ -54,19 +57,19 @@ def test_vidu_t2v_fields_are_coerced_and_mapped() -> None:
 
 
 def test_defaults_are_not_filled_in() -> None:
-    r = prepare("viduq3-pro", "t2v", "x", {})
+    r = YJ.prepare("viduq3-pro", "t2v", "x", {})
     assert r.fields == {} and r.files == [] and r.warnings == [] and r.known
 
 
 def test_enumerations_take_canonical_casing() -> None:
-    r = prepare("happyhorse-1.0-t2v", "t2v", "x", {"resolution": "720p", "ratio": "ADAPTIVE"})
+    r = YJ.prepare("happyhorse-1.0-t2v", "t2v", "x", {"resolution": "720p", "ratio": "ADAPTIVE"})
     assert r.fields == {"resolution": "720P", "ratio": "adaptive"}
-    r = prepare("doubao-seedance-2-0-260128", "t2v", "x", {"resolution": " 1080P "})
+    r = YJ.prepare("doubao-seedance-2-0-260128", "t2v", "x", {"resolution": " 1080P "})
     assert r.fields == {"resolution": "1080p"}
 
 
 def test_wan_size_accepts_x_for_star() -> None:
-    r = prepare("wan2.6-t2v", "t2v", "x", {"size": "1280x720", "duration": 10})
+    r = YJ.prepare("wan2.6-t2v", "t2v", "x", {"size": "1280x720", "duration": 10})
     assert r.fields == {"size": "1280*720", "duration": 10}
 
 
@@ -84,7 +87,7 @@ def test_wan_size_accepts_x_for_star() -> None:
     ],
 )
 def test_yn_values(given: object, sent: str) -> None:
-    assert prepare("viduq3-pro", "t2v", "x", {"off_peak": given}).fields == {"off_peak": sent}
+    assert YJ.prepare("viduq3-pro", "t2v", "x", {"off_peak": given}).fields == {"off_peak": sent}
 
 
 def test_yn_rejects_other_values() -> None:
@@ -95,7 +98,7 @@ def test_yn_rejects_other_values() -> None:
 
 @pytest.mark.parametrize(("given", "sent"), [("4", 4), (" 16 ", 16), (1, 1), (5.0, 5)])
 def test_int_coercion(given: object, sent: int) -> None:
-    assert prepare("viduq3-pro", "t2v", "x", {"duration": given}).fields == {"duration": sent}
+    assert YJ.prepare("viduq3-pro", "t2v", "x", {"duration": given}).fields == {"duration": sent}
 
 
 @pytest.mark.parametrize("given", ["abc", "4.5", 4.5, True, "", [4]])
@@ -116,7 +119,7 @@ def test_int_range() -> None:
 
 
 def test_undocumented_duration_range_allows_any_positive_integer() -> None:
-    assert prepare("happyhorse-1.0-t2v", "t2v", "x", {"duration": 60}).fields == {"duration": 60}
+    assert YJ.prepare("happyhorse-1.0-t2v", "t2v", "x", {"duration": 60}).fields == {"duration": 60}
     assert problems("happyhorse-1.0-t2v", "t2v", duration=0) == [
         "duration 0 is out of range for happyhorse-1.0-t2v (t2v); allowed: 1 or more"
     ]
@@ -146,7 +149,7 @@ def test_wan_t2v_size_list_is_seed_001s() -> None:
 
 
 def test_free_text_must_be_a_string() -> None:
-    r = prepare("wan2.2-t2i-flash", "t2i", "x", {"negative_prompt": "模糊,低质量"})
+    r = YJ.prepare("wan2.2-t2i-flash", "t2i", "x", {"negative_prompt": "模糊,低质量"})
     assert r.fields == {"negative_prompt": "模糊,低质量"}
     assert problems("wan2.2-t2i-flash", "t2i", negative_prompt=["a"]) == [
         "negative_prompt must be a string, got list"
@@ -154,17 +157,17 @@ def test_free_text_must_be_a_string() -> None:
 
 
 def test_wire_names_are_accepted_too() -> None:
-    r = prepare("viduq3-pro", "t2v", "x", {"off_peak": "N"})
+    r = YJ.prepare("viduq3-pro", "t2v", "x", {"off_peak": "N"})
     assert r.fields == {"off_peak": "N"}
 
 
 def test_none_means_not_given() -> None:
-    r = prepare("viduq3-pro", "t2v", "x", {"duration": None, "ratio": "1:1"})
+    r = YJ.prepare("viduq3-pro", "t2v", "x", {"duration": None, "ratio": "1:1"})
     assert r.fields == {"ratio": "1:1"}
 
 
 def test_catelog_key_is_ignored() -> None:
-    r = prepare("viduq3-pro", "t2v", "x", {"catelog": "t2v", "duration": 2})
+    r = YJ.prepare("viduq3-pro", "t2v", "x", {"catelog": "t2v", "duration": 2})
     assert r.fields == {"duration": 2}
 
 
@@ -188,7 +191,7 @@ def test_every_problem_is_reported_at_once() -> None:
         "resolution '4k' is not allowed for viduq3-pro (t2v); allowed: 540p, 720p, 1080p",
     ]
     with pytest.raises(ValidationError) as info:
-        prepare("viduq3-pro", "t2v", "x", {"duration": 99, "ratio": "2:1", "off_peak": "?"})
+        YJ.prepare("viduq3-pro", "t2v", "x", {"duration": 99, "ratio": "2:1", "off_peak": "?"})
     assert len(info.value.problems) == 3
     assert str(info.value) == "; ".join(info.value.problems)
 
@@ -200,12 +203,12 @@ def test_prompt_is_required() -> None:
 
 
 def test_prompt_is_kept_as_given() -> None:
-    assert prepare("wan2.2-t2i-flash", "t2i", " 一只猫 ", {}).prompt == " 一只猫 "
+    assert YJ.prepare("wan2.2-t2i-flash", "t2i", " 一只猫 ", {}).prompt == " 一只猫 "
 
 
 def test_reserved_names_are_rejected() -> None:
     with pytest.raises(ValidationError) as info:
-        prepare("viduq3-pro", "t2v", "x", {"model": "x", "catelogid": "t2v"})
+        YJ.prepare("viduq3-pro", "t2v", "x", {"model": "x", "catelogid": "t2v"})
     assert info.value.problems == [
         "'model' is set by yjnb, not a parameter; remove it",
         "'catelogid' is set by yjnb, not a parameter; remove it",
@@ -233,19 +236,21 @@ def test_unknown_catelog() -> None:
 
 
 def test_i2v_files_map_to_each_models_wire_names(img: Path, img2: Path) -> None:
-    r = prepare("viduq3-pro", "i2v", "x", {"first_frame": str(img), "last_frame": img2})
+    r = YJ.prepare("viduq3-pro", "i2v", "x", {"first_frame": str(img), "last_frame": img2})
     assert r.files == [("image_file1", str(img)), ("image_file2", img2)]
     assert r.fields == {}
-    r = prepare("doubao-seedance-2-0-260128", "i2v", "x", {"first_frame": img, "last_frame": img2})
+    r = YJ.prepare(
+        "doubao-seedance-2-0-260128", "i2v", "x", {"first_frame": img, "last_frame": img2}
+    )
     assert r.files == [("image1_file", img), ("image2_file", img2)]
-    r = prepare("happyhorse-1.0-i2v", "i2v", "x", {"image_file": img, "resolution": "1080p"})
+    r = YJ.prepare("happyhorse-1.0-i2v", "i2v", "x", {"image_file": img, "resolution": "1080p"})
     assert (r.files, r.fields) == ([("image_file", img)], {"resolution": "1080P"})
 
 
 def test_bytes_and_binary_file_objects_are_accepted_as_is() -> None:
     data = b"\x89PNG"
     fobj = io.BytesIO(b"jpeg")
-    r = prepare("wan2.6-r2v", "i2v", "x", {"first_frame": data, "last_frame": fobj})
+    r = YJ.prepare("wan2.6-r2v", "i2v", "x", {"first_frame": data, "last_frame": fobj})
     assert r.files == [("image_file1", data), ("image_file2", fobj)]
     assert r.files[1][1] is fobj
 
@@ -268,7 +273,7 @@ def test_missing_required_files() -> None:
 
 
 def test_optional_files_may_be_left_out() -> None:
-    assert prepare("doubao-seedance-1-5-pro-251215", "i2v", "x", {}).files == []
+    assert YJ.prepare("doubao-seedance-1-5-pro-251215", "i2v", "x", {}).files == []
 
 
 def test_missing_and_unreadable_paths(tmp_path: Path, img: Path) -> None:
@@ -277,7 +282,7 @@ def test_missing_and_unreadable_paths(tmp_path: Path, img: Path) -> None:
         f"first_frame: no such file: {missing!r}",
         f"last_frame: not a readable file: {str(tmp_path)!r}",
     ]
-    r = prepare(
+    r = YJ.prepare(
         "viduq3-pro", "i2v", "x", {"first_frame": missing, "last_frame": img}, check_files=False
     )
     assert r.files == [("image_file1", missing), ("image_file2", img)]
@@ -285,10 +290,10 @@ def test_missing_and_unreadable_paths(tmp_path: Path, img: Path) -> None:
 
 def test_urls_where_accepted(img: Path) -> None:
     url = "https://example.com/a.jpg"
-    r = prepare("viduq3-pro", "i2v", "x", {"first_frame": url, "last_frame": img})
+    r = YJ.prepare("viduq3-pro", "i2v", "x", {"first_frame": url, "last_frame": img})
     assert r.fields == {"image_file1": url}
     assert r.files == [("image_file2", img)]
-    r = prepare("doubao-seedance-1-5-pro-251215", "i2v", "x", {"image_file2": "HTTP://h/b.png"})
+    r = YJ.prepare("doubao-seedance-1-5-pro-251215", "i2v", "x", {"image_file2": "HTTP://h/b.png"})
     assert (r.fields, r.files) == ({"image_file2": "HTTP://h/b.png"}, [])
 
 
@@ -303,9 +308,9 @@ def test_urls_where_not_accepted(img: Path) -> None:
 
 
 def test_files_as_list_or_comma_separated(img: Path, img2: Path) -> None:
-    r = prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": f"{img}, {img2},"})
+    r = YJ.prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": f"{img}, {img2},"})
     assert r.files == [("image_files", str(img)), ("image_files", str(img2))]
-    r = prepare(
+    r = YJ.prepare(
         "doubao-seedance-2-0-260128",
         "ref2v",
         "x",
@@ -317,7 +322,7 @@ def test_files_as_list_or_comma_separated(img: Path, img2: Path) -> None:
 def test_path_with_comma_is_one_file(tmp_path: Path) -> None:
     odd = tmp_path / "a,b.jpg"
     odd.write_bytes(b"x")
-    r = prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": str(odd)})
+    r = YJ.prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": str(odd)})
     assert r.files == [("image_files", str(odd))]
 
 
@@ -325,14 +330,14 @@ def test_file_count_limit(img: Path) -> None:
     assert problems("happyhorse-1.0-r2v", "ref2v", images=[img] * 10) == [
         "images: 10 files given; happyhorse-1.0-r2v (ref2v) takes at most 9"
     ]
-    assert len(prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": [img] * 9}).files) == 9
+    assert len(YJ.prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": [img] * 9}).files) == 9
 
 
 def test_single_file_param_takes_one(img: Path, img2: Path) -> None:
     assert problems("happyhorse-1.0-i2v", "i2v", first_frame=[img, img2]) == [
         "first_frame takes one file for happyhorse-1.0-i2v (i2v), got 2"
     ]
-    r = prepare("happyhorse-1.0-i2v", "i2v", "x", {"first_frame": [img]})
+    r = YJ.prepare("happyhorse-1.0-i2v", "i2v", "x", {"first_frame": [img]})
     assert r.files == [("image_file", img)]
 
 
@@ -365,7 +370,7 @@ def test_file_problems_and_field_problems_together(tmp_path: Path) -> None:
 
 def test_unknown_model_passes_through(img: Path) -> None:
     fobj = io.BytesIO(b"x")
-    r = prepare(
+    r = YJ.prepare(
         "kling-9",
         "i2v",
         "x",
@@ -392,7 +397,7 @@ def test_unknown_model_passes_through(img: Path) -> None:
 
 
 def test_unknown_model_warns_about_missing_file_like_names() -> None:
-    r = prepare("kling-9", "i2v", "x", {"image_file": "gone.jpg", "x_file": "https://h/a.jpg"})
+    r = YJ.prepare("kling-9", "i2v", "x", {"image_file": "gone.jpg", "x_file": "https://h/a.jpg"})
     assert r.fields == {"image_file": "gone.jpg", "x_file": "https://h/a.jpg"}
     assert r.warnings[1:] == ["image_file: 'gone.jpg' is not an existing file; sent as text"]
 
@@ -402,5 +407,5 @@ def test_unknown_model_still_needs_a_prompt() -> None:
 
 
 def test_chat_models_are_known_and_unchecked() -> None:
-    r = prepare("qwen3-max", "t2t", "你是谁", {"temperature": 0.2})
+    r = YJ.prepare("qwen3-max", "t2t", "你是谁", {"temperature": 0.2})
     assert (r.known, r.fields, r.warnings) == (True, {"temperature": 0.2}, [])

@@ -1,4 +1,5 @@
-"""`check_chat_params` and `coerce_chat_params`: seed 004's chat parameter table."""
+"""`check_chat_params`, `coerce_chat_params` and `clean_chat_params`: seed 004's chat
+parameter table."""
 
 from __future__ import annotations
 
@@ -6,14 +7,32 @@ from typing import Any
 
 import pytest
 
-from yjnb import _catalog
-from yjnb._chat_params import CHAT_PARAMS, check_chat_params, coerce_chat_params
+from yjnb._chat_params import (
+    CHAT_PARAMS,
+    KNOWN_EXTRAS,
+    check_chat_params,
+    clean_chat_params,
+    coerce_chat_params,
+)
 from yjnb._errors import ValidationError
 
 
-def test_reexported_from_the_catalog() -> None:
-    assert _catalog.check_chat_params is check_chat_params
-    assert _catalog.coerce_chat_params is coerce_chat_params
+def test_clean_reports_near_misses_and_warns_about_unknown_names() -> None:
+    assert {"seed", "enable_thinking"} <= KNOWN_EXTRAS
+    params = {"max_tokns": 5, "foo": 1, "seed": 3, "enable_thinking": True, "top_p": "0.5"}
+    clean, problems, warnings = clean_chat_params(params)
+    assert problems == [
+        "unknown chat parameter 'max_tokns' (did you mean max_tokens?); checked: temperature, "
+        "top_p, max_tokens, stop, frequency_penalty, presence_penalty, user"
+    ]
+    assert warnings == ["chat parameter(s) 'foo' not known to yjnb; sent as given"]
+    assert clean == {"foo": 1, "seed": 3, "enable_thinking": True, "top_p": 0.5}
+    assert check_chat_params(params) == problems
+    assert clean_chat_params({"seed": 3, "enable_thinking": True}) == (
+        {"seed": 3, "enable_thinking": True},
+        [],
+        [],
+    )
 
 
 def test_the_checked_names() -> None:

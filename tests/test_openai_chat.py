@@ -64,7 +64,7 @@ def test_images_in_chat_are_sent_as_parts(
     client = yjnb.Client(**oa_kwargs)
     result = client.chat("what is this?", model=CHAT_MODEL, images=[photo, photo])
     assert "2 images" in result.text
-    with pytest.raises(ValidationError, match=r"images: cannot read '.*missing.png'"):
+    with pytest.raises(ValidationError, match=r"images: no such file: '.*missing.png'"):
         client.chat("?", model=CHAT_MODEL, images=str(tmp_path / "missing.png"))
     assert emulator.count(f"POST {root(oa_kwargs)}/chat/completions") == 1
 
@@ -84,10 +84,12 @@ def test_files_need_the_gateway(client_kwargs: dict[str, Any], emulator: Any) ->
     answer = gateway.chat("summarise", model=CHAT_MODEL, files=[b"%PDF-1.4 tiny"])
     assert "1 file" in answer.text
     openai = yjnb.Client(**client_kwargs, protocol="openai")
-    with pytest.raises(ValidationError, match=r"files= .* need a gateway profile"):
+    with pytest.raises(
+        ValidationError, match=r"files need a gateway profile; profile '.*' uses openai"
+    ):
         openai.chat("summarise", model=CHAT_MODEL, files=[b"%PDF-1.4 tiny"])
     yuanjing = yjnb.Client(**client_kwargs)
-    with pytest.raises(ValidationError, match="images and files need an openai or gateway"):
+    with pytest.raises(ValidationError, match="images need an openai or gateway profile"):
         yuanjing.chat("what is this?", images=[b"\x89PNG\r\n\x1a\n"])
     assert emulator.count("POST /llmage/v1/chat/completions") == 0
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 import yjnb
-from yjnb._tasks import PollSchedule, media_filename, update_task
+from yjnb._tasks import PollSchedule, media_filename
 from yjnb._types import Task
+from yjnb.protocols.base import fold_status
 
 VIDEO = "POST /llmage/v1/video/generations"
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -177,7 +178,7 @@ def test_download_respects_the_size_cap(client_kwargs: dict[str, Any], tmp_path:
 
 def test_hostile_server_paths_never_become_file_names() -> None:
     task = Task(taskid="../../etc/passwd")
-    update_task(task, {"status": "succeeded", "video": "http://x/idfile?path=/../../evil.sh"})
+    fold_status(task, {"status": "succeeded", "video": "http://x/idfile?path=/../../evil.sh"})
     name = media_filename(task, "video", "video/mp4")
     assert Path(name).name == name and "/" not in name and not name.startswith(".")
     assert name.endswith(".mp4") and "evil" not in name and "passwd" in name
@@ -185,9 +186,9 @@ def test_hostile_server_paths_never_become_file_names() -> None:
 
 
 def test_status_casing_is_normalised_and_failure_reason_kept() -> None:
-    task = update_task(Task(taskid="1"), {"status": "created"})
+    task = fold_status(Task(taskid="1"), {"status": "created"})
     assert task.status == "CREATED" and not task.done
-    update_task(task, {"status": "Failed", "error": "content policy"})
+    fold_status(task, {"status": "Failed", "error": "content policy"})
     assert task.status == "FAILED" and task.error == "content policy" and task.finished_at
 
 

@@ -1,4 +1,8 @@
-"""The plumbing under `AsyncClient`: settings, profiles, the httpx pool, sending, reporting."""
+"""The plumbing under `AsyncClient`: settings, the protocol, the httpx pool, sending, reporting.
+
+Every request goes out through one path: a protocol builds a `WireRequest`, `_perform` reads
+the files it uploads, and `_send` adds the key and sends with the retry policy.
+"""
 
 from __future__ import annotations
 
@@ -7,45 +11,30 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import httpx
 
+from . import protocols
 from ._config import Secret, Settings, load_settings
 from ._hooks import emit
 from ._http import HTTPPool, RetryPolicy, send
-from ._openai import OPENAI_STYLE, api_root
-from ._tasks import PollSchedule
+from ._tasks import PollSchedule, multipart_files
 from ._types import Task, UsageRecord
-
-if TYPE_CHECKING:
-    from ._client import AsyncClient
+from .protocols.base import Protocol, WireRequest
 
 __all__ = [
-    "DEFAULT_CHAT_MODEL",
-    "DEFAULT_IMAGE_MODEL",
     "DEFAULT_MAX_DOWNLOAD_BYTES",
-    "DEFAULT_VIDEO_MODEL",
     "DEFAULT_WAIT_TIMEOUT_S",
-    "OPENAI_DEFAULTS",
     "BaseClient",
     "TaskUpdate",
     "YJWarning",
 ]
 
-DEFAULT_CHAT_MODEL = "qwen3-max"
-DEFAULT_IMAGE_MODEL = "wan2.2-t2i-flash"
-DEFAULT_VIDEO_MODEL = "viduq3-pro"
-# Default models by kind: Yuanjing's, and the OpenAI-style protocols' (seed 004's models).
-YUANJING_DEFAULTS = {
-    "chat": DEFAULT_CHAT_MODEL,
-    "image": DEFAULT_IMAGE_MODEL,
-    "video": DEFAULT_VIDEO_MODEL,
-}
-OPENAI_DEFAULTS = {"chat": "gemini-2.5-flash", "image": "nano-banana-pro", "video": "veo-3.1"}
 DEFAULT_WAIT_TIMEOUT_S = 600.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
 TaskUpdate = Callable[[Task], None]
+C = TypeVar("C", bound="BaseClient")
 
 
 class YJWarning(UserWarning):
@@ -91,6 +80,9 @@ class BaseClient:
             )
         self._key = settings.require_key()
         self.settings: Settings = settings
+        self.protocol: Protocol = protocols.create(
+            settings.protocol, settings.base_url, settings.platform
+        )
         self._timeout = httpx.Timeout(timeout) if isinstance(timeout, (int, float)) else timeout
         self._retry = RetryPolicy(max_retries=max_retries)
         self._headers = dict(headers or {})
@@ -103,7 +95,7 @@ class BaseClient:
             demo=demo, home=home, timeout=timeout, max_retries=max_retries, headers=headers,
             poll=poll,
         )  # fmt: skip
-        self._others: dict[str, AsyncClient] = {}
+        self._others: dict[str, BaseClient] = {}
 
     def __repr__(self) -> str:
         s = self.settings
@@ -121,30 +113,22 @@ class BaseClient:
         return self.settings.base_url
 
     @property
-    def _openai_style(self) -> bool:
-        return self.settings.protocol in OPENAI_STYLE
-
-    @property
     def _read_timeout(self) -> float | None:
         return (self._timeout or httpx.Timeout(120.0)).read
 
-    def _default_model(self, kind: str) -> str:
+    def _default_model(self, kind: str, platform: str | None = None) -> str:
         """The protocol's default model for "chat", "image" or "video"."""
-        return (OPENAI_DEFAULTS if self._openai_style else YUANJING_DEFAULTS)[kind]
+        return self.protocol.default_model(kind, platform)
 
-    def _root(self, platform: str | None) -> str:
-        return api_root(self.base_url, self.settings.protocol, platform or self.settings.platform)
-
-    def _for(self, profile: str | None) -> AsyncClient:
+    def _for(self: C, profile: str | None) -> C:
         """This client, or the one for another profile (made on first use, then kept)."""
-        from ._client import AsyncClient
-
         if profile is None or profile == self.settings.profile:
-            assert isinstance(self, AsyncClient)
             return self
         if profile not in self._others:
-            self._others[profile] = AsyncClient(profile=profile, **self._options)
-        return self._others[profile]
+            self._others[profile] = type(self)(profile=profile, **self._options)
+        other = self._others[profile]
+        assert isinstance(other, type(self))
+        return other
 
     def _client(self) -> httpx.AsyncClient:
         # An httpx client is bound to the loop it first ran on; scripts that call
@@ -171,6 +155,17 @@ class BaseClient:
             secret=self._key.reveal(),
             stream=stream,
         )
+
+    async def _perform(self, wire: WireRequest) -> httpx.Response:
+        """Send what a protocol built: JSON, or multipart with every file read once."""
+        kw: dict[str, Any] = {"params": wire.params}
+        if wire.files:
+            kw.update(data=wire.data or {}, files=multipart_files(wire.files))
+        elif wire.data is not None:
+            kw["data"] = wire.data
+        else:
+            kw["json"] = wire.json
+        return await self._send(wire.method, wire.path, stream=wire.stream, **kw)
 
     def _emit_once(self, record: UsageRecord) -> None:
         """Emit, but each state of a task only once (a wait repeated on a finished task)."""

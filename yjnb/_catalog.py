@@ -1,11 +1,11 @@
-"""The model catalog: what each model accepts, and `prepare`, which checks a request against it.
+"""The model catalog of a protocol: what each model accepts, and `prepare`, which checks a
+media request against it.
 
-There are two catalogs, one per family of protocols (`catalog_for`): "yuanjing" (the Yuanjing
-platform's models, data in `_catalog_data`) and "openai" (the OpenAI-compatible service and the
-gateway, data in `_catalog_openai`): one small declarative `ModelSpec` per model and catelog.
-This module holds the types, the lookups and the validation; `_catalog_coerce` the value
-coercers. Every lookup takes ``catalog=`` (default "yuanjing"). A request is checked completely
-before anything is sent: `prepare` raises one `ValidationError` listing every problem.
+Each protocol owns one `Catalog`, built from its data module (`yjnb/protocols/*_models.py`):
+one small declarative `ModelSpec` per model and catelog. This module holds the lookups and the
+validation; `_catalog_types` the vocabulary and `_catalog_coerce` the value coercers. A
+request is checked completely before anything is sent: `prepare` raises one
+`ValidationError` listing every problem.
 
 Users give parameters by a normalized name (`first_frame`, `images`, `duration`) or by the
 model's own wire name (`image_file1`, `image_files`); `prepare` maps them to wire names,
@@ -18,192 +18,178 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Iterable, Mapping
+from functools import cached_property
 from typing import Any
 
 from ._catalog_coerce import COERCERS, where
-from ._chat_params import check_chat_params, coerce_chat_params
+from ._catalog_types import (
+    CATELOGS,
+    FILE_NAMES,
+    RESERVED,
+    VIDEO_CATELOGS,
+    ModelSpec,
+    Param,
+    Prepared,
+    is_url,
+    split_files,
+)
 from ._errors import ValidationError
 
-# fmt: off
-__all__ = ["CATALOGS", "CATELOGS", "FILE_NAMES", "ModelSpec", "Param", "Prepared", "catalog_for",
-           "catelogs_of", "check_chat_params", "coerce_chat_params", "infer_catelog",
-           "llmid_for", "prepare", "spec", "specs", "split_files"]
-# fmt: on
+__all__ = ["Catalog"]
 
-CATALOGS = ("yuanjing", "openai")
-# protocol -> the catalog its models are described in
-_PROTOCOL_CATALOGS = {
-    "yuanjing": "yuanjing",
-    "yuanjing-legacy": "yuanjing",
-    "legacy": "yuanjing",
-    "openai": "openai",
-    "gateway": "openai",
-}
-
-CATELOGS = ("t2t", "t2i", "t2v", "i2v", "ref2v")
-VIDEO_CATELOGS = ("t2v", "i2v", "ref2v")
-FILE_NAMES = ("first_frame", "last_frame", "images", "videos", "audios")
-PARAM_TYPES = ("str", "int", "yn", "size", "file", "files")
-# Set by yjnb itself from the call; never a model parameter.
-RESERVED = ("model", "catelogid", "prompt", "llmid")
-
-_KINDS = {"t2t": "chat", "t2i": "image"}
 _FILEISH_NAME = re.compile(r"_files?\d*$")
+_REFERENCES = ("images", "videos", "audios")
 
 
-@dataclass(frozen=True)
-class Param:
-    """One model parameter, as a user names it and as the platform receives it."""
+class Catalog:
+    """The models of one protocol family, looked up by (model, catelog).
 
-    name: str  # normalized, user-facing: "duration", "first_frame", "images"
-    type: str  # "str" | "int" | "yn" | "size" | "file" | "files"
-    wire: str  # the model's own field name: "image_file1", "image1_file", "image_files"
-    required: bool = False
-    default: object = None  # the documented default (never filled in by `prepare`)
-    choices: tuple[Any, ...] | None = None  # allowed values in canonical casing
-    min: int | None = None
-    max: int | None = None
-    max_files: int | None = None  # "files" only
-    accepts_url: bool = False  # "file" only: an http(s) URL may replace the file
-    help: str = ""
-    needs: str | None = None  # the name of a parameter this one only works with (mask: images)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """A model in one catelog. `params` excludes model, catelogid and prompt."""
-
-    id: str
-    catelog: str
-    vendor: str
-    description: str
-    params: tuple[Param, ...] = ()
-    llmid: str | None = None  # the older API's model id for this catelog
-
-    @property
-    def kind(self) -> str:
-        """The kind of call: chat (t2t), image (t2i) or video (the rest)."""
-        return _KINDS.get(self.catelog, "video")
-
-    def param(self, name_or_wire: str) -> Param | None:
-        """The parameter with this normalized name, else with this wire name, else None."""
-        by_name = (p for p in self.params if p.name == name_or_wire)
-        by_wire = (p for p in self.params if p.wire == name_or_wire)
-        return next(by_name, None) or next(by_wire, None)
-
-
-@dataclass
-class Prepared:
-    """A checked request, ready for the client to send."""
-
-    model: str
-    catelog: str
-    prompt: str
-    # wire name -> value; non-file fields, and URL strings given for `accepts_url` params.
-    # Values are str or int for known models; unknown models keep the values as given.
-    fields: dict[str, Any] = field(default_factory=dict)
-    # (wire name, the input as given: path, os.PathLike, bytes or binary file object);
-    # a "files" parameter repeats its wire name once per file.
-    files: list[tuple[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    known: bool = True
-
-
-# -- lookups -----------------------------------------------------------------------------------
-
-
-def catalog_for(protocol: str) -> str:
-    """The catalog describing a protocol's models: "yuanjing" for yuanjing, yuanjing-legacy
-    (and its old name legacy); "openai" for openai and gateway."""
-    found = _PROTOCOL_CATALOGS.get(str(protocol).strip().lower())
-    if found is None:
-        expected = ", ".join(_PROTOCOL_CATALOGS)
-        raise ValidationError(f"unknown protocol {protocol!r}; expected one of {expected}")
-    return found
-
-
-@cache
-def _index(catalog: str = "yuanjing") -> dict[tuple[str, str], ModelSpec]:
-    if catalog == "yuanjing":
-        from ._catalog_data import MODELS
-    elif catalog == "openai":
-        from ._catalog_openai import MODELS
-    else:
-        raise ValidationError(f"unknown catalog {catalog!r}; expected one of {', '.join(CATALOGS)}")
-    return {(m.id, m.catelog): m for m in MODELS}
-
-
-def spec(model: str, catelog: str, *, catalog: str = "yuanjing") -> ModelSpec | None:
-    """The spec of `model` in `catelog`, or None if the catalog does not know it."""
-    return _index(catalog).get((model, catelog))
-
-
-def specs(catelog: str | None = None, *, catalog: str = "yuanjing") -> list[ModelSpec]:
-    """Every known model spec, in catalog order, optionally only those of one catelog."""
-    return [m for m in _index(catalog).values() if catelog is None or m.catelog == catelog]
-
-
-def catelogs_of(model: str, *, catalog: str = "yuanjing") -> list[str]:
-    """The catelogs `model` is known in, in `CATELOGS` order (empty for an unknown model)."""
-    index = _index(catalog)
-    return [c for c in CATELOGS if (model, c) in index]
-
-
-def llmid_for(model: str, catelog: str, *, catalog: str = "yuanjing") -> str | None:
-    """The older API's model id (`llmid`) of `model` in `catelog`, if the docs give one."""
-    s = spec(model, catelog, catalog=catalog)
-    return s.llmid if s else None
-
-
-@cache
-def _wire_names(catalog: str = "yuanjing") -> dict[str, frozenset[str]]:
-    """Normalized file name -> every wire name the catalog maps it to."""
-    out: dict[str, set[str]] = {name: {name} for name in FILE_NAMES}
-    for m in _index(catalog).values():
-        for p in m.params:
-            if p.name in out:
-                out[p.name].add(p.wire)
-    return {k: frozenset(v) for k, v in out.items()}
-
-
-def infer_catelog(
-    kind: str, model: str, params: Mapping[str, Any], *, catalog: str = "yuanjing"
-) -> str:
-    """The catelog a call means: "t2i" for images; for videos an explicit ``catelog``
-    parameter, else the model's only video catelog, else ref2v when reference files
-    (images/videos/audios) are given, i2v when frames are given, t2v otherwise.
-    The openai catalog has no ref2v: any file given (first_frame, input_reference...) means i2v.
+    `name` says which catalog it is ("yuanjing", "openai"); `title` how messages name it.
     """
-    if kind in ("chat", "t2t"):
-        return "t2t"
-    if kind == "image":
-        return "t2i"
-    if kind != "video":
-        raise ValidationError([f"unknown kind {kind!r}; expected chat, image or video"])
-    explicit = params.get("catelog")
-    if explicit is not None and str(explicit).strip():
-        return str(explicit).strip().lower()
-    own = [c for c in catelogs_of(model, catalog=catalog) if c in VIDEO_CATELOGS]
-    if len(own) == 1:
-        return own[0]
-    given = {k for k, v in params.items() if v is not None}
-    wires = _wire_names(catalog)
-    refs = ("images", "videos", "audios")
-    if catalog != "openai" and any(given & wires[n] for n in refs):
-        return "ref2v"
-    if any(given & wires[n] for n in FILE_NAMES):
-        return "i2v"
-    return "t2v"
+
+    def __init__(self, name: str, models: Iterable[ModelSpec], *, title: str | None = None):
+        self.name = name
+        self.title = title or f"yjnb's {name} catalog"
+        self._index = {(m.id, m.catelog): m for m in models}
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.name!r}, {len(self._index)} models)"
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def spec(self, model: str, catelog: str) -> ModelSpec | None:
+        """The spec of `model` in `catelog`, or None if the catalog does not know it."""
+        return self._index.get((model, catelog))
+
+    def specs(self, catelog: str | None = None) -> list[ModelSpec]:
+        """Every known model spec, in catalog order, optionally only those of one catelog."""
+        return [m for m in self._index.values() if catelog is None or m.catelog == catelog]
+
+    def catelogs_of(self, model: str) -> list[str]:
+        """The catelogs `model` is known in, in `CATELOGS` order (empty for an unknown model)."""
+        return [c for c in CATELOGS if (model, c) in self._index]
+
+    def llmid_for(self, model: str, catelog: str) -> str | None:
+        """The older API's model id (`llmid`) of `model` in `catelog`, if the docs give one."""
+        s = self.spec(model, catelog)
+        return s.llmid if s else None
+
+    def kind_catelogs(self, kind: str) -> tuple[str, ...]:
+        """The catelogs of one kind ("image" or "video"), in `CATELOGS` order."""
+        found = {s.catelog for s in self._index.values() if s.kind == kind}
+        ordered = tuple(c for c in CATELOGS if c in found)
+        return ordered or (("t2i",) if kind == "image" else VIDEO_CATELOGS)
+
+    def known_names(self, kind: str) -> set[str]:
+        """Every parameter name (normalized and wire) of every model of this kind, plus
+        `catelog` and the names yjnb sets itself."""
+        names = {"catelog", *RESERVED}
+        for s in self._index.values():
+            if s.kind == kind:
+                for p in s.params:
+                    names.update((p.name, p.wire))
+        return names
+
+    @cached_property
+    def wire_names(self) -> dict[str, frozenset[str]]:
+        """Normalized file name -> every wire name the catalog maps it to."""
+        out: dict[str, set[str]] = {name: {name} for name in FILE_NAMES}
+        for m in self._index.values():
+            for p in m.params:
+                if p.name in out:
+                    out[p.name].add(p.wire)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    @cached_property
+    def file_names(self) -> frozenset[str]:
+        """Every name and wire name of a file parameter, and `FILE_NAMES`."""
+        names = set(FILE_NAMES)
+        for m in self._index.values():
+            names.update(
+                n for p in m.params if p.type in ("file", "files") for n in (p.name, p.wire)
+            )
+        return frozenset(names)
+
+    @cached_property
+    def has_references(self) -> bool:
+        """Whether any model takes reference files (ref2v): without, any file means i2v."""
+        return any(m.catelog == "ref2v" for m in self._index.values())
+
+    def infer_catelog(self, kind: str, model: str, params: Mapping[str, Any]) -> str:
+        """The catelog a call means: "t2i" for images; for videos an explicit ``catelog``
+        parameter, else the model's only video catelog, else ref2v when reference files
+        (images/videos/audios) are given and the catalog has ref2v, i2v when frames (or, with
+        no ref2v, any files) are given, t2v otherwise.
+        """
+        if kind in ("chat", "t2t"):
+            return "t2t"
+        if kind == "image":
+            return "t2i"
+        if kind != "video":
+            raise ValidationError([f"unknown kind {kind!r}; expected chat, image or video"])
+        explicit = params.get("catelog")
+        if explicit is not None and str(explicit).strip():
+            return str(explicit).strip().lower()
+        own = [c for c in self.catelogs_of(model) if c in VIDEO_CATELOGS]
+        if len(own) == 1:
+            return own[0]
+        given = {k for k, v in params.items() if v is not None}
+        wires = self.wire_names
+        if self.has_references and any(given & wires[n] for n in _REFERENCES):
+            return "ref2v"
+        if any(given & wires[n] for n in FILE_NAMES):
+            return "i2v"
+        return "t2v"
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        model: str,
+        catelog: str,
+        prompt: str,
+        params: Mapping[str, Any],
+        *,
+        check_files: bool = True,
+    ) -> Prepared:
+        """Check a media request and map it to wire names.
+
+        Raises `ValidationError` listing every problem at once. Documented defaults are not
+        filled in: only what the caller gave is sent. The ``catelog`` key of `params` (used by
+        `infer_catelog`) is ignored; None values count as not given.
+        """
+        problems: list[str] = []
+        if not isinstance(prompt, str):
+            problems.append(f"prompt must be a string, got {type(prompt).__name__}")
+        elif not prompt.strip():
+            problems.append("prompt is required and cannot be empty")
+        out = Prepared(model=model, catelog=catelog, prompt=prompt)
+        s = self.spec(model, catelog)
+        own = self.catelogs_of(model)
+
+        if catelog not in CATELOGS:
+            problems.append(f"unknown catelog {catelog!r}; expected one of {', '.join(CATELOGS)}")
+        elif s is None and own:
+            problems.append(
+                f"{model} has no {catelog} variant in {self.title}; it has {', '.join(own)}"
+            )
+        elif s is None or s.catelog == "t2t":
+            if s is None:
+                out.known = False
+                out.warnings.append(
+                    f"model {model!r} is not in {self.title}; parameters are sent unchecked"
+                )
+            _passthrough(out, params, self.file_names)
+        else:
+            _check_params(s, params, check_files, out, problems)
+
+        if problems:
+            raise ValidationError(problems)
+        return out
 
 
-# -- validation --------------------------------------------------------------------------------
-
-
-def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and value[:8].lower().startswith(("http://", "https://"))
+# -- validation helpers ------------------------------------------------------------------------
 
 
 def _is_fileobj(value: Any) -> bool:
@@ -215,23 +201,11 @@ def _is_file_input(value: Any) -> bool:
     return isinstance(value, (bytes, bytearray, memoryview, os.PathLike)) or _is_fileobj(value)
 
 
-def split_files(value: Any) -> list[Any]:
-    """A "files" value as a list: list/tuple items, or a comma-separated string of paths
-    (one `data:` URL, whose base64 follows a comma, or an existing file is not split)."""
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, str):
-        if "," in value and not value.startswith("data:") and not os.path.isfile(value):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return [value] if value.strip() else []
-    return [value]
-
-
 def _check_file(
     p: Param, s: ModelSpec, item: Any, check_files: bool, problems: list[str]
 ) -> str | None:
     """One file input; returns "url" or "file" when usable, None after reporting a problem."""
-    if _is_url(item):
+    if is_url(item):
         if p.accepts_url and p.type == "file":
             return "url"
         problems.append(f"{p.name}: {where(s)} takes a local file here, not a URL: {item!r}")
@@ -293,21 +267,12 @@ def _prepare_files(
     return bool(items)
 
 
-@cache
-def _file_names(catalog: str) -> frozenset[str]:
-    """Every name and wire name of a file parameter in `catalog`, and `FILE_NAMES`."""
-    names = set(FILE_NAMES)
-    for m in _index(catalog).values():
-        names.update(n for p in m.params if p.type in ("file", "files") for n in (p.name, p.wire))
-    return frozenset(names)
-
-
-def _passthrough(out: Prepared, params: Mapping[str, Any], catalog: str) -> None:
+def _passthrough(out: Prepared, params: Mapping[str, Any], file_names: frozenset[str]) -> None:
     """Unknown models (and chat): send the parameters under the names given, unchecked."""
     for name, value in params.items():
         if name == "catelog" or value is None:
             continue
-        fileish = name in _file_names(catalog) or bool(_FILEISH_NAME.search(name))
+        fileish = name in file_names or bool(_FILEISH_NAME.search(name))
         items = value if isinstance(value, (list, tuple)) else [value]
         as_files = all(_is_file_input(i) for i in items) or (
             fileish and all(isinstance(i, str) and os.path.isfile(i) for i in items)
@@ -315,51 +280,9 @@ def _passthrough(out: Prepared, params: Mapping[str, Any], catalog: str) -> None
         if items and as_files:
             out.files.extend((name, i) for i in items)
         else:
-            if fileish and isinstance(value, str) and not _is_url(value):
+            if fileish and isinstance(value, str) and not is_url(value):
                 out.warnings.append(f"{name}: {value!r} is not an existing file; sent as text")
             out.fields[name] = value
-
-
-def prepare(
-    model: str,
-    catelog: str,
-    prompt: str,
-    params: Mapping[str, Any],
-    *,
-    check_files: bool = True,
-    catalog: str = "yuanjing",
-) -> Prepared:
-    """Check a media request against `catalog` and map it to wire names.
-
-    Raises `ValidationError` listing every problem at once. Documented defaults are not
-    filled in: only what the caller gave is sent. The ``catelog`` key of `params` (used by
-    `infer_catelog`) is ignored; None values count as not given.
-    """
-    problems: list[str] = []
-    if not isinstance(prompt, str):
-        problems.append(f"prompt must be a string, got {type(prompt).__name__}")
-    elif not prompt.strip():
-        problems.append("prompt is required and cannot be empty")
-    out = Prepared(model=model, catelog=catelog, prompt=prompt)
-    s = spec(model, catelog, catalog=catalog)
-    own = catelogs_of(model, catalog=catalog)
-    name = "yjnb's catalog" if catalog == "yuanjing" else f"yjnb's {catalog} catalog"
-
-    if catelog not in CATELOGS:
-        problems.append(f"unknown catelog {catelog!r}; expected one of {', '.join(CATELOGS)}")
-    elif s is None and own:
-        problems.append(f"{model} has no {catelog} variant in {name}; it has {', '.join(own)}")
-    elif s is None or s.catelog == "t2t":
-        if s is None:
-            out.known = False
-            out.warnings.append(f"model {model!r} is not in {name}; parameters are sent unchecked")
-        _passthrough(out, params, catalog)
-    else:
-        _check_params(s, params, check_files, out, problems)
-
-    if problems:
-        raise ValidationError(problems)
-    return out
 
 
 def _check_params(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._catalog import ModelSpec, Param
+    from ._catalog_types import ModelSpec, Param
 
 # The aspect ratios of seed 004's `size` (images): a "size" parameter without choices takes
 # one of these or a resolution WxH.

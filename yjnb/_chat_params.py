@@ -1,17 +1,21 @@
-"""The OpenAI-style chat parameters (seed 004's table), checked before a chat is sent.
+"""The chat parameters (seed 004's table), checked before a chat is sent, on every protocol.
 
 A wrong temperature costs a round trip and comes back as a terse 400; checked here, every
 problem is reported at once, in one line each, saying what is allowed. Values may come from a
 notebook magic as strings (``temperature=0.7`` arrives as ``"0.7"``), so numeric strings are
-accepted and sent as numbers. Keys this module does not know (``stream``, ``n``, a vendor's
-own options) are none of its business: they are passed through unchanged.
+accepted and sent as numbers. Other names are passed through unchanged: the usual extras
+(`KNOWN_EXTRAS`: ``n``, ``seed``, ``enable_thinking``...) silently, a name close to a checked
+one (``max_tokns``) is refused with "did you mean max_tokens", and any other name is sent with
+a warning (platforms add options; a typo should not pass unnoticed).
 
-Use `coerce_chat_params` in a client (it returns the cleaned dict or raises one
-`ValidationError`), `check_chat_params` where only the problems are wanted.
+Use `clean_chat_params` in the core's `prepare_chat` (cleaned dict, problems, warnings),
+`coerce_chat_params` where a `ValidationError` is wanted, `check_chat_params` where only the
+problems are.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -19,7 +23,13 @@ from typing import Any
 
 from ._errors import ValidationError
 
-__all__ = ["CHAT_PARAMS", "check_chat_params", "coerce_chat_params"]
+__all__ = [
+    "CHAT_PARAMS",
+    "KNOWN_EXTRAS",
+    "check_chat_params",
+    "clean_chat_params",
+    "coerce_chat_params",
+]
 
 # name -> (low, high) for the numbers; seed 004: temperature and top_p 0.0-1.0, the penalties
 # -2.0-2.0. max_tokens is a positive integer, stop a string or a list of strings, user a string.
@@ -39,6 +49,17 @@ CHAT_PARAMS: dict[str, str] = {
     "presence_penalty": "-2.0 to 2.0",
     "user": "a string",
 }
+# Passed through unchecked and without a warning: options of the OpenAI chat API and of the
+# Qwen models behind the Yuanjing platform, and `messages` (a conversation's history).
+KNOWN_EXTRAS = frozenset(
+    {
+        "messages", "n", "seed", "tools", "tool_choice", "parallel_tool_calls",
+        "response_format", "stream_options", "logprobs", "top_logprobs", "logit_bias",
+        "reasoning_effort", "modalities", "metadata", "store", "service_tier", "top_k",
+        "repetition_penalty", "enable_thinking", "thinking_budget", "enable_search",
+        "max_completion_tokens", "instructions", "reasoning", "text", "stream",
+    }
+)  # fmt: skip
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 
@@ -101,41 +122,62 @@ def _user(value: Any, problems: list[str]) -> str | None:
     return None
 
 
-def _clean(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """(the parameters to send, the problems). Checked keys with value None are dropped."""
+def _check_one(name: str, value: Any, problems: list[str]) -> Any:
+    if name in _RANGES:
+        return _number(name, value, problems)
+    if name == "max_tokens":
+        return _max_tokens(value, problems)
+    if name == "stop":
+        return _stop(value, problems)
+    return _user(value, problems)
+
+
+def clean_chat_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], list[str]]:
+    """(the parameters to send, the problems, the warnings). Checked keys with value None
+    are dropped; a name close to a checked one is a problem, any other unknown name a
+    warning (it is still sent)."""
     out: dict[str, Any] = {}
     problems: list[str] = []
+    unknown: list[str] = []
     for name, value in params.items():
-        if name not in CHAT_PARAMS:
-            out[name] = value
+        if name in CHAT_PARAMS:
+            if value is not None:
+                result = _check_one(name, value, problems)
+                if result is not None:
+                    out[name] = result
             continue
-        if value is None:
+        close = (
+            []
+            if name in KNOWN_EXTRAS
+            else difflib.get_close_matches(name, list(CHAT_PARAMS), n=1, cutoff=0.8)
+        )
+        if close:
+            allowed = ", ".join(CHAT_PARAMS)
+            problems.append(
+                f"unknown chat parameter {name!r} (did you mean {close[0]}?); checked: {allowed}"
+            )
             continue
-        result: Any
-        if name in _RANGES:
-            result = _number(name, value, problems)
-        elif name == "max_tokens":
-            result = _max_tokens(value, problems)
-        elif name == "stop":
-            result = _stop(value, problems)
-        else:
-            result = _user(value, problems)
-        if result is not None:
-            out[name] = result
-    return out, problems
+        if name not in KNOWN_EXTRAS:
+            unknown.append(name)
+        out[name] = value
+    warnings = []
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown)
+        warnings.append(f"chat parameter(s) {names} not known to yjnb; sent as given")
+    return out, problems, warnings
 
 
 def check_chat_params(params: Mapping[str, Any]) -> list[str]:
     """Every problem with the chat parameters in `params`, one line each; empty if fine.
-    Unknown keys are ignored, None values count as not given."""
-    return _clean(params)[1]
+    None values count as not given."""
+    return clean_chat_params(params)[1]
 
 
 def coerce_chat_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """`params` ready to send: numeric strings as numbers (``"0.7"`` -> 0.7, ``"100"`` ->
-    100), a tuple of stop strings as a list, checked keys given as None left out, unknown keys
+    100), a tuple of stop strings as a list, checked keys given as None left out, other keys
     unchanged. Raises `ValidationError` listing every problem at once."""
-    out, problems = _clean(params)
+    out, problems, _ = clean_chat_params(params)
     if problems:
         raise ValidationError(problems)
     return out

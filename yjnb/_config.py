@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import protocols
 from ._errors import ConfigError
 
 __all__ = [
@@ -45,9 +46,7 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://opencomputing.ai"
 DEFAULT_PROFILE = "yuanjing"
-PROTOCOLS = ("yuanjing", "yuanjing-legacy", "openai", "gateway")
-# Older spellings still accepted in config files and arguments.
-PROTOCOL_ALIASES = {"legacy": "yuanjing-legacy"}
+PROTOCOLS = protocols.NAMES
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _KEYLIKE = frozenset({"api_key", "apikey", "api-key", "key", "yj_api_key", "token", "secret"})
@@ -347,8 +346,8 @@ def _load_config(home: Path, text: str | None = None) -> tuple[dict[str, Profile
 
 def normalise_protocol(value: str, source: str) -> str:
     """The canonical protocol name (`legacy` -> `yuanjing-legacy`); ConfigError if unknown."""
-    name = PROTOCOL_ALIASES.get(value.strip().lower(), value.strip().lower())
-    if name not in PROTOCOLS:
+    name = protocols.canonical(value)
+    if name is None:
         raise ConfigError(
             f"Unknown protocol {value!r} (from {source}); known: {', '.join(PROTOCOLS)}"
         )

@@ -1,8 +1,9 @@
 """Media calls of `AsyncClient`: image, video, remix, submit, task, wait and download.
 
-Yuanjing tasks are submitted to `/llmage/v1/{kind}/generations` (or the older `/llmage/video`)
-and polled at `/llmage/v1/tasks`; the OpenAI-style protocols go through `_openai_media`.
-Every task is reported (usage hook) the moment its id exists, and again when it ends.
+A task is checked first (`prepare_task`, also public), then sent (`send_task`); the protocol
+builds the requests and reads the answers. Every task is reported (usage hook) the moment its
+id exists, and again when it ends. Media that come inside an answer (base64 images) are
+written to `YJ_HOME/media` the moment they arrive: nothing paid for lives only in memory.
 """
 
 from __future__ import annotations
@@ -30,19 +31,12 @@ from ._errors import (
     TaskFailed,
     TaskTimeout,
     ValidationError,
-    YJError,
 )
 from ._http import send
-from ._tasks import (
-    copy_local,
-    file_labels,
-    multipart_files,
-    record_for,
-    save_response,
-    update_task,
-    yuanjing_request,
-)
+from ._prepare import prepare_task
+from ._tasks import copy_local, record_for, save_bytes, save_response
 from ._types import Task
+from .protocols.base import Inline, PreparedTask
 
 __all__ = ["MediaCalls"]
 
@@ -67,7 +61,6 @@ class MediaCalls(BaseClient):
         On the OpenAI-style protocols `images=` makes it an edit (with an optional `mask=`).
         """
         client = self._for(profile)
-        model = model or client._default_model("image")
         task = await client.submit("image", prompt, model=model, params=params, platform=platform)
         return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
 
@@ -86,7 +79,6 @@ class MediaCalls(BaseClient):
     ) -> Task:
         """Submit a video task (t2v, i2v or ref2v, inferred from the files given) and wait."""
         client = self._for(profile)
-        model = model or client._default_model("video")
         task = await client.submit(
             "video", prompt, model=model, catelog=catelog, params=params, platform=platform
         )
@@ -107,13 +99,8 @@ class MediaCalls(BaseClient):
     ) -> Task:
         """A new video from a finished one and a new prompt (openai and gateway protocols)."""
         client = self._for(profile)
-        if not client._openai_style:
-            raise ValidationError(
-                f"remix needs an openai or gateway profile; profile {client.settings.profile!r} "
-                f"uses {client.settings.protocol}"
-            )
         source = task_or_id if isinstance(task_or_id, Task) else Task(taskid=str(task_or_id))
-        model = model or source.model or client._default_model("video")
+        model = model or source.model
         task = await client.submit(
             "video", prompt, model=model, params=params,
             platform=platform or source.platform, remix_of=source.taskid,
@@ -125,60 +112,54 @@ class MediaCalls(BaseClient):
         kind: Literal["image", "video"],
         prompt: str,
         *,
-        model: str,
+        model: str | None = None,
         catelog: str | None = None,
         params: Mapping[str, Any] | None = None,
         platform: str | None = None,
         remix_of: str | None = None,
     ) -> Task:
-        """Validate, then send one task. Nothing is sent if validation finds a problem."""
-        from ._catalog import catalog_for, infer_catelog, prepare
-
-        catalog = catalog_for(self.settings.protocol)
-        params = dict(params or {})
-        catelog = (
-            catelog
-            or params.pop("catelog", None)
-            or infer_catelog(kind, model, params, catalog=catalog)
-        )
-        params.pop("catelog", None)
-        llmid = params.pop("llmid", None) if self.settings.protocol == "yuanjing-legacy" else None
-        prepared = prepare(model, catelog, prompt, params, catalog=catalog)
+        """Check, then send one task. Nothing is sent if the check finds a problem."""
+        prepared = self.prepare_task(
+            kind, prompt, model=model, catelog=catelog, params=params, platform=platform,
+            remix_of=remix_of,
+        )  # fmt: skip
         for warning in prepared.warnings:
             warnings.warn(warning, YJWarning, stacklevel=3)
-        if self._openai_style:
-            from ._openai_media import submit_openai
+        return await self.send_task(prepared)
 
-            plat = platform or self.settings.platform
-            task = await submit_openai(self, kind, prepared, platform=plat, remix_of=remix_of)
-            self._emit_once(record_for(task, "pending"))
-            return task
-        path, fields = yuanjing_request(self.settings.protocol, kind, prepared, llmid)
-        if prepared.files:
-            files = multipart_files(prepared)
-            data = {k: str(v) for k, v in fields.items()}
-            response = await self._send("POST", path, data=data, files=files)
-            recorded = {**prepared.fields, **file_labels(prepared.files)}
-        else:
-            response = await self._send("POST", path, json=fields)
-            recorded = dict(prepared.fields)
-        body = response.json()
-        if not isinstance(body, dict) or not body.get("taskid"):
-            raise YJError(
-                f"the platform accepted the {kind} task but sent no taskid: {body!r:.200}"
-            )
-        task = Task(
-            taskid=str(body["taskid"]),
-            kind=kind,
-            model=model,
-            catelog=catelog,
-            prompt=prepared.prompt,
-            params=recorded,
-            profile=self.settings.profile,
-        )
-        update_task(task, body)
+    def prepare_task(
+        self,
+        kind: Literal["image", "video"],
+        prompt: str,
+        *,
+        model: str | None = None,
+        catelog: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        platform: str | None = None,
+        remix_of: str | None = None,
+        check_files: bool = True,
+    ) -> PreparedTask:
+        """Check a task without sending it: a `PreparedTask` for `send_task`, or one
+        `ValidationError` listing every problem."""
+        return prepare_task(
+            self.protocol, kind, prompt, model=model or self._default_model(kind, platform),
+            profile=self.settings.profile, catelog=catelog, params=params, platform=platform,
+            remix_of=remix_of, check_files=check_files,
+        )  # fmt: skip
+
+    async def send_task(self, prepared: PreparedTask) -> Task:
+        """Send a prepared task; its `Task` is reported (and so in the ledger) at once."""
+        response = await self._perform(self.protocol.task_request(prepared))
+        task = self.protocol.new_task(prepared, self.settings.profile)
+        self._keep(task, self.protocol.parse_submit(task, response.json()))
         self._emit_once(record_for(task, "pending"))
         return task
+
+    def _keep(self, task: Task, inline: Inline) -> None:
+        """Write media that came inside an answer to YJ_HOME/media at once."""
+        for what, data in inline:
+            path = save_bytes(task, what, data, self.settings.home / "media")
+            task.local_paths[what] = str(path)
 
     async def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:
         """Fetch a task's status once. A `Task` given is updated in place.
@@ -186,15 +167,12 @@ class MediaCalls(BaseClient):
         `detail=True` asks the gateway for the task's metadata (kept in `Task.detail`).
         """
         task = task_or_id if isinstance(task_or_id, Task) else Task(taskid=str(task_or_id))
-        if self._openai_style:
-            from ._openai_media import fetch_openai
-
-            return await fetch_openai(self, task, detail=detail)
-        legacy = self.settings.protocol == "yuanjing-legacy"
-        path = "/llmage/tasks" if legacy else "/llmage/v1/tasks"
-        response = await self._send("GET", path, params={"taskid": task.taskid})
-        body = response.json()
-        return update_task(task, body if isinstance(body, dict) else {})
+        wire = self.protocol.status_request(task, detail=detail)
+        if wire is None:
+            return task  # finished while its request waited: nothing to poll
+        response = await self._perform(wire)
+        self._keep(task, self.protocol.parse_status(task, response.json()))
+        return task
 
     async def wait(
         self,

@@ -19,6 +19,7 @@ from ._client import DEFAULT_WAIT_TIMEOUT_S, AsyncClient, TaskUpdate
 from ._config import Settings
 from ._runner import WAIT_SLICE_S, Runner, get_runner
 from ._types import ChatChunk, ChatResult, ModelInfo, Task
+from .protocols.base import PreparedChat, PreparedTask, Protocol
 
 __all__ = ["ChatStream", "Client"]
 
@@ -133,9 +134,23 @@ class Client:
         return self._async.base_url
 
     @property
+    def protocol(self) -> Protocol:
+        return self._async.protocol
+
+    @property
     def aio(self) -> AsyncClient:
         """The underlying `AsyncClient` (its httpx client lives on the runner loop)."""
         return self._async
+
+    def prepare_chat(self, prompt: str, **kwargs: Any) -> PreparedChat:
+        """Check a chat call without sending it (see `AsyncClient.prepare_chat`)."""
+        return self._async.prepare_chat(prompt, **kwargs)
+
+    def prepare_task(
+        self, kind: Literal["image", "video"], prompt: str, **kwargs: Any
+    ) -> PreparedTask:
+        """Check a media task without sending it (see `AsyncClient.prepare_task`)."""
+        return self._async.prepare_task(kind, prompt, **kwargs)
 
     @overload
     def chat(

@@ -1,8 +1,9 @@
-"""Media tasks: building submissions, reading task status, the polling schedule, downloads.
+"""Media tasks on the client's side: the polling schedule, reading the files a request uploads,
+saving media, and the usage record of a task.
 
-Submission is JSON without files and multipart with files (seed 001). Status casing varies
-(`"created"`, `"CREATED"`), so it is upper-cased on the way in. Media URLs are temporary;
-`download` saves them under names yjnb makes, never taken from the server's path.
+Media URLs are temporary; `download` saves them under names yjnb makes, never taken from the
+server's path. How a task is put on the wire and read back is each protocol's business
+(`yjnb.protocols`).
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from typing import Any
 
 import httpx
 
-from ._catalog import Prepared
 from ._errors import ValidationError, YJError
-from ._types import Task, UsageRecord, utcnow
+from ._types import Task, UsageRecord
 
 __all__ = [
     "PollSchedule",
@@ -34,13 +34,8 @@ __all__ = [
     "record_for",
     "save_bytes",
     "save_response",
-    "submission_fields",
-    "update_task",
-    "yuanjing_request",
 ]
 
-# Statuses a task can be in; anything else the server says is kept as-is (upper-cased).
-KNOWN_STATUSES = ("CREATED", "PENDING", "RUNNING", "SUCCEEDED", "FAILED")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 _MAGIC = (
     (b"\xff\xd8\xff", ".jpg", "image/jpeg"),
@@ -66,36 +61,6 @@ class PollSchedule:
         while True:
             yield delay * random.uniform(1 - self.jitter, 1 + self.jitter)
             delay = min(delay * self.factor, self.cap)
-
-
-def yuanjing_request(
-    protocol: str, kind: str, prepared: Prepared, llmid: str | None = None
-) -> tuple[str, dict[str, Any]]:
-    """(path, fields) of a task on the current API, or on the older one (`llmid`, videos only)."""
-    from ._catalog import llmid_for
-
-    if protocol != "yuanjing-legacy":
-        return f"/llmage/v1/{kind}/generations", submission_fields(prepared)
-    if kind == "image":
-        raise ValidationError("the yuanjing-legacy protocol has no image endpoint; use 'yuanjing'")
-    llmid = llmid or llmid_for(prepared.model, prepared.catelog)
-    if not llmid:
-        raise ValidationError(
-            f"no llmid known for {prepared.model} ({prepared.catelog}) in the yuanjing-legacy "
-            "protocol; pass llmid=... or use the 'yuanjing' profile"
-        )
-    prepared.fields.pop("llmid", None)
-    return "/llmage/video", submission_fields(prepared, llmid)
-
-
-def submission_fields(prepared: Prepared, llmid: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": prepared.model, "prompt": prepared.prompt}
-    if llmid is not None:
-        body["llmid"] = llmid
-    else:
-        body["catelogid"] = prepared.catelog
-    body.update(prepared.fields)
-    return body
 
 
 def _sniff(data: bytes) -> tuple[str, str]:
@@ -133,39 +98,11 @@ def read_input(value: Any, wire: str, index: int = 1) -> tuple[str, bytes, str]:
     )
 
 
-def multipart_files(prepared: Prepared) -> list[tuple[str, tuple[str, bytes, str]]]:
+def multipart_files(files: list[tuple[str, Any]]) -> list[tuple[str, tuple[str, bytes, str]]]:
     """Read every file input once, so a retried connect sends the same bytes."""
     return [
-        (wire, read_input(value, wire, index))
-        for index, (wire, value) in enumerate(prepared.files, start=1)
+        (wire, read_input(value, wire, index)) for index, (wire, value) in enumerate(files, start=1)
     ]
-
-
-def update_task(task: Task, body: Mapping[str, Any]) -> Task:
-    """Fold one status answer into `task` (in place) and return it."""
-    status = body.get("status")
-    if isinstance(status, str) and status:
-        task.status = status.strip().upper()
-    if body.get("taskid") and not task.taskid:
-        task.taskid = str(body["taskid"])
-    if isinstance(body.get("usage"), dict):
-        task.usage = dict(body["usage"])
-    for key, attr in (("video", "video_url"), ("image", "image_url")):
-        value = body.get(key)
-        if isinstance(value, str) and value:
-            setattr(task, attr, value)
-    progress = body.get("progress")
-    if isinstance(progress, (int, float)):
-        task.progress = float(progress)
-    if task.status == "FAILED":
-        reason = next(
-            (body[k] for k in ("error", "message", "reason", "fail_reason") if body.get(k)),
-            None,
-        )
-        task.error = str(reason) if reason else task.error or "the platform gave no reason"
-    if task.done and task.finished_at is None:
-        task.finished_at = utcnow()
-    return task
 
 
 def media_filename(task: Task, what: str, content_type: str | None) -> str:

@@ -1,5 +1,6 @@
 """The openai catalog (seed 004: the OpenAI-compatible service; also used for the gateway):
-its data, `catalog_for`, the "size" type, and `prepare`/`infer_catelog` with catalog="openai"."""
+its data (`yjnb/protocols/openai_models.py`), which protocol owns which catalog (the registry),
+the "size" type, and the openai catalog's `prepare`/`infer_catelog`."""
 
 from __future__ import annotations
 
@@ -9,23 +10,13 @@ from typing import Any
 
 import pytest
 
-from yjnb import _catalog
-from yjnb._catalog import (
-    CATALOGS,
-    ModelSpec,
-    Param,
-    Prepared,
-    catalog_for,
-    catelogs_of,
-    infer_catelog,
-    llmid_for,
-    prepare,
-    spec,
-    specs,
-)
+from yjnb import _catalog, protocols
+from yjnb._catalog_types import ModelSpec, Param, Prepared
 from yjnb._errors import ValidationError
+from yjnb.protocols import openai, yuanjing
 
-OAI = "openai"
+OAI = protocols.get("openai").catalog
+YJ = protocols.get("yuanjing").catalog
 NANO = ("nano-banana", "nano-banana-pro", "nano-banana-pro-2K", "nano-banana-pro-4K")
 CLAUDE = (
     "claude-opus-4-5",
@@ -42,7 +33,7 @@ RATIOS = "1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16, 16:9, 21:9"
 
 
 def get(model: str, catelog: str) -> ModelSpec:
-    s = spec(model, catelog, catalog=OAI)
+    s = OAI.spec(model, catelog)
     assert s is not None, f"{model} ({catelog}) missing"
     return s
 
@@ -55,12 +46,12 @@ def p(model: str, catelog: str, name: str) -> Param:
 
 def problems(model: str, catelog: str, prompt: str = "a cat", **params: Any) -> list[str]:
     with pytest.raises(ValidationError) as info:
-        prepare(model, catelog, prompt, params, catalog=OAI)
+        OAI.prepare(model, catelog, prompt, params)
     return info.value.problems
 
 
 def ok(model: str, catelog: str, **params: Any) -> Prepared:
-    return prepare(model, catelog, "a cat", params, catalog=OAI)
+    return OAI.prepare(model, catelog, "a cat", params)
 
 
 @pytest.fixture
@@ -70,7 +61,7 @@ def img(tmp_path: Path) -> Path:
     return path
 
 
-# -- catalog_for and the catalog keyword -------------------------------------------------------
+# -- each protocol's catalog, through the registry --------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -84,48 +75,56 @@ def img(tmp_path: Path) -> Path:
         (" Gateway ", "openai"),
     ],
 )
-def test_catalog_for(protocol: str, catalog: str) -> None:
-    assert catalog_for(protocol) == catalog
+def test_each_protocols_catalog(protocol: str, catalog: str) -> None:
+    assert protocols.get(protocol).catalog is {"yuanjing": YJ, "openai": OAI}[catalog]
+    assert protocols.get(protocol).catalog.name == catalog
 
 
-def test_catalog_for_unknown_protocol() -> None:
+def test_protocols_share_catalogs() -> None:
+    assert protocols.get("openai").catalog is protocols.get("gateway").catalog
+    assert protocols.get("legacy").catalog is protocols.get("yuanjing").catalog
+    assert protocols.get("yuanjing-legacy").catalog is yuanjing.CATALOG
+    assert OAI is openai.CATALOG and YJ is yuanjing.CATALOG
+    assert (YJ.title, OAI.title) == ("yjnb's catalog", "yjnb's openai catalog")
+
+
+def test_unknown_protocol() -> None:
     with pytest.raises(ValidationError) as info:
-        catalog_for("grpc")
+        protocols.get("grpc")
     assert info.value.problems == [
-        "unknown protocol 'grpc'; expected one of yuanjing, yuanjing-legacy, legacy, "
-        "openai, gateway"
+        "unknown protocol 'grpc'; expected one of yuanjing, yuanjing-legacy, openai, gateway"
     ]
 
 
-def test_unknown_catalog_is_rejected() -> None:
-    with pytest.raises(ValidationError) as info:
-        specs(catalog="gateway")
-    assert str(info.value) == "unknown catalog 'gateway'; expected one of yuanjing, openai"
+def test_catalogs_are_named_not_looked_up_by_name() -> None:
+    # "gateway" is a protocol, not a catalog: it uses the openai catalog; "sora" is neither.
+    assert protocols.get("gateway").catalog.name == "openai"
     with pytest.raises(ValidationError):
-        prepare("sora-2", "t2v", "x", {}, catalog="sora")
+        protocols.get("sora")
 
 
 def test_public_names() -> None:
-    assert CATALOGS == ("yuanjing", "openai")
-    assert _catalog.__all__ == sorted(_catalog.__all__)
+    assert {protocols.get(n).catalog.name for n in protocols.NAMES} == {"yuanjing", "openai"}
+    assert _catalog.__all__ == ["Catalog"]
     for name in ("CATALOGS", "catalog_for", "check_chat_params", "coerce_chat_params"):
-        assert name in _catalog.__all__
+        assert not hasattr(_catalog, name)
 
 
 def test_catalogs_are_separate() -> None:
-    assert spec("sora-2", "t2v") is None
-    assert spec("viduq3-pro", "t2v", catalog=OAI) is None
-    assert catelogs_of("sora-2") == []
-    assert catelogs_of("qwen3-max", catalog=OAI) == []
-    assert specs(catalog="yuanjing") == specs()
-    assert llmid_for("sora-2", "t2v", catalog=OAI) is None
+    assert YJ.spec("sora-2", "t2v") is None
+    assert OAI.spec("viduq3-pro", "t2v") is None
+    assert YJ.catelogs_of("sora-2") == []
+    assert OAI.catelogs_of("qwen3-max") == []
+    # no catalog named: the default (first) protocol's, Yuanjing's
+    assert protocols.get(protocols.NAMES[0]).catalog.specs() == YJ.specs()
+    assert OAI.llmid_for("sora-2", "t2v") is None
 
 
 # -- the data ----------------------------------------------------------------------------------
 
 
 def test_models_per_catelog() -> None:
-    ids = {c: [s.id for s in specs(c, catalog=OAI)] for c in ("t2t", "t2i", "t2v", "i2v")}
+    ids = {c: [s.id for s in OAI.specs(c)] for c in ("t2t", "t2i", "t2v", "i2v")}
     assert ids["t2t"] == [
         "auto",
         "gemini-2.5-flash",
@@ -140,8 +139,8 @@ def test_models_per_catelog() -> None:
     ]
     assert ids["t2i"] == [*NANO, "dall-e-2", "dall-e-3"]
     assert ids["t2v"] == ids["i2v"] == ["veo-3.1", "sora-2", "sora-2-pro"]
-    assert specs("ref2v", catalog=OAI) == []
-    assert len(specs(catalog=OAI)) == 18 + 6 + 6
+    assert OAI.specs("ref2v") == []
+    assert len(OAI.specs()) == 18 + 6 + 6
 
 
 def test_vendors() -> None:
@@ -210,7 +209,7 @@ def test_videos() -> None:
             True,
         )
         assert get(model, "t2v").param("first_frame") is None
-        assert catelogs_of(model, catalog=OAI) == ["t2v", "i2v"]
+        assert OAI.catelogs_of(model) == ["t2v", "i2v"]
 
 
 # -- the "size" type ---------------------------------------------------------------------------
@@ -365,25 +364,19 @@ def test_wrong_catelog_names_the_openai_catalog() -> None:
 
 
 def test_unknown_model_passes_through_with_file_names_of_this_catalog(img: Path) -> None:
-    r = prepare(
-        "seedance-1.0-pro",
-        "i2v",
-        "x",
-        {"input_reference": str(img), "seconds": "5"},
-        catalog=OAI,
-    )
+    r = OAI.prepare("seedance-1.0-pro", "i2v", "x", {"input_reference": str(img), "seconds": "5"})
     assert r.known is False
     assert r.warnings == [
         "model 'seedance-1.0-pro' is not in yjnb's openai catalog; parameters are sent unchecked"
     ]
     assert (r.fields, r.files) == ({"seconds": "5"}, [("input_reference", str(img))])
     # the yuanjing catalog has no input_reference: the same call sends it as text
-    r = prepare("seedance-1.0-pro", "i2v", "x", {"input_reference": str(img)})
+    r = YJ.prepare("seedance-1.0-pro", "i2v", "x", {"input_reference": str(img)})
     assert (r.fields, r.files) == ({"input_reference": str(img)}, [])
 
 
 def test_chat_models_pass_through() -> None:
-    r = prepare("gemini-2.5-pro", "t2t", "hi", {"temperature": "0.7"}, catalog=OAI)
+    r = OAI.prepare("gemini-2.5-pro", "t2t", "hi", {"temperature": "0.7"})
     assert (r.known, r.fields, r.warnings) == (True, {"temperature": "0.7"}, [])
 
 
@@ -407,10 +400,11 @@ def test_chat_models_pass_through() -> None:
     ],
 )
 def test_infer_catelog(kind: str, model: str, params: dict[str, Any], expected: str) -> None:
-    assert infer_catelog(kind, model, params, catalog=OAI) == expected
+    assert OAI.infer_catelog(kind, model, params) == expected
 
 
-def test_infer_catelog_yuanjing_default_is_unchanged() -> None:
-    assert infer_catelog("video", "new-model", {"images": "a"}) == "ref2v"
-    assert infer_catelog("video", "new-model", {"input_reference": "a"}) == "t2v"
-    assert infer_catelog("video", "new-model", {"images": "a"}, catalog="yuanjing") == "ref2v"
+def test_infer_catelog_yuanjing_is_unchanged() -> None:
+    assert YJ.infer_catelog("video", "new-model", {"images": "a"}) == "ref2v"
+    assert YJ.infer_catelog("video", "new-model", {"input_reference": "a"}) == "t2v"
+    legacy = protocols.get("yuanjing-legacy").catalog
+    assert legacy.infer_catelog("video", "new-model", {"images": "a"}) == "ref2v"

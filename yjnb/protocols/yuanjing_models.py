@@ -15,7 +15,7 @@ the usual fields), then run the catalog tests, which check every entry for consi
 
 from __future__ import annotations
 
-from ._catalog import ModelSpec, Param
+from .._catalog_types import ModelSpec, Param
 
 # fmt: off
 # -- enumerations (canonical casing) -----------------------------------------------------------

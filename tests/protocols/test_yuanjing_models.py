@@ -1,5 +1,6 @@
-"""The catalog data against the seed tables (001 current API; 000/002 for llmids), and the
-lookups over it: spec, specs, catelogs_of, llmid_for, infer_catelog."""
+"""The Yuanjing catalog's data (`yjnb/protocols/yuanjing_models.py`) against the seed tables
+(001 current API; 000/002 for llmids), and the `Catalog` lookups over it: spec, specs,
+catelogs_of, llmid_for, infer_catelog. Also the consistency of every protocol's catalog."""
 
 from __future__ import annotations
 
@@ -7,22 +8,14 @@ from typing import Any
 
 import pytest
 
-from yjnb._catalog import (
-    CATALOGS,
-    CATELOGS,
-    FILE_NAMES,
-    PARAM_TYPES,
-    RESERVED,
-    ModelSpec,
-    Param,
-    catelogs_of,
-    infer_catelog,
-    llmid_for,
-    spec,
-    specs,
-)
+from yjnb import protocols
 from yjnb._catalog_coerce import size_key
+from yjnb._catalog_types import CATELOGS, FILE_NAMES, PARAM_TYPES, RESERVED, ModelSpec, Param
 from yjnb._errors import ValidationError
+
+YJ = protocols.get("yuanjing").catalog
+# Every protocol's catalog, by its name ("yuanjing", "openai"): several protocols share one.
+CATALOGS = {protocols.get(n).catalog.name: protocols.get(n).catalog for n in protocols.NAMES}
 
 RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16")
 SEEDANCE2 = (
@@ -34,7 +27,7 @@ SEEDANCE2 = (
 
 
 def get(model: str, catelog: str) -> ModelSpec:
-    s = spec(model, catelog)
+    s = YJ.spec(model, catelog)
     assert s is not None, f"{model} ({catelog}) missing"
     return s
 
@@ -51,7 +44,7 @@ def test_catelog_constants() -> None:
 
 
 def test_models_per_catelog() -> None:
-    ids = {c: [s.id for s in specs(c)] for c in CATELOGS}
+    ids = {c: [s.id for s in YJ.specs(c)] for c in CATELOGS}
     assert ids["t2t"] == ["qwen3-max", "qwen-plus", "deepseek-r1"]
     assert ids["t2i"] == [
         "wan2.2-t2i-plus",
@@ -74,7 +67,7 @@ def test_models_per_catelog() -> None:
         "wan2.6-r2v",
     ]
     assert ids["ref2v"] == ["happyhorse-1.0-r2v", *SEEDANCE2]
-    assert len(specs()) == 28
+    assert len(YJ.specs()) == 28
 
 
 # Per catalog: the normalized names of single-file and multi-file parameters, and the catelogs
@@ -85,15 +78,16 @@ FILE_RULES = {
 }
 
 
-@pytest.mark.parametrize("catalog", CATALOGS)
-def test_every_spec_is_consistent(catalog: str) -> None:
-    singles, multis, file_catelogs = FILE_RULES[catalog]
+@pytest.mark.parametrize("name", sorted(CATALOGS))
+def test_every_spec_is_consistent(name: str) -> None:
+    singles, multis, file_catelogs = FILE_RULES[name]
+    catalog = CATALOGS[name]
     seen: set[tuple[str, str]] = set()
-    assert specs(catalog=catalog)
-    for s in specs(catalog=catalog):
+    assert catalog.specs()
+    for s in catalog.specs():
         assert (s.id, s.catelog) not in seen
         seen.add((s.id, s.catelog))
-        assert spec(s.id, s.catelog, catalog=catalog) is s
+        assert catalog.spec(s.id, s.catelog) is s
         assert s.catelog in CATELOGS and s.vendor and s.description
         assert s.kind == {"t2t": "chat", "t2i": "image"}.get(s.catelog, "video")
         if s.catelog == "t2t":
@@ -237,7 +231,7 @@ def test_wan26() -> None:
     for name, wire in (("first_frame", "image_file1"), ("last_frame", "image_file2")):
         f = p("wan2.6-r2v", "i2v", name)
         assert (f.wire, f.required, f.accepts_url) == (wire, True, True)
-    assert catelogs_of("wan2.6-r2v") == ["i2v"]
+    assert YJ.catelogs_of("wan2.6-r2v") == ["i2v"]
 
 
 def test_vidu() -> None:
@@ -258,13 +252,13 @@ def test_vidu() -> None:
     ]
     ff = p("viduq3-pro", "i2v", "image_file1")
     assert (ff.name, ff.required, ff.accepts_url) == ("first_frame", True, True)
-    assert catelogs_of("viduq3-pro") == ["t2v", "i2v"]
+    assert YJ.catelogs_of("viduq3-pro") == ["t2v", "i2v"]
 
 
 def test_chat_models() -> None:
     for model in ("qwen3-max", "qwen-plus", "deepseek-r1"):
         assert get(model, "t2t").kind == "chat"
-        assert catelogs_of(model) == ["t2t"]
+        assert YJ.catelogs_of(model) == ["t2t"]
 
 
 @pytest.mark.parametrize(
@@ -290,22 +284,22 @@ def test_chat_models() -> None:
     ],
 )
 def test_llmid_for(model: str, catelog: str, llmid: str) -> None:
-    assert llmid_for(model, catelog) == llmid
+    assert YJ.llmid_for(model, catelog) == llmid
 
 
 def test_llmid_absent() -> None:
-    assert llmid_for("wan2.2-t2i-flash", "t2i") is None
-    assert llmid_for("qwen3-max", "t2t") is None
-    assert llmid_for("viduq3-pro", "ref2v") is None
-    assert llmid_for("no-such-model", "t2v") is None
-    assert all(s.llmid for s in specs() if s.kind == "video")
+    assert YJ.llmid_for("wan2.2-t2i-flash", "t2i") is None
+    assert YJ.llmid_for("qwen3-max", "t2t") is None
+    assert YJ.llmid_for("viduq3-pro", "ref2v") is None
+    assert YJ.llmid_for("no-such-model", "t2v") is None
+    assert all(s.llmid for s in YJ.specs() if s.kind == "video")
 
 
 def test_lookups() -> None:
-    assert spec("viduq3-pro", "ref2v") is None
-    assert spec("nope", "t2v") is None
-    assert catelogs_of("nope") == []
-    assert catelogs_of("doubao-seedance-2-0-260128") == ["t2v", "i2v", "ref2v"]
+    assert YJ.spec("viduq3-pro", "ref2v") is None
+    assert YJ.spec("nope", "t2v") is None
+    assert YJ.catelogs_of("nope") == []
+    assert YJ.catelogs_of("doubao-seedance-2-0-260128") == ["t2v", "i2v", "ref2v"]
     assert get("viduq3-pro", "t2v").param("image_file1") is None
     assert get("viduq3-pro", "i2v").param("nope") is None
 
@@ -339,9 +333,9 @@ def test_lookups() -> None:
     ],
 )
 def test_infer_catelog(kind: str, model: str, params: dict[str, Any], expected: str) -> None:
-    assert infer_catelog(kind, model, params) == expected
+    assert YJ.infer_catelog(kind, model, params) == expected
 
 
 def test_infer_catelog_rejects_unknown_kind() -> None:
     with pytest.raises(ValidationError, match="unknown kind 'audio'"):
-        infer_catelog("audio", "x", {})
+        YJ.infer_catelog("audio", "x", {})

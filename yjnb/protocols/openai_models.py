@@ -1,6 +1,6 @@
 """The OpenAI-compatible service's models (seed 004), as data: one `ModelSpec` per
 (model, catelog). The "openai" and "gateway" protocols are checked against this catalog
-(`_catalog.catalog_for`); gateway models not listed here pass through unchecked.
+(`yjnb.protocols.openai`); gateway models not listed here pass through unchecked.
 
 Sources: seed 004 (models, vendors, the image `size` ratios, at most 7 edit images, mask, the
 video `seconds`) and the wire contract of this work (response_format, n 1-4, the sora sizes).
@@ -15,7 +15,7 @@ those. To add a model: append a `ModelSpec` to `MODELS` and run the catalog test
 
 from __future__ import annotations
 
-from ._catalog import ModelSpec, Param
+from .._catalog_types import ModelSpec, Param
 
 # fmt: off
 # -- parameter builders ------------------------------------------------------------------------
