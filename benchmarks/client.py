@@ -51,8 +51,8 @@ import openai
 from _emulator_proc import emulator_process
 
 import yjnb
-from yjnb.protocols import create
 from yjnb.emulator import DEMO_KEY
+from yjnb.protocols import create
 
 MODEL = "qwen3-max"
 # protocol -> (chat model, the SDK's base path on the emulator)
