@@ -84,7 +84,7 @@ def test_command_line_rejects_bad_options(options: list[str]) -> None:
 
 
 def test_serve_with_a_key_a_balance_and_quotas() -> None:
-    with serve(api_key="yj-own", balance=3.0, rpm=1, tpm=1000) as emu:
+    with serve(speed=1.0, api_key="yj-own", balance=3.0, rpm=1, tpm=1000) as emu:
         assert emu.api_key == "yj-own"
         assert emu.balance("yj-own") == 3.0 and emu.balance(DEMO_KEY) == 0.0
         models = emu.url + "/llmage/v1/models"

@@ -84,6 +84,7 @@ def test_the_window_scales_with_speed(clocked: tuple[Emulator, ManualClock]) -> 
 
 
 def test_advance_moves_the_quota_window_on_a_real_clock(emu: Emulator) -> None:
+    emu.set_speed(1.0)  # a real minute: the second request always falls in the first window
     emu.set_limits(rpm=1)
     assert get(emu).status_code == 200
     assert get(emu).status_code == 429
@@ -182,7 +183,8 @@ def test_defaults_set_no_quota_and_no_headers(emu: Emulator) -> None:
     assert r.status_code == 200 and "x-ratelimit-limit-tokens" not in r.headers
 
 
-def test_reset_restores_the_starting_limits(emu: Emulator) -> None:
+def test_reset_restores_the_starting_limits(clocked: tuple[Emulator, ManualClock]) -> None:
+    emu, _ = clocked
     emu.set_limits(rpm=1)
     get(emu)
     assert get(emu).status_code == 429
@@ -191,7 +193,8 @@ def test_reset_restores_the_starting_limits(emu: Emulator) -> None:
     assert [get(emu).status_code for _ in range(3)] == [200, 200, 200]
 
 
-def test_admin_limits_endpoint(emu: Emulator) -> None:
+def test_admin_limits_endpoint(clocked: tuple[Emulator, ManualClock]) -> None:
+    emu, _ = clocked
     r = httpx.post(emu.url + "/_emulator/limits", json={"rpm": 1})
     assert r.status_code == 200 and r.json() == {"limits": {"rpm": 1, "tpm": None}}
     assert httpx.get(emu.url + "/_emulator/stats").json()["limits"] == {"rpm": 1, "tpm": None}
@@ -205,7 +208,10 @@ def test_admin_limits_endpoint(emu: Emulator) -> None:
         emu.set_limits(rpm=0)
 
 
-def test_quotas_do_not_apply_to_unauthenticated_media(emu: Emulator) -> None:
+def test_quotas_do_not_apply_to_unauthenticated_media(
+    clocked: tuple[Emulator, ManualClock],
+) -> None:
+    emu, _ = clocked
     emu.set_limits(rpm=1)
     r = httpx.get(emu.url + "/idfile", params={"path": "/tmp/nothing"})
     assert "x-ratelimit-limit-requests" not in r.headers
