@@ -57,3 +57,16 @@ def openai_error(r: httpx.Response, status: int, code: str | None = None) -> str
     if code is not None:
         assert body["error"]["code"] == code, body
     return str(body["error"]["message"])
+
+
+class ManualClock:
+    """A real-time clock that moves only when told, so quota waits are exact numbers."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -10,6 +10,10 @@ package), so a misreading of the docs on one side is caught by the other.
     from yjnb.emulator import serve, DEMO_KEY
     with serve(speed=50.0) as emu:
         emu.url, emu.api_key, emu.count("POST /llmage/v1/chat/completions")
+
+Options: ``api_key=``/``balance=`` (the accepted key and its credits), ``rpm=``/``tpm=``
+(per-key quotas per minute of platform time, changed later with ``emu.set_limits``); the
+same as ``python -m yjnb.emulator --api-key K --balance N --rpm N --tpm N``.
 """
 
 from __future__ import annotations

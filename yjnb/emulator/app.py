@@ -1,8 +1,10 @@
 """The ASGI app: routes, request counting, faults, auth and the admin endpoints.
 
 Order for every platform request: count ``METHOD path`` -> apply faults (latency, status,
-rate limit) -> check the key -> run the handler. Admin endpoints (``/_emulator/...``) are not
-counted, never faulted, need no key, and answer loopback clients only.
+rate limit) -> check the key -> count it against the key's quota (:mod:`.quotas`) -> run the
+handler. With quotas set, every answer to a key carries its ``x-ratelimit-*`` headers. Admin
+endpoints (``/_emulator/...``) are not counted, never faulted, need no key, and answer
+loopback clients only.
 
 Three APIs share the server: Yuanjing under ``/llmage`` (``{"error": "..."}`` bodies), the
 OpenAI-compatible service under ``/v1`` and the gateway under ``/{platform}/v1`` (both with
@@ -23,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import chat, media, openai_api, openai_images, openai_videos, tasks
 from .context import (
@@ -36,6 +39,7 @@ from .context import (
 )
 from .faults import NO_FAULTS, Faults, parse_header
 from .models import models_list
+from .quotas import RATE_LIMIT_CODE, limits_from
 from .state import State
 
 Handler = Callable[[Ctx], Awaitable[Any]]
@@ -99,14 +103,51 @@ def endpoint(
         if replaced is not None:
             return replaced
         key = _bearer(request)
-        if auth and (key is None or not state.known(key)):
+        if not auth:
+            return await _answer(handler, Ctx(request, state, key or "", faults), errors)
+        if key is None or not state.known(key):
             return errors(401, "Invalid API Key", None, None)
-        try:
-            return await handler(Ctx(request, state, key or "", faults))
-        except ApiError as exc:
-            return errors(exc.status, exc.message, exc.headers, exc.code)
+        refusal = state.quotas.admit(key)
+        if refusal is not None:
+            response = errors(429, refusal.message, refusal.headers, RATE_LIMIT_CODE)
+        else:
+            response = await _answer(handler, Ctx(request, state, key, faults), errors)
+        # Taken after the handler, so a chat's answer reports the tokens it just spent.
+        return _with_headers(response, state.quotas.headers(key))
 
     return route
+
+
+async def _answer(handler: Handler, ctx: Ctx, errors: ErrorFactory) -> Any:
+    try:
+        return await handler(ctx)
+    except ApiError as exc:
+        return errors(exc.status, exc.message, exc.headers, exc.code)
+
+
+class _ExtraHeaders:
+    """A raw ASGI response (the chat streams) with headers added to its start."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *self.raw]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _with_headers(response: Any, headers: dict[str, str]) -> Any:
+    if not headers:  # no quota: the response as it was
+        return response
+    if isinstance(response, Response):
+        response.headers.update(headers)
+        return response
+    return _ExtraHeaders(response, headers)
 
 
 def admin(state: State, handler: Callable[[Request, State], Awaitable[Any]]) -> Any:
@@ -140,6 +181,11 @@ async def _stats(request: Request, state: State) -> Response:
 async def _set_faults(request: Request, state: State) -> Response:
     state.faults.set(await read_json(request))
     return json_response({"faults": state.faults.describe()})
+
+
+async def _set_limits(request: Request, state: State) -> Response:
+    state.quotas.set(limits_from(await read_json(request)))
+    return json_response({"limits": state.quotas.limits.describe()})
 
 
 async def _reset(request: Request, state: State) -> Response:
@@ -205,6 +251,7 @@ def create_app(state: State) -> Starlette:
         Route("/idfile", endpoint(state, _idfile, auth=False), methods=["GET"]),
         Route("/_emulator/stats", admin(state, _stats), methods=["GET"]),
         Route("/_emulator/faults", admin(state, _set_faults), methods=post),
+        Route("/_emulator/limits", admin(state, _set_limits), methods=post),
         Route("/_emulator/reset", admin(state, _reset), methods=post),
         Route(
             "/files/{name}",

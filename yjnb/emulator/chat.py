@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from .context import ApiError, Ctx, json_response, read_json
+from .context import ApiError, Ctx, json_response, read_json, spend_tokens
 from .faults import Faults
 from .models import CHAT, ChatModel
 from .state import State
@@ -322,6 +322,7 @@ async def chat_completions(ctx: Ctx) -> Any:
         if seen in ctx.state.seen_sys:
             result.cached_tokens = count_tokens(sys_prompt)
         ctx.state.seen_sys.add(seen)
+    spend_tokens(ctx, result.prompt_tokens + result.completion_tokens)
     if body.get("stream"):
         return ChatStream(ctx.state, key, result, ctx.faults)
     epoch = ctx.state.epoch

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .faults import Faults
+from .quotas import RATE_LIMIT_CODE
 from .state import State
 
 
@@ -44,6 +45,13 @@ class Ctx:
     state: State
     key: str
     faults: Faults
+
+
+def spend_tokens(ctx: Ctx, tokens: int) -> None:
+    """Take a chat's tokens from the caller's per-minute quota, or raise its 429."""
+    refusal = ctx.state.quotas.spend(ctx.key, tokens)
+    if refusal is not None:
+        raise ApiError(429, refusal.message, refusal.headers, RATE_LIMIT_CODE)
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -10,8 +10,9 @@ comes only with ``stream_options.include_usage``. ``/v1/responses`` streams
 Replies come from :mod:`.text` (so ``echo:`` and the other directives work). When image
 or file parts arrive, the reply starts with ``I see 1 image.`` / ``I see 2 images and 1
 file.``. Prompt tokens: the text's tokens plus 85 per image and 258 per file. A ``stop``
-string cuts the reply where it first appears. Tokens are reported, credits never charged;
-a key whose balance is 0 or less gets 429 ``insufficient_quota``.
+string cuts the reply where it first appears. Tokens are reported (and count against a
+``tpm`` quota), credits never charged; a key whose balance is 0 or less gets 429
+``insufficient_quota``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .chat import ChatStream
-from .context import ApiError, Ctx, compact_response, read_json
+from .context import ApiError, Ctx, compact_response, read_json, spend_tokens
 from .oai_common import decode_base64, image_input, is_url, new_id, platform_of
 from .oai_models import models_for, resolve
 from .text import count_tokens, reply, split_tokens
@@ -275,6 +276,7 @@ async def chat_completions(ctx: Ctx) -> Any:
     check_quota(ctx)
     usage = (body.get("stream_options") or {}).get("include_usage") is True
     result = ChatReply(model, answer(model, conv, max_tokens, stops), conv.tokens, usage)
+    spend_tokens(ctx, result.usage["total_tokens"])
     if body.get("stream"):
         return ChatStream(ctx.state, ctx.key, result, ctx.faults)
     return await _whole(ctx, result.completion())
@@ -371,6 +373,7 @@ async def responses(ctx: Ctx) -> Any:
     max_tokens = max_tokens_of(body, "max_output_tokens")
     check_quota(ctx)
     result = ResponsesReply(model, answer(model, conv, max_tokens, []), conv.tokens)
+    spend_tokens(ctx, result.input_tokens + len(result.pieces))
     if body.get("stream"):
         return ChatStream(ctx.state, ctx.key, result, ctx.faults)
     return await _whole(ctx, result.response())

@@ -6,14 +6,15 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 import uvicorn
 from starlette.applications import Starlette
 
 from .app import create_app, quiet_uvicorn
-from .state import DEMO_KEY, State
+from .quotas import Limits, limits_from
+from .state import DEMO_KEY, State, initial_keys
 
 HOST = "127.0.0.1"
 
@@ -44,7 +45,13 @@ def make_server(app: Starlette, log_level: str = "warning") -> uvicorn.Server:
 
 
 class Emulator:
-    """A running emulator; also the handle to steer it (faults, balances, speed)."""
+    """A running emulator; also the handle to steer it (faults, balances, quotas, speed).
+
+    ``api_key``/``balance``: the key it accepts (default :data:`DEMO_KEY`) and its starting
+    credits; ``keys`` maps more keys to credits. ``rpm``/``tpm``: per-key requests and tokens
+    per minute of platform time (default: unlimited). ``clock``: the real clock behind the
+    quota windows (default ``time.monotonic``; tests pass a manual one).
+    """
 
     def __init__(
         self,
@@ -52,10 +59,23 @@ class Emulator:
         speed: float = 50.0,
         chunk_delay: float = 0.0,
         keys: Mapping[str, float] | None = None,
+        *,
+        api_key: str | None = None,
+        balance: float | None = None,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.state = State(keys, speed=speed, chunk_delay=chunk_delay)
+        limits = limits_from({"rpm": rpm, "tpm": tpm})
+        self.state = State(
+            initial_keys(keys, api_key, balance),
+            speed=speed,
+            chunk_delay=chunk_delay,
+            limits=limits,
+            clock=clock,
+        )
         self.app = create_app(self.state)
-        self.api_key = DEMO_KEY
+        self.api_key = api_key or DEMO_KEY
         self._port = port
         self._sock: socket.socket | None = None
         self._server: uvicorn.Server | None = None
@@ -124,6 +144,18 @@ class Emulator:
         """Server-wide faults (see :mod:`yjnb.emulator.faults`); no arguments clears them."""
         self.state.faults.set(spec)
 
+    def set_limits(self, rpm: int | None = None, tpm: int | None = None) -> None:
+        """Per-key quotas from now on (``None``: unlimited); no arguments lifts them.
+
+        Each key's current window keeps what it has counted; ``reset()`` restores the
+        limits the emulator started with.
+        """
+        self.state.quotas.set(limits_from({"rpm": rpm, "tpm": tpm}))
+
+    @property
+    def limits(self) -> Limits:
+        return self.state.quotas.limits
+
     def set_balance(self, key: str, credits: float) -> None:
         self.state.set_balance(key, credits)
 
@@ -157,9 +189,26 @@ def serve(
     speed: float = 50.0,
     chunk_delay: float = 0.0,
     keys: Mapping[str, float] | None = None,
+    *,
+    api_key: str | None = None,
+    balance: float | None = None,
+    rpm: int | None = None,
+    tpm: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Emulator:
-    """Start an emulator on a loopback port in a background thread.
+    """Start an emulator on a loopback port in a background thread (options: :class:`Emulator`).
 
     Use it as a context manager (``with serve() as emu:``) or call ``close()`` yourself.
     """
-    return Emulator(port=port, speed=speed, chunk_delay=chunk_delay, keys=keys).start()
+    emulator = Emulator(
+        port=port,
+        speed=speed,
+        chunk_delay=chunk_delay,
+        keys=keys,
+        api_key=api_key,
+        balance=balance,
+        rpm=rpm,
+        tpm=tpm,
+        clock=clock,
+    )
+    return emulator.start()

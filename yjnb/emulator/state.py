@@ -1,4 +1,4 @@
-"""Mutable emulator state: keys and balances, request counters, tasks, jobs, media.
+"""Mutable emulator state: keys and balances, quotas, request counters, tasks, jobs, media.
 
 ``tasks`` are the Yuanjing (``/llmage``) tasks; ``jobs`` the OpenAI-style videos and async
 gateway images (``/v1`` and ``/{platform}/v1``); ``files`` the PNGs behind image URLs.
@@ -9,14 +9,16 @@ adjusts it, so multi-step changes take a lock; nothing awaits while holding it.
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import FaultBoard
+from .quotas import NO_LIMITS, Limits, PlatformClock, QuotaBoard
 
 DEMO_KEY = "yj-demo-0000000000000000"
 DEFAULT_CREDITS = 1_000_000.0
@@ -59,20 +61,52 @@ class Job:
     remixed_from: str | None = None
 
 
+def initial_keys(
+    keys: Mapping[str, float] | None = None,
+    api_key: str | None = None,
+    balance: float | None = None,
+) -> dict[str, float]:
+    """The keys an emulator accepts and their starting credits.
+
+    Without ``keys``: only ``api_key`` (default :data:`DEMO_KEY`) with ``balance`` (default
+    :data:`DEFAULT_CREDITS`). With ``keys``: those, plus ``api_key`` if given.
+    """
+    if api_key is not None and (not api_key or any(c.isspace() for c in api_key)):
+        raise ValueError("api_key must be a non-empty string without spaces")
+    if balance is not None and not math.isfinite(balance):
+        raise ValueError("balance must be a finite number")
+    if keys is not None and api_key is None:
+        if balance is not None:
+            # With several keys there is no "the" key for a lone balance to belong to.
+            raise ValueError("balance= sets api_key's credits; with keys= give credits there")
+        return dict(keys)
+    out = dict(keys or {})
+    key = api_key or DEMO_KEY
+    out[key] = float(balance) if balance is not None else out.get(key, DEFAULT_CREDITS)
+    return out
+
+
 class State:
-    """Everything the app needs besides the request."""
+    """Everything the app needs besides the request.
+
+    ``clock`` is the real clock (seconds) behind the quota windows; tests pass a manual one.
+    """
 
     def __init__(
         self,
         keys: Mapping[str, float] | None = None,
         speed: float = 1.0,
         chunk_delay: float = 0.0,
+        limits: Limits = NO_LIMITS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._initial_keys = dict(keys) if keys is not None else {DEMO_KEY: DEFAULT_CREDITS}
         self._initial_speed = speed
         self._initial_chunk_delay = chunk_delay
         self.lock = threading.Lock()
         self.faults = FaultBoard()
+        self.clock = PlatformClock(clock, speed)
+        self.quotas = QuotaBoard(limits, self.clock)
         self.balances: dict[str, float] = {}
         self.counts: dict[str, int] = {}
         self.tasks: dict[str, Task] = {}
@@ -80,7 +114,6 @@ class State:
         self.files: dict[str, bytes] = {}  # /files/<name> -> PNG bytes
         self.media: dict[str, tuple[str, str]] = {}  # path -> (kind, prompt)
         self.seen_sys: set[tuple[str, str]] = set()
-        self.speed = speed
         self.chunk_delay = chunk_delay
         self.clock_offset = 0.0  # platform seconds added by ``advance``
         self.closing = False  # set on shutdown so stalled and slow streams let go at once
@@ -89,7 +122,7 @@ class State:
         self.reset()
 
     def reset(self) -> None:
-        """Counters, faults, tasks, balances, speed back to how they started."""
+        """Counters, faults, quotas, tasks, balances, speed back to how they started."""
         with self.lock:
             self.epoch += 1
             self.balances = dict(self._initial_keys)
@@ -103,6 +136,16 @@ class State:
             self.chunk_delay = self._initial_chunk_delay
             self.clock_offset = 0.0
         self.faults.clear()
+        self.quotas.reset()
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
+
+    @speed.setter
+    def speed(self, speed: float) -> None:
+        # Through the clock, so the quota windows keep their elapsed time across the change.
+        self.clock.set_speed(speed)
 
     def count(self, name: str) -> None:
         with self.lock:
@@ -167,6 +210,7 @@ class State:
         """Move every task's clock forward, so tests can step through states exactly."""
         with self.lock:
             self.clock_offset += seconds
+        self.clock.advance(seconds)
 
     def stats(self) -> dict[str, object]:
         with self.lock:
@@ -176,6 +220,7 @@ class State:
                 "tasks": len(self.tasks),
                 "jobs": len(self.jobs),
                 "speed": self.speed,
+                "limits": self.quotas.limits.describe(),
                 "chunk_delay": self.chunk_delay,
                 "faults": self.faults.describe(),
             }
