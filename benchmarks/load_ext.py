@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HEAVY = ("httpx", "pandas", "ipywidgets", "sqlite3")
 TARGET_MS = 50.0
@@ -43,13 +44,14 @@ print("RESULT " + json.dumps({{"ms": elapsed * 1000, "bare": bare, "after": afte
 """
 
 
-def one_run(load: bool, env: dict[str, str]) -> dict[str, object]:
+def one_run(load: bool, env: dict[str, str]) -> dict[str, Any]:
+    """One fresh interpreter: its time in ms, and the heavy modules before and after."""
     code = SNIPPET.format(heavy=HEAVY, load=load)
     done = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
-    result: dict[str, object] = json.loads(line.removeprefix("RESULT "))
+    result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
     return result
 
 
@@ -63,13 +65,13 @@ def main() -> None:
         path = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env.update(YJ_HOME=home, PYTHONPATH=path)
         bare: list[float] = []
-        loaded: list[dict[str, object]] = []
+        loaded: list[dict[str, Any]] = []
         for _ in range(args.runs):
-            bare.append(float(one_run(False, env)["ms"]))  # type: ignore[arg-type]
+            bare.append(one_run(False, env)["ms"])
             loaded.append(one_run(True, env))
 
     bare_ms = statistics.median(bare)
-    load_ms = statistics.median(float(r["ms"]) for r in loaded)  # type: ignore[arg-type]
+    load_ms = statistics.median(r["ms"] for r in loaded)
     added = load_ms - bare_ms
     last = loaded[-1]
     print(f"%load_ext yjnb, {args.runs} fresh interpreters each, medians (Python "
@@ -81,8 +83,7 @@ def main() -> None:
     print("  in sys.modules after %load_ext yjnb:")
     heavy_by_yjnb = []
     for module in HEAVY:
-        after = last["after"][module]  # type: ignore[index]
-        before = last["bare"][module]  # type: ignore[index]
+        after, before = last["after"][module], last["bare"][module]
         note = "no" if not after else "yes, already imported by the bare shell" if before else "YES"
         if after and not before:
             heavy_by_yjnb.append(module)
