@@ -54,7 +54,6 @@ def run_models(session: Session, args: Any) -> None:
     from IPython.display import display
 
     from ..._catalog import CATELOGS, specs
-    from ..._errors import YJError
 
     settings = session.profile_settings(args.profile, args.platform)
     check_platform_option(settings, args.platform)
@@ -63,6 +62,34 @@ def run_models(session: Session, args: Any) -> None:
     catelog = args.catelog
     if catelog and catelog not in known_catelogs:
         raise UsageError(f"unknown catelog {catelog!r}; known: {', '.join(known_catelogs)}")
+    live, note, demo = _live_models(session, args, catelog)
+    live_ids = {model for model, _ in live}
+    rows, untyped = _rows(catelog, catalog, live)
+    frame = pd.DataFrame(
+        rows,
+        columns=["model", "catelog", "vendor", "description", "parameters", "catalog", "live"],
+    )
+    total = f"{len(frame)} models ({len(live_ids)} on the live list)"
+    if catalog != "yuanjing":
+        where = settings.protocol
+        if settings.platform:
+            where += f", platform {settings.platform}"
+        total += f" · {catalog} catalog ({where})"
+    if untyped:
+        total += f" · {untyped} more live models of unknown catelog (%yj_models without one)"
+    demo_note = "demo mode (embedded emulator)" if demo else ""
+    print(" · ".join(p for p in (total, note, demo_note, "the table is in _yj") if p))
+    session.shell.user_ns["_yj"] = frame
+    with pd.option_context("display.max_colwidth", None, "display.max_rows", None):
+        display(frame)
+
+
+def _live_models(
+    session: Session, args: Any, catelog: str | None
+) -> tuple[dict[tuple[str, str | None], Any], str, bool]:
+    """(the live list by (model, catelog), a note if it is unavailable, demo mode or not)."""
+    from ..._errors import YJError
+
     live: dict[tuple[str, str | None], Any] = {}
     note = ""
     try:
@@ -73,7 +100,16 @@ def run_models(session: Session, args: Any) -> None:
     except YJError as exc:
         note = f"live list unavailable ({type(exc).__name__}: {' '.join(str(exc).split())})"
         demo = bool(session.demo)
-    live_ids = {model for model, _ in live}
+    return live, note, demo
+
+
+def _rows(
+    catelog: str | None, catalog: str, live: dict[tuple[str, str | None], Any]
+) -> tuple[list[tuple[Any, ...]], int]:
+    """(the table's rows: the catalog's models, then the live ones it does not know; the
+    count of live models left out for want of a catelog). Takes the known ones off `live`."""
+    from ..._catalog import specs
+
     rows = []
     for s in specs(catelog, catalog=catalog):
         params = "; ".join(_describe(p) for p in s.params)
@@ -93,20 +129,4 @@ def run_models(session: Session, args: Any) -> None:
         params = "unknown to yjnb: parameters are sent unchecked"
         vendor, about = info.vendor or "", info.description or ""
         rows.append((model, cat or "?", vendor, about, params, False, True))
-    frame = pd.DataFrame(
-        rows,
-        columns=["model", "catelog", "vendor", "description", "parameters", "catalog", "live"],
-    )
-    total = f"{len(frame)} models ({len(live_ids)} on the live list)"
-    if catalog != "yuanjing":
-        where = settings.protocol
-        if settings.platform:
-            where += f", platform {settings.platform}"
-        total += f" · {catalog} catalog ({where})"
-    if untyped:
-        total += f" · {untyped} more live models of unknown catelog (%yj_models without one)"
-    demo_note = "demo mode (embedded emulator)" if demo else ""
-    print(" · ".join(p for p in (total, note, demo_note, "the table is in _yj") if p))
-    session.shell.user_ns["_yj"] = frame
-    with pd.option_context("display.max_colwidth", None, "display.max_rows", None):
-        display(frame)
+    return rows, untyped

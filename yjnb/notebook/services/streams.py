@@ -104,43 +104,54 @@ def _empty(request: Request) -> ChatResult:
     )
 
 
+async def _call(
+    aio: Any,
+    i: int,
+    req: Request,
+    feed: _Feed,
+    streams: dict[int, Any],
+    ended: threading.Event,
+    stream: bool,
+) -> None:
+    """One request on the runner loop: its chunks, then its end, go to `feed`."""
+    try:
+        if stream:
+            s = await aio.chat(
+                req.wire_prompt, model=req.model, system=req.system, stream=True, **req.params
+            )
+            streams[i] = s
+            async for chunk in s:
+                feed.chunk(i, chunk)
+            feed.put((i, s.result))
+        else:
+            result = await aio.chat(
+                req.wire_prompt, model=req.model, system=req.system, stream=False, **req.params
+            )
+            feed.put((i, result))
+    except BaseException as exc:  # handed to the main thread, cancellation included
+        feed.put((i, exc))
+        if not isinstance(exc, Exception):
+            raise
+    finally:
+        feed.flush()
+        ended.set()
+
+
 def run_streams(
     aio: Any, requests: Sequence[Request], view: View, *, interval: float, stream: bool = True
 ) -> Outcome:
     """Send every request concurrently and feed `view` until all have ended."""
     runner = get_runner()
-    loop = runner.loop
-    feed = _Feed(loop)
+    feed = _Feed(runner.loop)
     streams: dict[int, Any] = {}
     ended = [threading.Event() for _ in requests]
-
-    async def call(i: int, req: Request) -> None:
-        try:
-            if stream:
-                s = await aio.chat(
-                    req.wire_prompt, model=req.model, system=req.system, stream=True, **req.params
-                )
-                streams[i] = s
-                async for chunk in s:
-                    feed.chunk(i, chunk)
-                feed.put((i, s.result))
-            else:
-                result = await aio.chat(
-                    req.wire_prompt, model=req.model, system=req.system, stream=False, **req.params
-                )
-                feed.put((i, result))
-        except BaseException as exc:  # handed to the main thread, cancellation included
-            feed.put((i, exc))
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            feed.flush()
-            ended[i].set()
-
     n = len(requests)
     out = Outcome([None] * n, [None] * n, finished=[False] * n)
     started = time.monotonic()
-    futures = [runner.submit(call(i, r)) for i, r in enumerate(requests)]
+    futures = [
+        runner.submit(_call(aio, i, r, feed, streams, ended[i], stream))
+        for i, r in enumerate(requests)
+    ]
     done = 0
     next_at = started + interval
     try:
@@ -170,24 +181,35 @@ def run_streams(
                 view.refresh()
                 next_at = time.monotonic() + interval
     except KeyboardInterrupt:
-        out.interrupted = True
-        for future in futures:
-            future.cancel()
-        for event in ended:
-            event.wait(CANCEL_GRACE_S)
-        with contextlib.suppress(queue.Empty):
-            while True:
-                for i, item in feed.queue.get_nowait():
-                    if isinstance(item, ChatChunk):
-                        view.add(i, item.text, item.reasoning)
-                    else:
-                        _settle(out, i, item)
+        _interrupted(out, futures, ended, feed, view)
         for i, req in enumerate(requests):
             if out.results[i] is None:
                 s = streams.get(i)
                 out.results[i] = (s.result if s is not None else None) or _empty(req)
     out.elapsed_s = time.monotonic() - started
     return out
+
+
+def _interrupted(
+    out: Outcome,
+    futures: list[Any],
+    ended: list[threading.Event],
+    feed: _Feed,
+    view: View,
+) -> None:
+    """A kernel interrupt: cancel every call, then take what had already arrived."""
+    out.interrupted = True
+    for future in futures:
+        future.cancel()
+    for event in ended:
+        event.wait(CANCEL_GRACE_S)
+    with contextlib.suppress(queue.Empty):
+        while True:
+            for i, item in feed.queue.get_nowait():
+                if isinstance(item, ChatChunk):
+                    view.add(i, item.text, item.reasoning)
+                else:
+                    _settle(out, i, item)
 
 
 def _settle(out: Outcome, i: int, item: Any) -> None:

@@ -70,15 +70,9 @@ class TaskForm(w.VBox):
         catelogs = kind_catelogs(kind, self.catalog)
         model = model or default_model(session.options, kind, settings.protocol, settings.platform)
         values = dict(values or {})
-        try:
-            start = infer_catelog(kind, model, values, catalog=self.catalog)
-        except ValidationError:
-            start = catelogs[0]
-        if start not in catelogs or self._spec(model, start) is None:
-            start = next((c for c in catelogs if self._spec(model, c)), catelogs[0])
         self.catelog = w.Dropdown(
             options=[(f"{c} ({CATELOG_LABELS.get(c, c)})", c) for c in catelogs],
-            value=start,
+            value=self._first_catelog(model, values, catelogs),
             description="catelog",
             disabled=len(catelogs) == 1,
         )
@@ -108,14 +102,27 @@ class TaskForm(w.VBox):
         )
         self._set_models(model)
         self._build_fields(values)
+        self._observe()
+        self._changed()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _first_catelog(self, model: str, values: dict[str, Any], catelogs: tuple[str, ...]) -> str:
+        """The catelog the model and values imply, else the first one the model has."""
+        try:
+            start = infer_catelog(self.kind, model, values, catalog=self.catalog)
+        except ValidationError:
+            start = catelogs[0]
+        if start not in catelogs or self._spec(model, start) is None:
+            start = next((c for c in catelogs if self._spec(model, c)), catelogs[0])
+        return start
+
+    def _observe(self) -> None:
         self.catelog.observe(self._catelog_changed, names="value")
         self.model.observe(self._model_changed, names="value")
         self.prompt.observe(self._changed, names="value")
         self.submit_button.on_click(lambda _: self.submit())
         self.copy_button.observe(self._changed, names="value")
-        self._changed()
-
-    # -- building ----------------------------------------------------------------------------
 
     def _spec(self, model: str, catelog: str) -> Any:
         return spec(model, catelog, catalog=self.catalog)
