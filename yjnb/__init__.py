@@ -60,7 +60,7 @@ _LAZY = {
     "remove_usage_sink": "._hooks",
     "Ledger": ".ledger",
     "usage": ".ledger",
-    "form": ".notebook.forms",
+    "form": ".notebook",
 }
 _ERRORS = {name for name in __all__ if name.endswith(("Error", "Interrupted", "Failed", "Timeout"))}
 

@@ -19,6 +19,4 @@ def last_html(captured: Any) -> str:
 
 
 def watcher_of(magics: Any, task: Any) -> Any:
-    from yjnb.notebook.task_watch import watchers
-
-    return watchers(magics)[task.taskid]
+    return magics.session.watchers[task.taskid]
