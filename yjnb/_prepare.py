@@ -2,7 +2,7 @@
 
 Each returns a prepared request or raises one `ValidationError` listing every problem, before
 anything is sent and before any credit is spent. What is checked: the prompt; what the
-protocol can do (images or files in chat, the Responses API, remix, a gateway's platform);
+protocol can do (images or files in chat, the Responses API, remix, a platform for the call);
 chat parameters (on every protocol, see `_chat_params`); local files; media parameters
 against the protocol's catalog (`_catalog`); what the protocol cannot send of them. Warnings
 (an unknown model or chat parameter) travel with the result: the caller shows them.
@@ -92,6 +92,7 @@ def prepare_chat(
     image_list, file_list = as_list(images), as_list(files)
     wanted = ["chat_images"] if image_list else []
     wanted += ["chat_files"] if file_list else []
+    wanted += ["platform"] if platform is not None else []
     if api not in CHAT_APIS:
         problems.append(f"api={api!r} is not known; use 'chat' or 'responses'")
     elif api == "responses":
@@ -144,7 +145,9 @@ def prepare_task(
     the files given (`Catalog.infer_catelog`).
     """
     params = dict(params or {})
-    problems = _capabilities(protocol, profile, ["remix"] if remix_of else [])
+    wanted = ["remix"] if remix_of else []
+    wanted += ["platform"] if platform is not None else []
+    problems = _capabilities(protocol, profile, wanted)
     problems += protocol.platform_problems(platform)
     options = protocol.split_task_options(params)
     catalog = protocol.catalog

@@ -34,5 +34,6 @@ def test_a_form_uses_the_loaded_extensions_session(ip: Any, magics: Any) -> None
 
 def test_a_form_without_the_extension_gets_a_stand_alone_session() -> None:
     f = yjnb.form("image")  # no IPython shell in this test
-    assert f.session.shell is None and f.session.options.image_model == "wan2.2-t2i-flash"
-    assert f.model.value == "wan2.2-t2i-flash"
+    # Left empty, the setting defers to the profile's protocol (one table per protocol).
+    assert f.session.shell is None and f.session.options.image_model == ""
+    assert f.model.value == f.protocol.default_model("image") == "wan2.2-t2i-flash"

@@ -90,20 +90,22 @@ def split_words(line: str) -> list[str]:
 class YJMagics(Magics, Configurable):
     """Magics for the Yuanjing platform. Settings: `%config YJMagics`."""
 
+    # Empty: the profile's protocol picks (one table per protocol, `yjnb.protocols`).
     model = Unicode(
-        "qwen3-max",
-        help="Default chat model for %%yj_chat. Left at qwen3-max, openai and gateway profiles "
-        "use gemini-2.5-flash (gpt-4o-mini on the gateway's openai platform).",
+        "",
+        help="Default chat model for %%yj_chat; empty means the profile's protocol's default "
+        "(qwen3-max on Yuanjing, gemini-2.5-flash on openai and gateway profiles, gpt-4o-mini "
+        "on the gateway's openai platform).",
     ).tag(config=True)
     image_model = Unicode(
-        "wan2.2-t2i-flash",
-        help="Default model for %yj_image. Left at wan2.2-t2i-flash, openai and gateway "
-        "profiles use nano-banana-pro (dall-e-3 on the gateway's openai platform).",
+        "",
+        help="Default model for %yj_image; empty means the profile's protocol's default "
+        "(wan2.2-t2i-flash on Yuanjing, nano-banana-pro or dall-e-3 elsewhere).",
     ).tag(config=True)
     video_model = Unicode(
-        "viduq3-pro",
-        help="Default model for %yj_video. Left at viduq3-pro, openai and gateway profiles "
-        "use veo-3.1 (sora-2 on the gateway's openai platform).",
+        "",
+        help="Default model for %yj_video; empty means the profile's protocol's default "
+        "(viduq3-pro on Yuanjing, veo-3.1 or sora-2 elsewhere).",
     ).tag(config=True)
     profile = Unicode(
         "", help="Profile to use (see ~/.yjnb/config.toml); empty means the settings' default."

@@ -42,9 +42,6 @@ class Options(Protocol):
     session_budget_credits: float
     ledger: bool
 
-    def trait_defaults(self, *names: str, **metadata: Any) -> Any:
-        """A setting's built-in value (traitlets' `HasTraits.trait_defaults`)."""
-
 
 class Session:
     """The state of the notebook layer in one kernel (see the module's docstring)."""

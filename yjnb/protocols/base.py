@@ -117,6 +117,8 @@ class Protocol:
     # The default model of each kind ("chat", "image", "video"): the one table.
     defaults: ClassVar[Mapping[str, str]]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # The service's own address, for a profile that names none (only Yuanjing has one).
+    default_base_url: ClassVar[str | None] = None
 
     def __init__(self, base_url: str = "", platform: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")

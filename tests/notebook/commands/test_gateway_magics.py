@@ -79,7 +79,7 @@ def test_one_line_errors(gw: Any, emulator: Any) -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(UsageError, match=r"nothing was sent; 1 problem: top_p 2"):
         gw.run_cell_magic("yj_chat", "-p gw top_p=2", "hello")
-    with pytest.raises(UsageError, match="--api responses needs an openai profile"):
+    with pytest.raises(UsageError, match="api='responses' needs an openai profile"):
         gw.run_cell_magic("yj_chat", "-p gw --responses", "hello")
     with pytest.raises(UsageError, match="must be a plain name"):
         gw.run_cell_magic("yj_chat", "-p gw --platform a/b", "hello")
@@ -129,7 +129,7 @@ def test_media_errors_are_one_line(gw: Any, emulator: Any) -> None:
     assert "\n" not in str(err.value)
     with pytest.raises(UsageError, match=r"nothing was sent.*veo-3\.1.*duration"):
         gw.run_line_magic("yj_video", "-p gw duration=4 a cat")
-    with pytest.raises(UsageError, match="--platform needs a gateway profile"):
+    with pytest.raises(UsageError, match="platform= needs a gateway profile"):
         gw.run_line_magic("yj_image", "-p oa --platform google a cat")
     assert emulator.count("POST /google/v1/videos") == 1
 

@@ -15,8 +15,10 @@ else:
     from media_helpers import JPEG, last_html, watcher_of
 
 from yjnb.notebook.services.media_request import split_params
+from yjnb.protocols import create
 
 VIDEO_POST = "POST /llmage/v1/video/generations"
+YJ = create("yuanjing").catalog
 IMAGE_POST = "POST /llmage/v1/image/generations"
 FAIL_REASON = "Task failed: the provider rejected the request (emulated fault)"
 
@@ -26,7 +28,10 @@ FAIL_REASON = "Task failed: the provider rejected the request (emulated fault)"
 
 def test_words_split_into_parameters_and_prompt() -> None:
     params, prompt = split_params(
-        "video", "viduq3-pro", ["duration=4", "a", "cat", "ratio=16:9", "x=1", "image_file1=a.jpg"]
+        "video",
+        "viduq3-pro",
+        ["duration=4", "a", "cat", "ratio=16:9", "x=1", "image_file1=a.jpg"],
+        catalog=YJ,
     )
     assert params == {"duration": "4", "ratio": "16:9", "image_file1": "a.jpg"}
     assert prompt == ["a", "cat", "x=1"]  # x is no parameter of any model: prompt text
@@ -34,7 +39,7 @@ def test_words_split_into_parameters_and_prompt() -> None:
 
 def test_a_near_miss_parameter_is_refused_not_sent_as_prompt() -> None:
     with pytest.raises(UsageError, match="did you mean duration"):
-        split_params("video", "viduq3-pro", ["duraton=4", "a", "cat"])
+        split_params("video", "viduq3-pro", ["duraton=4", "a", "cat"], catalog=YJ)
 
 
 def test_quoted_prompt_keeps_its_spaces_and_equals(ip: Any, emulator: Any) -> None:

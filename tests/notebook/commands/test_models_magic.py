@@ -8,8 +8,10 @@ import pytest
 from chat_helpers import run
 from IPython.core.error import UsageError
 
-from yjnb._catalog import specs
 from yjnb._types import ModelInfo
+from yjnb.protocols import create
+
+YJ = create("yuanjing").catalog
 
 
 def test_table_of_one_catelog(shell: Any) -> None:
@@ -17,7 +19,7 @@ def test_table_of_one_catelog(shell: Any) -> None:
     assert shown.error is None
     frame = shell.user_ns["_yj"]
     assert set(frame["catelog"]) == {"t2v"}
-    assert list(frame["model"]) == [s.id for s in specs("t2v")]
+    assert list(frame["model"]) == [s.id for s in YJ.specs("t2v")]
     assert frame["catalog"].all() and frame["live"].all()
     vidu = frame.set_index("model").loc["viduq3-pro", "parameters"]
     assert "resolution: 540p|720p|1080p" in vidu and "duration: 1–16" in vidu
@@ -30,7 +32,7 @@ def test_table_of_one_catelog(shell: Any) -> None:
 def test_every_model_without_a_catelog(shell: Any) -> None:
     run(shell, "", kind="yj_models")
     frame = shell.user_ns["_yj"]
-    assert len(frame) >= len(specs())
+    assert len(frame) >= len(YJ.specs())
     chat = frame[frame["catelog"] == "t2t"]
     assert set(chat["model"]) == {"qwen3-max", "qwen-plus", "deepseek-r1"}
     assert chat["parameters"].str.contains("temperature=").all()
@@ -52,7 +54,7 @@ def test_without_a_key_the_catalog_is_still_shown(shell: Any, monkeypatch: Any) 
     shown = run(shell, "t2i", kind="yj_models")
     assert shown.error is None
     assert "live list unavailable (ConfigError: No API key" in shown.stdout
-    assert len(shell.user_ns["_yj"]) == len(specs("t2i"))
+    assert len(shell.user_ns["_yj"]) == len(YJ.specs("t2i"))
 
 
 def test_demo_mode_is_said(shell: Any, magics: Any) -> None:

@@ -10,12 +10,12 @@ from chat_helpers import run
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from yjnb._catalog import prepare, specs
 from yjnb._config import load_profiles
 from yjnb.notebook import form
 from yjnb.notebook.magics import split_words
 from yjnb.notebook.services.media_request import check_request, split_params
 from yjnb.notebook.widgets.forms import TaskForm
+from yjnb.protocols import create
 
 # -- %yj_config --add-profile -------------------------------------------------------------------
 
@@ -199,12 +199,13 @@ def test_tasks_resume_only_one_profile(
 
 # -- forms ----------------------------------------------------------------------------------------
 
-OPENAI_MEDIA = [s for s in specs(catalog="openai") if s.catelog != "t2t"]
+OA = create("openai")
+OPENAI_MEDIA = [s for s in OA.catalog.specs() if s.catelog != "t2t"]
 
 
 def test_the_magic_with_no_prompt_shows_the_openai_form(shell: Any, profiles: Path) -> None:
     f = shell.run_line_magic("yj_video", "-p oa")
-    assert isinstance(f, TaskForm) and f.catalog == "openai"
+    assert isinstance(f, TaskForm) and f.catalog.name == "openai"
     assert f.model.value == "veo-3.1" and list(f.model.options) == [
         "veo-3.1",
         "sora-2",
@@ -235,9 +236,8 @@ def test_a_form_for_every_openai_model(s: Any, shell: Any, magics: Any, profiles
     line = f.magic_line()
     assert line.startswith(f"%yj_{kind} -m {s.id} -p oa ")
     words = split_words(line.split(" ", 1)[1])[4:]  # as the magic splits it, minus -m and -p
-    params, prompt = split_params(kind, s.id, words, catalog="openai")
-    catelog, _ = check_request(kind, s.id, " ".join(prompt), params, catalog="openai")
-    theirs = prepare(s.id, catelog, " ".join(prompt), params, catalog="openai")
+    params, prompt = split_params(kind, s.id, words, catalog=OA.catalog)
+    theirs = check_request(OA, "oa", kind, s.id, " ".join(prompt), params).request
     ours = f.payload()
     assert (ours.catelog, ours.prompt, ours.fields) == (
         theirs.catelog,

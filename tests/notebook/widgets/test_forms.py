@@ -13,14 +13,15 @@ if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
 else:
     from media_helpers import JPEG
 
-from yjnb._catalog import prepare, specs
 from yjnb.notebook import form
 from yjnb.notebook.magics import split_words
 from yjnb.notebook.services.media_request import check_request, split_params
 from yjnb.notebook.widgets.form_fields import upload_item
 from yjnb.notebook.widgets.forms import TaskForm
+from yjnb.protocols import create
 
-MEDIA_SPECS = [s for s in specs() if s.catelog in ("t2i", "t2v", "i2v", "ref2v")]
+YJ = create("yuanjing")
+MEDIA_SPECS = [s for s in YJ.catalog.specs() if s.catelog in ("t2i", "t2v", "i2v", "ref2v")]
 
 
 def _form_for(s: Any, magics: Any) -> TaskForm:
@@ -98,9 +99,9 @@ def test_form_payload_is_what_the_magic_line_sends(s: Any, magics: Any) -> None:
     assert line.startswith(f"%yj_{'image' if s.catelog == 't2i' else 'video'} -m {s.id} ")
     words = split_words(line.split(" ", 1)[1])  # as the magic splits its line
     assert words[:2] == ["-m", s.id]
-    params, prompt = split_params("image" if s.catelog == "t2i" else "video", s.id, words[2:])
-    catelog, _ = check_request(f.kind, s.id, " ".join(prompt), params)
-    theirs = prepare(s.id, catelog, " ".join(prompt), params)
+    kind = "image" if s.catelog == "t2i" else "video"
+    params, prompt = split_params(kind, s.id, words[2:], catalog=YJ.catalog)
+    theirs = check_request(YJ, "yuanjing", f.kind, s.id, " ".join(prompt), params).request
 
     assert (ours.model, ours.catelog, ours.prompt) == (theirs.model, theirs.catelog, theirs.prompt)
     assert ours.fields == theirs.fields
@@ -176,5 +177,5 @@ def test_yjnb_form_from_python(ip: Any, emulator: Any) -> None:
 
     f = yjnb.form("image")
     assert f.session is ip.magics_manager.registry["YJMagics"].session
-    assert list(f.model.options) == [s.id for s in specs("t2i")]
+    assert list(f.model.options) == [s.id for s in YJ.catalog.specs("t2i")]
     assert f.catelog.disabled

@@ -1,16 +1,17 @@
 """%%yj_chat: send the cell to one or several chat models and stream the answers.
 
-What a %%yj_chat cell does: fill `{name}` from the namespace (`services/prompt.py`), check the
-credit budget, build one request per model carrying its conversation
-(`services/conversations.py`), stream them into one live view (`services/streams.py`,
-`views/stream_view.py`), then store the result in `_yj`
-(and `-o VAR`) without displaying it again. Formats: `markdown` (default), `text` (plain
+What a %%yj_chat cell does: fill `{name}` from the namespace (`services/prompt.py`), build one
+request per model carrying its conversation (`services/conversations.py`), check every one of
+them with the core's one validation (`prepare_chat`) before anything is sent, check the credit
+budget, send the checked requests and stream them into one live view (`services/streams.py`,
+`views/stream_view.py`), then store the result in `_yj` (and `-o VAR`) without displaying it
+again. Formats: `markdown` (default), `text` (plain
 text), `code` (the answer's code blocks go into a new cell below), `json` (the answer is
 parsed: `_yj` and VAR get the parsed value; the `ChatResult` is in `_yj_chat` as always).
 
-On openai and gateway profiles (`services/chat_parts.py`): `images=`/`files=` attach files to the
-message, `--api responses` uses the Responses API, and the chat parameters are checked before
-anything is sent. The default model follows the profile's protocol (`protocols.py`).
+`images=`/`files=` attach files to the message (`services/chat_parts.py`; openai and gateway
+profiles), `--api responses` uses the Responses API (openai profiles). The default model
+follows the profile's protocol (`protocols.py`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ..._config import Settings
 from ..._errors import ValidationError
+from ..._prepare import prepare_chat
 from ..._types import ChatResult
-from ..protocols import check_platform_option, default_model
+from ..protocols import default_model, protocol_of
 from ..services.budget import check_budget, usage_line
-from ..services.chat_parts import check_chat, split_attachments
-from ..services.conversations import conversation
+from ..services.chat_parts import Attachments, split_attachments
+from ..services.conversations import Conversation, Request, conversation
 from ..services.prompt import PromptError, interpolate
 from ..services.streams import Outcome, run_streams
 from ..views.stream_view import ColumnsView, StreamView
@@ -85,13 +88,13 @@ def parse_params(words: list[str]) -> dict[str, Any]:
     return params
 
 
-def _models(session: Session, arg: str | None, protocol: str, platform: str | None) -> list[str]:
+def _models(session: Session, arg: str | None, settings: Settings) -> list[str]:
     models: list[str] = []
-    for name in (arg or default_model(session.options, "chat", protocol, platform)).split(","):
+    for name in (arg or default_model(session.options, "chat", settings)).split(","):
         if name.strip() and name.strip() not in models:
             models.append(name.strip())
     if not models:
-        raise UsageError("no model: give -m MODEL or %config YJMagics.model = 'qwen3-max'")
+        raise UsageError("no model: give -m MODEL or %config YJMagics.model = 'NAME'")
     return models
 
 
@@ -112,31 +115,14 @@ def run_chat(session: Session, args: Any, cell: str) -> None:
     params = parse_params(words)
     if args.output and not args.output.isidentifier():
         raise UsageError(f"-o {args.output!r} is not a valid variable name")
-    profile = session.profile_settings(args.profile, args.platform)
-    check_platform_option(profile, args.platform)
-    models = _models(session, args.model, profile.protocol, profile.platform)
-    check_chat(profile, attachments, args.api, params)
-    client = session.client(args.profile, args.platform)
-    settings = client.settings
-    check_budget(session, force=args.force)
-    sent = attachments.params()
-    if args.api != "chat":
-        sent["api"] = args.api
-
+    settings = session.profile_settings(args.profile, args.platform)
+    models = _models(session, args.model, settings)
     # One conversation per (profile, model); a gateway's platforms each keep their own.
     where = settings.profile + (f"/{settings.platform}" if settings.platform else "")
     convs = [conversation(session.conversations, where, m, new=args.new) for m in models]
-    requests = []
-    for conv in convs:
-        req = conv.request(
-            prompt,
-            system=args.system,
-            max_history=session.options.max_history,
-            protocol=settings.protocol,
-        )
-        req.params.update(params)
-        req.params.update(sent)
-        requests.append(req)
+    requests = _checked(session, settings, args, prompt, convs, params, attachments)
+    client = session.client(args.profile, args.platform)
+    check_budget(session, force=args.force)
 
     mode = _output_mode(session)
     out = _stream(session, args, client, models, requests, mode)
@@ -148,7 +134,43 @@ def run_chat(session: Session, args: Any, cell: str) -> None:
         if mode == "stdout":
             print("interrupted: the partial answer is kept in _yj")
         return
-    _raise_problems(models, out, demo=settings.demo)
+    _raise_problems(models, out, demo=client.settings.demo)
+
+
+def _checked(
+    session: Session,
+    settings: Settings,
+    args: Any,
+    prompt: str,
+    convs: list[Conversation],
+    params: dict[str, Any],
+    attachments: Attachments,
+) -> list[Request]:
+    """One request per model, each checked once by the core before any is sent; every
+    problem of every model in one UsageError, each warning printed once."""
+    protocol = protocol_of(settings)
+    problems: list[str] = []
+    requests = []
+    for conv in convs:
+        req = conv.request(
+            prompt, system=args.system, max_history=session.options.max_history, protocol=protocol
+        )
+        try:
+            req.prepared = prepare_chat(
+                protocol, req.wire_prompt, model=req.model, profile=settings.profile,
+                system=req.system, stream=not args.no_stream, api=args.api,
+                platform=args.platform, params={**req.params, **params}, **attachments.params(),
+            )  # fmt: skip
+        except ValidationError as exc:
+            problems += [p for p in exc.problems if p not in problems]
+        requests.append(req)
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        raise UsageError(f"nothing was sent; {count}: " + "; ".join(problems))
+    warnings = [w for r in requests if r.prepared for w in r.prepared.warnings]
+    for warning in dict.fromkeys(warnings):
+        print(f"yjnb: {warning}")
+    return requests
 
 
 def _prompt(session: Session, args: Any, cell: str) -> str:
@@ -173,13 +195,7 @@ def _stream(
     else:
         view = ColumnsView(models, mode=mode, demo=demo)
     view.start()
-    out = run_streams(
-        client.aio,
-        requests,
-        view,
-        interval=session.options.refresh_interval,
-        stream=not args.no_stream,
-    )
+    out = run_streams(client.aio, requests, view, interval=session.options.refresh_interval)
     notes = [_note(out, i) for i in range(len(models))]
     tokens = sum(r.usage.total_tokens for r in out.results if r is not None and r.usage)
     extra = usage_line("chat", tokens=tokens)

@@ -2,14 +2,14 @@
 
 The line's words become parameters and a prompt (`services/media_request.py`); with no prompt
 at all the magic shows the form instead (`widgets/forms.py`). The profile's protocol picks the
-catalog (`protocols.catalog_name`): the Yuanjing models, or for openai and gateway profiles
+catalog (`Protocol.catalog`): the Yuanjing models, or for openai and gateway profiles
 the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose `duration`, `first_frame`
 and `images` the core sends as `seconds`, `input_reference` and `image` edits.
 
-Everything is checked by the catalog before anything is sent (one `UsageError` listing every
-problem), then the budget, then the task is submitted and followed by the task service
-(`services/tasks.py`). The cell waits for it unless `--bg`; a kernel interrupt while waiting
-leaves the watcher running and says so.
+Everything is checked once, by the core, before anything is sent (one `UsageError` listing
+every problem), then the budget, then the checked request is sent as it is and its task
+followed by the task service (`services/tasks.py`). The cell waits for it unless `--bg`; a
+kernel interrupt while waiting leaves the watcher running and says so.
 
 `%yj_video --remix TASKID [name=value ...] prompt` makes a new video from a finished one, on
 openai and gateway profiles only (a Yuanjing profile gets a one-line UsageError before
@@ -29,10 +29,10 @@ from IPython.core.error import UsageError
 from ..._config import Settings
 from ..._types import Task
 from ...ledger import default_ledger
-from ..protocols import catalog_name, check_platform_option, default_model, require_feature
+from ..protocols import check_platform_option, default_model, protocol_of, require
 from ..services.budget import check_budget
 from ..services.media_request import check_request, split_params
-from ..services.tasks import Watcher, start_task, submit_and_follow, wait_in_cell
+from ..services.tasks import Watcher, start_task, wait_in_cell
 from ..views.task_card import DisplaySink
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
     check_platform_option(settings, args.platform)
     if getattr(args, "remix", None):
         return run_remix(session, args, cell, settings)
-    catalog = catalog_name(settings.protocol)
-    model = args.model or default_model(session.options, kind, settings.protocol, settings.platform)
+    protocol = protocol_of(settings)
+    model = args.model or default_model(session.options, kind, settings)
     body = (cell or "").strip()
     params, words = split_params(
-        kind, model, list(args.words or []), has_cell=bool(body), catalog=catalog
+        kind, model, list(args.words or []), catalog=protocol.catalog, has_cell=bool(body)
     )
     prompt = cell_prompt(body, words)
     if not prompt.strip():
@@ -67,17 +67,13 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
             profile=args.profile,
             platform=args.platform,
         )
-    catelog, warnings = check_request(kind, model, prompt, params, catalog=catalog)
-    for warning in warnings:
+    prepared = check_request(protocol, settings.profile, kind, model, prompt, params)
+    for warning in prepared.warnings:
         print(f"yjnb: {warning}")
     check_budget(session, force=bool(args.force))
     watcher = start_task(
         session,
-        kind=kind,
-        model=model,
-        catelog=catelog,
-        prompt=prompt,
-        params=params,
+        prepared,
         sink=DisplaySink(session.shell),
         profile=args.profile,
         platform=args.platform,
@@ -148,28 +144,34 @@ def _check_source(source: Task | None, taskid: str) -> None:
 
 
 def run_remix(session: Session, args: Any, cell: str | None, settings: Settings) -> None:
-    require_feature(settings, "remix")
+    require(settings, "remix")  # before looking the source up: nothing else matters then
     taskid = str(args.remix).strip()
     source = source_task(session, taskid)
     _check_source(source, taskid)
+    protocol = protocol_of(settings)
     model = args.model or (source.model if source is not None else None)
-    catalog = catalog_name(settings.protocol)
+    model = model or default_model(session.options, "video", settings)
     body = (cell or "").strip()
     params, words = split_params(
-        "video", model or "", list(args.words or []), has_cell=bool(body), catalog=catalog
+        "video", model, list(args.words or []), catalog=protocol.catalog, has_cell=bool(body)
     )
     prompt = cell_prompt(body, words)
     if not prompt.strip():
         raise UsageError(f"--remix {taskid} needs a prompt: say how the video should change")
-    if model:
-        _, warnings = check_request("video", model, prompt, params, catalog=catalog)
-        for warning in warnings:
-            print(f"yjnb: {warning}")
+    prepared = check_request(
+        protocol, settings.profile, "video", model, prompt, params,
+        platform=source.platform if source is not None else None, remix_of=taskid,
+    )  # fmt: skip
+    for warning in prepared.warnings:
+        print(f"yjnb: {warning}")
     check_budget(session, force=bool(args.force))
-    client = session.client(args.profile, args.platform)
-    what: Task | str = source if source is not None else taskid
-    call = client.aio.remix(what, prompt, model=model, wait=False, **params)
-    watcher = submit_and_follow(
-        session, client, call, DisplaySink(session.shell), save=args.save, timeout=args.timeout
+    watcher = start_task(
+        session,
+        prepared,
+        sink=DisplaySink(session.shell),
+        profile=args.profile,
+        platform=args.platform,
+        save=args.save,
+        timeout=args.timeout,
     )
     finish_cell(session, args, watcher)

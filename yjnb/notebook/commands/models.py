@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..protocols import catalog_name, check_platform_option
+from ... import protocols
+from ..protocols import check_platform_option, protocol_of
 
 if TYPE_CHECKING:
+    from ..._catalog import Catalog
     from ..session import Session
 
 __all__ = ["run_models"]
@@ -53,12 +55,12 @@ def run_models(session: Session, args: Any) -> None:
     import pandas as pd
     from IPython.display import display
 
-    from ..._catalog import CATELOGS, specs
+    from ..._catalog_types import CATELOGS
 
     settings = session.profile_settings(args.profile, args.platform)
     check_platform_option(settings, args.platform)
-    catalog = catalog_name(settings.protocol)
-    known_catelogs = [c for c in CATELOGS if specs(c, catalog=catalog)]
+    catalog = protocol_of(settings).catalog
+    known_catelogs = [c for c in CATELOGS if catalog.specs(c)]
     catelog = args.catelog
     if catelog and catelog not in known_catelogs:
         raise UsageError(f"unknown catelog {catelog!r}; known: {', '.join(known_catelogs)}")
@@ -70,11 +72,11 @@ def run_models(session: Session, args: Any) -> None:
         columns=["model", "catelog", "vendor", "description", "parameters", "catalog", "live"],
     )
     total = f"{len(frame)} models ({len(live_ids)} on the live list)"
-    if catalog != "yuanjing":
+    if catalog is not protocols.get(protocols.NAMES[0]).catalog:  # say which, if not the usual
         where = settings.protocol
         if settings.platform:
             where += f", platform {settings.platform}"
-        total += f" · {catalog} catalog ({where})"
+        total += f" · {catalog.name} catalog ({where})"
     if untyped:
         total += f" · {untyped} more live models of unknown catelog (%yj_models without one)"
     demo_note = "demo mode (embedded emulator)" if demo else ""
@@ -104,14 +106,12 @@ def _live_models(
 
 
 def _rows(
-    catelog: str | None, catalog: str, live: dict[tuple[str, str | None], Any]
+    catelog: str | None, catalog: Catalog, live: dict[tuple[str, str | None], Any]
 ) -> tuple[list[tuple[Any, ...]], int]:
     """(the table's rows: the catalog's models, then the live ones it does not know; the
     count of live models left out for want of a catelog). Takes the known ones off `live`."""
-    from ..._catalog import specs
-
     rows = []
-    for s in specs(catelog, catalog=catalog):
+    for s in catalog.specs(catelog):
         params = "; ".join(_describe(p) for p in s.params)
         if s.catelog == "t2t":
             params = "any chat parameter: temperature=, top_p=, max_tokens=, ..."

@@ -20,15 +20,8 @@ from urllib.parse import urlsplit
 
 from IPython.core.error import UsageError
 
-from ..._config import (
-    DEFAULT_BASE_URL,
-    PROTOCOL_ALIASES,
-    PROTOCOLS,
-    Profile,
-    check_platform,
-    save_profile,
-)
-from ..protocols import has_default_base_url, has_platforms
+from ... import protocols
+from ..._config import PROTOCOLS, Profile, check_platform, save_profile
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -47,9 +40,8 @@ _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _protocol(value: str | None) -> str:
-    name = (value or "yuanjing").strip().lower()
-    name = PROTOCOL_ALIASES.get(name, name)
-    if name not in PROTOCOLS:
+    name = protocols.canonical(value or PROTOCOLS[0])
+    if name is None:
         raise UsageError(
             f"unknown protocol {value!r}; use one of {', '.join(PROTOCOLS)} "
             "(legacy is an alias of yuanjing-legacy); nothing was written"
@@ -61,8 +53,9 @@ def _base_url(value: str | None, protocol: str, demo: bool) -> str:
     if value is None:
         if demo:
             return ""
-        if has_default_base_url(protocol):
-            return DEFAULT_BASE_URL
+        own = protocols.get(protocol).default_base_url
+        if own is not None:
+            return own
         raise UsageError(
             f"an {protocol} profile needs --base-url URL (the service's address, e.g. "
             "https://api.example.com), or --demo for the embedded emulator; nothing was written"
@@ -78,7 +71,7 @@ def _base_url(value: str | None, protocol: str, demo: bool) -> str:
 
 
 def _platform(value: str | None, protocol: str) -> str:
-    if not has_platforms(protocol):
+    if "platform" not in protocols.get(protocol).capabilities:
         if value is not None:
             raise UsageError(
                 f"--platform is for gateway profiles; this one uses {protocol}; nothing was written"

@@ -17,7 +17,7 @@ from ..._errors import YJError
 from ..._runner import get_runner
 from ..._types import Task
 from ...ledger import default_ledger
-from ..protocols import has_platforms
+from ..protocols import protocol_of
 from ..services.tasks import Watcher, follow
 from ..views.task_card import DisplaySink, TaskCard
 from ..views.tasks_table import show_tasks
@@ -60,7 +60,7 @@ def _client_for(session: Session, profile: str | None, platform: str | None = No
         settings, profile = default, None
     else:
         settings = session.profile_settings(profile)
-    if not has_platforms(settings.protocol) or platform in (None, settings.platform):
+    if not protocol_of(settings).supports("platform") or platform in (None, settings.platform):
         platform = None
     return session.client(profile, platform)
 

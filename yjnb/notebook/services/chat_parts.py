@@ -1,29 +1,21 @@
-"""What %%yj_chat checks before sending on the OpenAI-style protocols.
+"""The `images=` and `files=` words of a %%yj_chat line: attachments for the message.
 
-* `images=photo.jpg,b.png` (openai, gateway) and `files=doc.pdf` (gateway) attach local files
-  or URLs (http(s), or `data:` URLs) to the message; the core encodes local files. A missing
-  file, or a profile whose protocol takes no parts, is a one-line UsageError before anything
-  is sent.
-* `--api responses` (`--responses`) sends to `/v1/responses`: openai profiles only.
-* The chat parameters (temperature 0-1, max_tokens > 0, ...) are checked by the core's
-  `check_chat_params` for openai and gateway profiles; every problem in one line.
+`images=photo.jpg,b.png` and `files=doc.pdf` attach local files or URLs (http(s), or `data:`
+URLs); the core checks them with everything else (`prepare_chat`: the profile's protocol must
+take them, local files must exist) and encodes local files.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..._catalog import check_chat_params, split_files
-from ..._config import Settings
-from ..protocols import checks_chat_params, require_feature
+from ..._catalog_types import split_files
 
-__all__ = ["Attachments", "check_chat", "split_attachments"]
+__all__ = ["Attachments", "split_attachments"]
 
 ATTACHMENT_NAMES = ("images", "files")
-_URL_PREFIXES = ("http://", "https://", "data:")
 
 
 class Attachments:
@@ -61,35 +53,3 @@ def split_attachments(words: list[str]) -> tuple[list[str], Attachments]:
             continue
         rest.append(word)
     return rest, Attachments(found.get("images"), found.get("files"))
-
-
-def _missing(attachments: Attachments) -> list[str]:
-    problems = []
-    for name, items in (("images", attachments.images), ("files", attachments.files)):
-        for item in items:
-            if item.lower().startswith(_URL_PREFIXES):
-                continue
-            path = os.path.expanduser(item)
-            if not os.path.exists(path):
-                problems.append(f"{name}: no such file: {item!r}")
-            elif not os.path.isfile(path) or not os.access(path, os.R_OK):
-                problems.append(f"{name}: not a readable file: {item!r}")
-    return problems
-
-
-def check_chat(
-    settings: Settings, attachments: Attachments, api: str, params: dict[str, Any]
-) -> None:
-    """Everything that must hold before a chat is sent; else one UsageError."""
-    if attachments.images:
-        require_feature(settings, "images")
-    if attachments.files:
-        require_feature(settings, "files")
-    if api == "responses":
-        require_feature(settings, "responses")
-    problems = _missing(attachments)
-    if checks_chat_params(settings.protocol):
-        problems += check_chat_params(params)
-    if problems:
-        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
-        raise UsageError(f"nothing was sent; {count}: " + "; ".join(problems))

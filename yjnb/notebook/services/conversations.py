@@ -6,24 +6,10 @@ complete answers join the history: an interrupted or failed call leaves it as it
 conversation remembers its system prompt: a later cell without `-s` keeps it, a cell with
 `-s` replaces it.
 
-The Yuanjing protocol takes one `prompt` and one `sys_prompt`, so the history travels inside
-the prompt, as a transcript before the new message:
-
-    <history>
-    <user>
-    first question
-    </user>
-    <assistant>
-    first answer
-    </assistant>
-    </history>
-
-    the new message
-
-The openai and gateway protocols (`protocols.takes_messages`) take `messages`: they get the
-history as OpenAI-style messages (system, then user/assistant pairs, then the new prompt), and
-the plain prompt; the core puts attached images and files on the last user message. Only the
-text of a prompt joins the history, never its attachments.
+How the history travels is the protocol's business (`Protocol.history`): inside the prompt
+as a transcript on Yuanjing (one `prompt`, one `sys_prompt`), as OpenAI-style `messages` on the
+openai and gateway protocols. Only the text of a prompt joins the history, never its
+attachments.
 """
 
 from __future__ import annotations
@@ -31,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocols import takes_messages
+from ...protocols.base import PreparedChat, Protocol
 
 __all__ = ["Conversation", "Request", "conversation"]
 
@@ -43,8 +29,9 @@ class Request:
     model: str
     prompt: str  # the user's prompt, interpolated
     system: str | None
-    wire_prompt: str  # what goes in `prompt`: the transcript, then the prompt
-    params: dict[str, Any] = field(default_factory=dict)
+    wire_prompt: str  # the prompt sent: on Yuanjing the transcript, then the prompt
+    params: dict[str, Any] = field(default_factory=dict)  # `messages` on OpenAI-style ones
+    prepared: PreparedChat | None = None  # the checked call, set before anything is sent
 
 
 @dataclass
@@ -56,41 +43,18 @@ class Conversation:
     turns: list[tuple[str, str]] = field(default_factory=list)  # (prompt, answer)
 
     def request(
-        self, prompt: str, *, system: str | None, max_history: int, protocol: str
+        self, prompt: str, *, system: str | None, max_history: int, protocol: Protocol
     ) -> Request:
         """The request for a new prompt, carrying the last `max_history` exchanges."""
         if system is not None:
             self.system = system or None
         turns = self.turns[-max_history:] if max_history > 0 else []
-        params: dict[str, Any] = {}
-        wire = prompt
-        if turns and takes_messages(protocol):
-            messages: list[dict[str, str]] = []
-            if self.system:
-                messages.append({"role": "system", "content": self.system})
-            for asked, answered in turns:
-                messages += [
-                    {"role": "user", "content": asked},
-                    {"role": "assistant", "content": answered},
-                ]
-            messages.append({"role": "user", "content": prompt})
-            params["messages"] = messages
-        elif turns:
-            wire = transcript(turns) + "\n\n" + prompt
-        return Request(self.model, prompt, self.system, wire, params)
+        wire, params = protocol.history(prompt, self.system, turns)
+        return Request(self.model, prompt, self.system, wire, dict(params))
 
     def add(self, prompt: str, answer: str, max_history: int) -> None:
         self.turns.append((prompt, answer))
         del self.turns[: max(0, len(self.turns) - max(max_history, 0))]
-
-
-def transcript(turns: list[tuple[str, str]]) -> str:
-    parts = ["<history>"]
-    for asked, answered in turns:
-        parts += ["<user>", asked.strip(), "</user>", "<assistant>", answered.strip()]
-        parts.append("</assistant>")
-    parts.append("</history>")
-    return "\n".join(parts)
 
 
 def conversation(

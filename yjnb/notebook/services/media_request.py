@@ -6,8 +6,9 @@ name such as `duration`/`first_frame`, a model's wire name such as `image_file1`
 the prompt and every word on the line must be `name=value`. A word like `duraton=4`, close to
 a known name, is refused rather than silently sent as prompt text.
 
-`check_request` asks the catalog (`yjnb._catalog.prepare`) before anything is sent and turns
-its `ValidationError` into one `UsageError` listing every problem.
+`check_request` asks the core's one validation (`yjnb._prepare.prepare_task`: the protocol and
+its catalog) before anything is sent and turns its `ValidationError` into one `UsageError`
+listing every problem; the prepared request it returns is what is sent.
 """
 
 from __future__ import annotations
@@ -18,32 +19,24 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from ..._catalog import RESERVED, catelogs_of, infer_catelog, prepare, specs
+from ..._catalog import Catalog
+from ..._catalog_types import RESERVED
 from ..._errors import ValidationError
-from ..protocols import kind_catelogs
+from ..._prepare import prepare_task
+from ...protocols.base import PreparedTask, Protocol
 
-__all__ = ["check_request", "known_names", "split_params"]
+__all__ = ["check_request", "split_params"]
 
 _WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 
 
-def known_names(kind: str, catalog: str = "yuanjing") -> set[str]:
-    """Every parameter name (normalized and wire) of every model of this kind, plus catelog."""
-    names = {"catelog", *RESERVED}
-    for s in specs(catalog=catalog):
-        if s.kind == kind:
-            for p in s.params:
-                names.update((p.name, p.wire))
-    return names
-
-
 def split_params(
-    kind: str, model: str, words: list[str], *, has_cell: bool = False, catalog: str = "yuanjing"
+    kind: str, model: str, words: list[str], *, catalog: Catalog, has_cell: bool = False
 ) -> tuple[dict[str, str], list[str]]:
     """(`name=value` parameters, prompt words). Raises UsageError for near-miss names."""
-    names = known_names(kind, catalog)
-    own = kind_catelogs(kind, catalog)
-    unknown_model = not any(c in own for c in catelogs_of(model, catalog=catalog))
+    names = catalog.known_names(kind)
+    own = catalog.kind_catelogs(kind)
+    unknown_model = not any(c in own for c in catalog.catelogs_of(model))
     params: dict[str, str] = {}
     prompt: list[str] = []
     problems: list[str] = []
@@ -72,22 +65,26 @@ def split_params(
 
 
 def check_request(
+    protocol: Protocol,
+    profile: str,
     kind: str,
     model: str,
     prompt: str,
     params: dict[str, Any],
     *,
-    check_files: bool = True,
-    catalog: str = "yuanjing",
-) -> tuple[str, list[str]]:
-    """(catelog, warnings) for a request the catalog accepts; else one UsageError."""
+    platform: str | None = None,
+    remix_of: str | None = None,
+) -> PreparedTask:
+    """The request checked once by the core (`prepare_task`), ready to send; else one
+    UsageError listing every problem."""
     try:
-        catelog = infer_catelog(kind, model, params, catalog=catalog)
-        prepared = prepare(model, catelog, prompt, params, check_files=check_files, catalog=catalog)
+        return prepare_task(
+            protocol, kind, prompt, model=model, profile=profile, params=params,
+            platform=platform, remix_of=remix_of,
+        )  # fmt: skip
     except ValidationError as exc:
         where = f"{model}" + (f" ({params['catelog']})" if params.get("catelog") else "")
         raise UsageError(
             f"nothing was sent; {len(exc.problems)} problem(s) with this {kind} request for "
             f"{where}: " + "; ".join(exc.problems)
         ) from None
-    return catelog, prepared.warnings

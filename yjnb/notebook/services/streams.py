@@ -111,23 +111,18 @@ async def _call(
     feed: _Feed,
     streams: dict[int, Any],
     ended: threading.Event,
-    stream: bool,
 ) -> None:
     """One request on the runner loop: its chunks, then its end, go to `feed`."""
     try:
-        if stream:
-            s = await aio.chat(
-                req.wire_prompt, model=req.model, system=req.system, stream=True, **req.params
-            )
-            streams[i] = s
-            async for chunk in s:
+        assert req.prepared is not None, "the command checks every request before sending"
+        answer = await aio.send_chat(req.prepared)
+        if req.prepared.stream:
+            streams[i] = answer
+            async for chunk in answer:
                 feed.chunk(i, chunk)
-            feed.put((i, s.result))
+            feed.put((i, answer.result))
         else:
-            result = await aio.chat(
-                req.wire_prompt, model=req.model, system=req.system, stream=False, **req.params
-            )
-            feed.put((i, result))
+            feed.put((i, answer))
     except BaseException as exc:  # handed to the main thread, cancellation included
         feed.put((i, exc))
         if not isinstance(exc, Exception):
@@ -137,10 +132,8 @@ async def _call(
         ended.set()
 
 
-def run_streams(
-    aio: Any, requests: Sequence[Request], view: View, *, interval: float, stream: bool = True
-) -> Outcome:
-    """Send every request concurrently and feed `view` until all have ended."""
+def run_streams(aio: Any, requests: Sequence[Request], view: View, *, interval: float) -> Outcome:
+    """Send every (checked) request concurrently and feed `view` until all have ended."""
     runner = get_runner()
     feed = _Feed(runner.loop)
     streams: dict[int, Any] = {}
@@ -149,8 +142,7 @@ def run_streams(
     out = Outcome([None] * n, [None] * n, finished=[False] * n)
     started = time.monotonic()
     futures = [
-        runner.submit(_call(aio, i, r, feed, streams, ended[i], stream))
-        for i, r in enumerate(requests)
+        runner.submit(_call(aio, i, r, feed, streams, ended[i])) for i, r in enumerate(requests)
     ]
     done = 0
     next_at = started + interval

@@ -2,8 +2,8 @@
 
 Used by %yj_video and %yj_image (and their `--remix`), the forms and `%yj_tasks --resume`:
 
-* `start_task` submits a checked request; `submit_and_follow` runs any submitting coroutine
-  (a submit or a remix), shows the task's card and follows it; `follow` follows a task that
+* `start_task` sends a checked request; `submit_and_follow` runs any submitting coroutine,
+  shows the task's card and follows it; `follow` follows a task that
   exists already (resumed from the ledger).
 * A `Watcher` polls, updates the card, saves the media and notes the file in the ledger. It
   runs on the shared runner loop (`yjnb._runner`), so a cell can return at once (`--bg`), be
@@ -29,6 +29,7 @@ from ..._errors import InsufficientBalanceError, TaskTimeout, YJError
 from ..._runner import WAIT_SLICE_S, get_runner
 from ..._types import Task
 from ...ledger import default_ledger
+from ...protocols.base import PreparedTask
 from ..views.task_card import TaskCard
 from .budget import usage_line
 
@@ -189,21 +190,17 @@ class Watcher:
 
 def start_task(
     session: Session,
+    prepared: PreparedTask,
     *,
-    kind: str,
-    model: str,
-    catelog: str,
-    prompt: str,
-    params: dict[str, Any],
     sink: Any,
     profile: str | None = None,
     platform: str | None = None,
     save: str | None = None,
     timeout: float | None = None,
 ) -> Watcher:
-    """Submit (the request is already checked) and follow the task with a live card."""
+    """Send a checked request (`check_request`) as it is, and follow its task with a card."""
     client = session.client(profile, platform)
-    call = client.aio.submit(kind, prompt, model=model, catelog=catelog, params=params)
+    call = client.aio.send_task(prepared)
     return submit_and_follow(session, client, call, sink, save=save, timeout=timeout)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..._config import Settings
-from ..protocols import default_model, has_platforms
+from ..protocols import default_model, protocol_of
 from .html import esc
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ def _key_line(session: Session, s: Settings) -> str:
 
 
 def _model_row(session: Session, s: Settings, kind: str, label: str, trait: str) -> tuple[str, str]:
-    model = default_model(session.options, kind, s.protocol, s.platform)
-    if model != getattr(session.options, trait):
+    model = default_model(session.options, kind, s)
+    if not getattr(session.options, trait):
         return label, f"{model} ({s.protocol} default; %config YJMagics.{trait} to change)"
     return label, f"{model} (%config YJMagics.{trait})"
 
@@ -51,7 +51,7 @@ def show_settings(session: Session, s: Settings) -> None:
         ("base URL", f"{s.base_url} (from {src.get('base_url', 'demo emulator')})"),
         ("protocol", s.protocol),
     ]
-    if has_platforms(s.protocol):
+    if protocol_of(s).supports("platform"):
         rows.append(("platform", f"{s.platform or '(none: set one)'} (the /{{platform}}/v1 part)"))
     rows += [
         ("API key", _key_line(session, s)),

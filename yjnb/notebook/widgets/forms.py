@@ -3,8 +3,9 @@ the catalog.
 
 catelog, model, prompt, then the model's own fields (see `form_fields`), defaults filled in.
 Changing the catelog or the model rebuilds the fields (the prompt is kept). Every change is
-checked with the catalog's own `prepare`: a problem disables Submit and is shown next to its
-field. Submit starts the task in the background and shows its live card under the form;
+checked with the core's one validation (`prepare_task`): a problem disables Submit and is
+shown next to its field. Submit sends the checked request in the background and shows its
+live card under the form;
 "copy as magic" shows the `%yj_video ...` line that sends the same request.
 
 The catalog is that of the profile's protocol: an openai or gateway profile (`profile=`, or
@@ -21,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..._catalog import Prepared, infer_catelog, prepare, spec, specs
+from ..._catalog_types import Prepared
 from ..._errors import ValidationError, YJError
-from ..protocols import catalog_name, check_platform_option, default_model, kind_catelogs
+from ..._prepare import prepare_task
+from ...protocols.base import PreparedTask
+from ..protocols import check_platform_option, default_model, protocol_of
 from ..views.html import esc
 from .form_fields import Field
 
@@ -43,8 +46,8 @@ CATELOG_LABELS = {
 
 class TaskForm(w.VBox):
     """The form. Tests and code use `fields`, `prompt`, `catelog`, `model`, `submit_button`,
-    `params()`, `payload()`, `problems()`, `magic_line()` and `submit()`; `catalog` names
-    the catalog the models come from ("yuanjing" or "openai")."""
+    `params()`, `prepared()`, `payload()`, `problems()`, `magic_line()` and `submit()`;
+    `protocol` is the profile's protocol and `catalog` its catalog, where the models come from."""
 
     def __init__(
         self,
@@ -64,11 +67,13 @@ class TaskForm(w.VBox):
         self.platform = platform or None
         settings = session.profile_settings(self.profile, self.platform)
         check_platform_option(settings, self.platform)
-        self.catalog = catalog_name(settings.protocol)
+        self.profile_name = settings.profile
+        self.protocol = protocol_of(settings)
+        self.catalog = self.protocol.catalog
         self.watchers: list[Watcher] = []
         self.fields: dict[str, Field] = {}
-        catelogs = kind_catelogs(kind, self.catalog)
-        model = model or default_model(session.options, kind, settings.protocol, settings.platform)
+        catelogs = self.catalog.kind_catelogs(kind)
+        model = model or default_model(session.options, kind, settings)
         values = dict(values or {})
         self.catelog = w.Dropdown(
             options=[(f"{c} ({CATELOG_LABELS.get(c, c)})", c) for c in catelogs],
@@ -110,7 +115,7 @@ class TaskForm(w.VBox):
     def _first_catelog(self, model: str, values: dict[str, Any], catelogs: tuple[str, ...]) -> str:
         """The catelog the model and values imply, else the first one the model has."""
         try:
-            start = infer_catelog(self.kind, model, values, catalog=self.catalog)
+            start = self.catalog.infer_catelog(self.kind, model, values)
         except ValidationError:
             start = catelogs[0]
         if start not in catelogs or self._spec(model, start) is None:
@@ -125,10 +130,10 @@ class TaskForm(w.VBox):
         self.copy_button.observe(self._changed, names="value")
 
     def _spec(self, model: str, catelog: str) -> Any:
-        return spec(model, catelog, catalog=self.catalog)
+        return self.catalog.spec(model, catelog)
 
     def _set_models(self, preferred: str | None) -> None:
-        ids = [s.id for s in specs(self.catelog.value, catalog=self.catalog)]
+        ids = [s.id for s in self.catalog.specs(self.catelog.value)]
         self._building = True
         try:
             self.model.options = ids
@@ -165,20 +170,27 @@ class TaskForm(w.VBox):
         plus `catelog` when the files given would not imply the chosen one."""
         out = {name: f.value() for name, f in self.fields.items()}
         out = {k: v for k, v in out.items() if v is not None}
-        inferred = infer_catelog(self.kind, self.model.value, out, catalog=self.catalog)
+        inferred = self.catalog.infer_catelog(self.kind, self.model.value, out)
         if inferred != self.catelog.value:
             out["catelog"] = self.catelog.value
         return out
 
-    def payload(self) -> Prepared:
-        """The checked request, as `prepare` makes it for the equivalent magic line."""
-        return prepare(
-            self.model.value,
-            self.catelog.value,
+    def prepared(self) -> PreparedTask:
+        """The request checked by the core's one validation, as the equivalent magic line
+        would send it; `ValidationError` listing every problem otherwise."""
+        return prepare_task(
+            self.protocol,
+            self.kind,
             self.prompt.value,
-            self.params(),
-            catalog=self.catalog,
+            model=self.model.value,
+            profile=self.profile_name,
+            catelog=self.catelog.value,
+            params=self.params(),
         )
+
+    def payload(self) -> Prepared:
+        """The model, catelog, prompt and wire fields and files of `prepared()`."""
+        return self.prepared().request
 
     def problems(self) -> dict[str, list[str]]:
         """Problems by field name ("prompt" for the prompt, "" for the rest)."""
@@ -246,7 +258,9 @@ class TaskForm(w.VBox):
         from ..services.tasks import start_task
         from ..views.task_card import WidgetSink
 
-        if self.problems():
+        try:
+            prepared = self.prepared()
+        except ValidationError:
             self._changed()
             return None
         try:
@@ -254,11 +268,7 @@ class TaskForm(w.VBox):
             card = w.HTML()
             watcher = start_task(
                 self.session,
-                kind=self.kind,
-                model=self.model.value,
-                catelog=self.catelog.value,
-                prompt=self.prompt.value,
-                params=self.params(),
+                prepared,
                 sink=WidgetSink(card),
                 profile=self.profile,
                 platform=self.platform,
