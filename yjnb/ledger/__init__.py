@@ -15,20 +15,20 @@ pandas is imported only by the methods that return a DataFrame.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .._types import UsageRecord
-from ._schema import COLUMNS, SCHEMA_VERSION, record_row
-from ._store import Store, Totals, parse_since
+from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
+from ._ledger import Ledger, Names, Since
+from ._ledger import home as home
+from ._schema import COLUMNS, SCHEMA_VERSION
+from ._store import Totals
+from ._store import parse_since as parse_since
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,123 +52,7 @@ __all__ = [
 
 logger = logging.getLogger("yjnb")
 
-FILENAME = "ledger.sqlite"
 _OFF = frozenset({"0", "false", "no", "off"})
-
-Since: TypeAlias = str | date | datetime | timedelta | None
-Names: TypeAlias = str | Sequence[str] | None
-
-
-class Ledger:
-    """One ledger file. `Ledger()` is the file under `YJ_HOME`; the connection opens on first use.
-
-    Writing goes through `record()` (the sink does this for you); reading through `frame()`
-    (pandas), `summary()`, `export()`, `tasks()`, `totals()`.
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else home() / FILENAME
-        self._store = Store(self.path)
-
-    def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
-
-    def __len__(self) -> int:
-        return self._store.count()
-
-    # -- writing ----------------------------------------------------------------------------
-
-    def record(
-        self, record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
-    ) -> None:
-        """Write one record: a chat as a new row, a task inserted or updated by its task id."""
-        self._store.write([record_row(record, prompts=prompts, notebook=notebook)])
-
-    def record_many(
-        self, records: Sequence[UsageRecord], *, prompts: bool = True, notebook: str | None = None
-    ) -> None:
-        """Write several records in one transaction (imports, benchmarks)."""
-        self._store.write(record_row(r, prompts=prompts, notebook=notebook) for r in records)
-
-    def set_local_path(self, taskid: str, path: str | os.PathLike[str]) -> bool:
-        """Note where a task's media were saved. False if the task is not in this ledger."""
-        return self._store.set_local_path(taskid, os.fspath(path))
-
-    # -- reading without pandas -------------------------------------------------------------
-
-    def tasks(
-        self, statuses: Sequence[str] | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded)."""
-        return self._store.dicts(statuses=statuses, tasks_only=True, newest_first=True, limit=limit)
-
-    def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:
-        """Tasks still `pending` or `running` (and, if asked, those whose wait timed out: the
-        platform may still finish them), newest first: what `%yj_tasks --resume` picks up."""
-        statuses = ["pending", "running"] + (["timeout"] if include_timeout else [])
-        return self.tasks(statuses)
-
-    def rows(
-        self, since: Since = None, kind: Names = None, model: Names = None
-    ) -> list[dict[str, Any]]:
-        """Every row matching the filters, oldest first, as plain dicts."""
-        return self._store.dicts(since=parse_since(since), kind=kind, model=model)
-
-    def totals(self, since: Since = None) -> Totals:
-        """Calls, tokens and credits since a moment (all rows if None)."""
-        return self._store.totals(parse_since(since))
-
-    def schema_version(self) -> int:
-        return self._store.schema_version()
-
-    # -- reading with pandas ----------------------------------------------------------------
-
-    def frame(self, since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
-        """The rows as a DataFrame, newest last: UTC datetimes, `Int64` token counts, floats.
-
-        `since`: a date ("2026-05-01"), ISO time, datetime (naive = UTC), timedelta or "today".
-        `kind` / `model`: one name or several. `params` and `usage_raw` stay JSON text.
-        """
-        from ._frame import to_frame
-
-        # Loading makes millions of small objects (~30 per row), none of them cyclic: without
-        # pausing the cyclic GC, its repeated full passes cost a third of the load time.
-        with _gc_paused():
-            columns, rows = self._store.select(since=parse_since(since), kind=kind, model=model)
-            return to_frame(columns, rows)
-
-    def summary(self, by: str = "model", since: Since = None) -> pd.DataFrame:
-        """Calls, tokens, credits, failures and mean latency per model, kind, day or profile."""
-        from ._frame import summarize
-
-        return summarize(self.frame(since=since), by)
-
-    def export(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        since: Since = None,
-        kind: Names = None,
-        model: Names = None,
-    ) -> Path:
-        """Write the rows to `.csv` or `.parquet` (Parquet needs pyarrow). Returns the path."""
-        from ._frame import export
-
-        return export(self.frame(since=since, kind=kind, model=model), Path(path))
-
-    def close(self) -> None:
-        self._store.close()
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # -- the process default ------------------------------------------------------------------
@@ -189,17 +73,6 @@ class _State:
 
 _state = _State()
 _lock = threading.RLock()
-
-
-def home() -> Path:
-    """YJ_HOME as the settings resolve it (env, .env), falling back to the bare variable."""
-    from .._config import load_settings
-    from .._errors import ConfigError
-
-    try:
-        return load_settings().home
-    except ConfigError:  # a bad profile must not stop the ledger from recording
-        return Path(os.environ.get("YJ_HOME") or "~/.yjnb").expanduser()
 
 
 def default_ledger() -> Ledger:
