@@ -29,6 +29,7 @@ from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
 from ._store import Totals
 from ._store import parse_since as parse_since
+from ._today import Spend, fold
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +69,7 @@ class _State:
     # This process's own spending, for the session budget: chats in order, tasks by task id
     # so that a task's later states replace its earlier ones instead of adding to them.
     chats: Totals = field(default_factory=Totals)
-    tasks: dict[str, Totals] = field(default_factory=dict)
+    tasks: dict[str, Spend] = field(default_factory=dict)
 
 
 _state = _State()
@@ -129,25 +130,17 @@ def sink(record: UsageRecord) -> None:
 
 
 def _tally(record: UsageRecord) -> None:
-    spent = Totals(1, record.total_tokens or 0, record.credits or 0.0)
     with _lock:
-        if record.taskid:
-            _state.tasks[record.taskid] = spent
+        if record.taskid:  # as the ledger row: a late `pending` does not undo an `ok`
+            _state.tasks[record.taskid] = fold(_state.tasks.get(record.taskid), record)
         else:
-            _state.chats = Totals(
-                _state.chats.calls + 1,
-                _state.chats.tokens + spent.tokens,
-                _state.chats.credits + spent.credits,
-            )
+            _state.chats = _state.chats + fold(None, record).totals
 
 
 def session_totals() -> Totals:
     """What this process recorded since it started: calls, tokens, credits."""
     with _lock:
-        parts = [_state.chats, *_state.tasks.values()]
-    return Totals(
-        sum(p.calls for p in parts), sum(p.tokens for p in parts), sum(p.credits for p in parts)
-    )
+        return sum((spend.totals for spend in _state.tasks.values()), _state.chats)
 
 
 def today_totals() -> Totals:

@@ -1,0 +1,36 @@
+"""What a record adds to the totals (`fold`), in step with what the ledger's upsert keeps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from yjnb._hooks import emit
+from yjnb.ledger import Ledger, Totals, session_totals
+from yjnb.ledger._today import fold
+
+from .helpers import T0, chat_record, task_record
+
+
+def test_a_late_pending_does_not_undo_a_finished_task_in_the_session(ledger: Ledger) -> None:
+    emit(task_record("ok"))
+    emit(task_record("pending"))  # a retried report arriving late: the row keeps its `ok`
+    assert session_totals() == Totals(1, 0, 25.0) == ledger.totals()
+
+
+def test_fold_is_what_the_upsert_leaves() -> None:
+    pending = fold(None, task_record("pending"))
+    assert (pending.day, pending.totals) == (date(2026, 5, 1), Totals(1, 0, 0.0))
+    done = fold(pending, task_record("ok", started_at=T0 + timedelta(days=3)))
+    assert (done.day, done.totals) == (date(2026, 5, 1), Totals(1, 0, 25.0))  # the first day
+    assert fold(done, task_record("pending")) == done  # a weaker state changes nothing
+    assert fold(done, task_record("ok", credits=None)).totals.credits == 25.0  # None: unknown
+    timed_out = fold(pending, task_record("timeout"))
+    assert fold(timed_out, task_record("ok")).totals.credits == 25.0  # may still finish
+
+
+def test_fold_of_a_chat_counts_its_utc_day() -> None:
+    east = timezone(timedelta(hours=8))
+    late = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30, tzinfo=east)))
+    assert (late.day, late.totals) == (date(2026, 5, 1), Totals(1, 36, 0.0))
+    naive = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30)))
+    assert naive.day == date(2026, 5, 2)  # naive means UTC, as the ledger stores it
