@@ -1,4 +1,4 @@
-"""What a record adds to the totals (`fold`), in step with what the ledger's upsert keeps."""
+"""What a record adds to the totals (`fold`), and today's totals in memory (`TodayTally`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from yjnb._hooks import emit
 from yjnb.ledger import Ledger, Totals, session_totals
-from yjnb.ledger._today import fold
+from yjnb.ledger._today import TodayTally, fold
 
 from .helpers import T0, chat_record, task_record
 
@@ -34,3 +34,21 @@ def test_fold_of_a_chat_counts_its_utc_day() -> None:
     assert (late.day, late.totals) == (date(2026, 5, 1), Totals(1, 36, 0.0))
     naive = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30)))
     assert naive.day == date(2026, 5, 2)  # naive means UTC, as the ledger stores it
+
+
+def test_the_tally_starts_each_utc_day_afresh() -> None:
+    day1, day2 = date(2026, 5, 1), date(2026, 5, 2)
+    late = datetime(2026, 5, 1, 23, 59, tzinfo=timezone.utc)
+    tally = TodayTally()
+    tally.synced(0, day1, Totals(5, 500, 50.0))  # the file as the writer read it
+    tally.note(1, chat_record(started_at=late))
+    assert tally.totals(day1) == Totals(6, 536, 50.0)
+    assert not tally.stale(day1, max_age_s=60)
+    assert tally.totals(day2) == Totals()  # past midnight: yesterday's totals are not today's
+    assert tally.stale(day2, max_age_s=60)
+    tally.note(2, chat_record(started_at=late + timedelta(minutes=2)))
+    assert tally.totals(day2) == Totals(1, 36, 0.0)
+    tally.synced(1, day2, Totals())  # read with record 1 written, not yet record 2
+    assert tally.totals(day2) == Totals(1, 36, 0.0)
+    tally.synced(2, day2, Totals(1, 36, 0.0))  # and now with it
+    assert tally.totals(day2) == Totals(1, 36, 0.0)

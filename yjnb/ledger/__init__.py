@@ -4,6 +4,12 @@ The core reports each call through the usage hook (`yjnb._hooks`); on the first 
 hook calls `install()`, which subscribes `sink` here, so `import yjnb` never imports this
 package and a plain script using `yjnb.Client` is recorded like a notebook is.
 
+The sink only queues: one writer thread per default ledger writes to SQLite (`_writer.py`),
+never the event loop the core reports from. Reads of the default ledger `flush()` first, so
+they see every record queued before them; process exit writes what is still queued. The
+"today" line (`today_totals()`) comes from an in-process tally (`_today.py`) that the writer
+keeps in step with the file.
+
 * `yjnb.usage(since=None, kind=None, model=None)`: the default ledger as a pandas DataFrame.
 * `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
   `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
@@ -15,11 +21,12 @@ pandas is imported only by the methods that return a DataFrame.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from .._types import UsageRecord
@@ -27,9 +34,10 @@ from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as
 from ._ledger import Ledger, Names, Since
 from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
-from ._store import Totals
+from ._store import Store, Totals
 from ._store import parse_since as parse_since
 from ._today import Spend, fold
+from ._writer import Writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +50,7 @@ __all__ = [
     "configure",
     "default_ledger",
     "enabled",
+    "flush",
     "install",
     "prompts_enabled",
     "session_totals",
@@ -77,13 +86,16 @@ _lock = threading.RLock()
 
 
 def default_ledger() -> Ledger:
-    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes)."""
+    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes), with
+    its writer thread."""
     key = os.environ.get("YJ_HOME")
     with _lock:
         if _state.ledger is None or _state.home_key != key:
             if _state.ledger is not None:
-                _state.ledger.close()
-            _state.ledger, _state.home_key = Ledger(), key
+                _state.ledger.close()  # writes what was queued for the old home first
+            ledger = Ledger()
+            ledger._writer = Writer(Store(ledger.path))  # its own connection, for its thread
+            _state.ledger, _state.home_key = ledger, key
         return _state.ledger
 
 
@@ -112,12 +124,15 @@ def configure(*, enabled: bool | None = None, prompts: bool | None = None) -> No
 
 
 def sink(record: UsageRecord) -> None:
-    """The usage-hook sink: write `record` to the default ledger unless the ledger is off."""
+    """The usage-hook sink: queue `record` for the default ledger unless the ledger is off.
+
+    It runs on the thread that made the call (the runner's event loop): it returns at once and
+    the writer thread writes the record; a failure there is logged once, never raised here."""
     if not enabled():
         return
     _tally(record)  # spent is spent, even if the file cannot be written
     try:
-        default_ledger().record(
+        default_ledger()._queue(
             record,
             prompts=prompts_enabled(),
             notebook=os.environ.get("JPY_SESSION_NAME") or None,
@@ -143,10 +158,25 @@ def session_totals() -> Totals:
         return sum((spend.totals for spend in _state.tasks.values()), _state.chats)
 
 
-def today_totals() -> Totals:
-    """Every kernel's calls since midnight UTC, from the default ledger."""
-    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return default_ledger().totals(midnight)
+def today_totals(*, fresh: bool = False) -> Totals:
+    """Every kernel's calls since midnight UTC on the default ledger (by their start time).
+
+    By default from memory, with no SQLite on the calling thread (the usage line runs on the
+    event loop): the file's totals as the writer thread last read them (after each write, and
+    when a couple of seconds old), plus this process's records since. `fresh=True` writes
+    everything queued, re-reads the file on the writer thread and waits for it, raising if
+    the file cannot be read: for the budget check, which must count every kernel's spending.
+    """
+    return default_ledger()._today_totals(fresh=fresh)
+
+
+def flush() -> None:
+    """Wait until every record queued for the default ledger is written. Reads of the default
+    ledger (`yjnb.usage()`, `Ledger.frame()`, `.tasks()`, ...) do this themselves."""
+    with _lock:
+        ledger = _state.ledger
+    if ledger is not None:
+        ledger.flush()
 
 
 def install() -> None:
@@ -168,7 +198,8 @@ def usage(since: Since = None, kind: Names = None, model: Names = None) -> pd.Da
 
 
 def _reset_default() -> None:
-    """Forget the default ledger, the switches and the session tally (for tests)."""
+    """Write what is queued, then forget the default ledger, the switches and the session
+    tally (for tests)."""
     with _lock:
         if _state.ledger is not None:
             _state.ledger.close()
@@ -179,3 +210,52 @@ def _reset_default() -> None:
         _state.warned = False
         _state.chats = Totals()
         _state.tasks = {}
+
+
+def _close_at_exit() -> None:
+    """Write what is still queued before the process ends."""
+    with _lock:
+        ledger = _state.ledger
+    if ledger is not None:
+        ledger.close()
+
+
+_paused: Writer | None = None  # the writer held across a fork, to resume in the parent
+
+
+def _pause_for_fork() -> None:
+    global _paused
+    ledger = _state.ledger  # no `_lock`: the forking thread may hold it, or another thread
+    _paused = ledger._writer if ledger is not None else None
+    if _paused is not None:
+        _paused.pause()
+
+
+def _resume_after_fork() -> None:
+    global _paused
+    if _paused is not None:
+        _paused.resume()
+    _paused = None
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's writer thread did not come along, and what is in its
+    queue is the parent's to write. The child makes its own default ledger on first use."""
+    global _lock, _paused
+    _lock = threading.RLock()  # the parent may have held it while forking
+    _paused = None
+    _state.ledger = None
+    _state.home_key = None
+
+
+atexit.register(_close_at_exit)
+# `threading`'s exit hook also runs in a multiprocessing child, which ends with `os._exit`
+# and so skips `atexit`; closing twice is harmless.
+with contextlib.suppress(AttributeError, RuntimeError):  # not CPython, or already exiting
+    threading._register_atexit(_close_at_exit)  # type: ignore[attr-defined]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_pause_for_fork,
+        after_in_parent=_resume_after_fork,
+        after_in_child=_forget_after_fork,
+    )
