@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+import pytest
+
 from yjnb._hooks import emit
 from yjnb.ledger import Ledger, Totals, session_totals
 from yjnb.ledger._today import TodayTally, fold
@@ -52,3 +54,22 @@ def test_the_tally_starts_each_utc_day_afresh() -> None:
     assert tally.totals(day2) == Totals(1, 36, 0.0)
     tally.synced(2, day2, Totals(1, 36, 0.0))  # and now with it
     assert tally.totals(day2) == Totals(1, 36, 0.0)
+
+
+def test_partial_syncs_leave_exactly_the_unsynced_records() -> None:
+    """Each read of the file drops the records it includes; credits carry no float residue."""
+    today = date(2026, 5, 1)
+    tally = TodayTally()
+    for seq in range(1, 11):
+        tally.note(seq, chat_record(started_at=T0, credits=0.1, total_tokens=1))
+    file_totals = Totals()
+    for written in (3, 7, 10):  # the writer reads after each of three batches
+        file_totals = Totals(written, written, 0.1 * written)
+        tally.synced(written, today, file_totals)
+        unsynced = 10 - written
+        assert tally.totals(today).calls == 10 and tally.totals(today).tokens == 10
+        assert tally.totals(today).credits == pytest.approx(1.0)
+        assert tally.totals(today) - file_totals == Totals(
+            unsynced, unsynced, tally.totals(today).credits - file_totals.credits
+        )
+    assert tally.totals(today) == file_totals  # all read: exactly the file's, nothing left over

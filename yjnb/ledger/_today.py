@@ -98,15 +98,17 @@ class TodayTally:
     def synced(self, seq: int, day: date, totals: Totals) -> None:
         """The file's `totals` for `day`, read with every record up to `seq` written."""
         with self._lock:
+            if self._base is not None and self._base[0] != day:
+                # A new day: earlier days' tasks no longer count (a kernel runs for weeks).
+                self._tasks = {k: s for k, s in self._tasks.items() if s.day >= day}
             self._base = (day, totals)
+            # Only what this read includes is taken off (the writer reads after every batch:
+            # summing what is left each time would cost the square of a backlog).
             while self._unsynced and self._unsynced[0][0] <= seq:
-                self._unsynced.popleft()
-            # Summed afresh rather than subtracted: no float residue piles up in the credits.
-            self._by_day = {}
-            for _, on, delta in self._unsynced:
-                self._by_day[on] = self._by_day.get(on, Totals()) + delta
-            # Tasks from earlier days no longer count today: forget them (a kernel runs for weeks).
-            self._tasks = {k: s for k, s in self._tasks.items() if s.day >= day}
+                _, on, delta = self._unsynced.popleft()
+                self._by_day[on] = self._by_day[on] - delta
+            if not self._unsynced:
+                self._by_day = {}  # exactly nothing: no float residue outlives a backlog
             self._synced_at = time.monotonic()
 
     def totals(self, today: date) -> Totals:
