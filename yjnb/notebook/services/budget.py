@@ -50,7 +50,8 @@ def check_budget(session: Session, *, force: bool) -> None:
     checks: list[tuple[str, str, float, float, str]] = []
     if daily > 0:
         try:
-            spent = _ledger.today_totals().credits
+            # Fresh: the in-memory tally may lag other kernels' spending by a moment.
+            spent = _ledger.today_totals(fresh=True).credits
         except Exception as exc:  # fail closed: a budget that cannot be read is not a pass
             if force:
                 return

@@ -176,7 +176,8 @@ class Watcher:
             return
         main = saved.get("video") or saved.get("image")
         if main is not None:
-            note_saved(self.task.taskid, str(main))
+            # The ledger's writer thread does the write; waiting for it here would block the loop.
+            await asyncio.to_thread(note_saved, self.task.taskid, str(main))
 
     def _final(self) -> None:
         try:
