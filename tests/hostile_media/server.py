@@ -9,6 +9,9 @@ is chosen by the prompt (which it also uses as the task id):
 - ``media:URL``       the task succeeds with ``URL`` as its video (``image:URL`` as its image);
 - ``redirect``        the status request is answered 302 to another place.
 
+``POST /v1/images/generations`` answers an OpenAI-style image whose base64 data is the sample
+the prompt names (``html``, ``png``...).
+
 Media routes: ``/media/{name}?type=CT`` serves a sample body (`samples.BODIES`) under any
 Content-Type; ``/redirect?to=URL&status=302&html=1`` redirects (with an HTML body if asked,
 without ``Location`` if ``to`` is missing); ``/loop`` redirects to itself; ``/echo/{status}``
@@ -21,6 +24,7 @@ break) or ``truncated`` (its first 12 characters and an ellipsis).
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -78,6 +82,7 @@ class HostileMediaServer:
             routes=[
                 Route("/llmage/v1/{kind}/generations", self.submit, methods=["POST"]),
                 Route("/llmage/v1/tasks", self.status),
+                Route("/v1/images/generations", self.inline_image, methods=["POST"]),
                 Route("/media/{name}", self.media),
                 Route("/redirect", self.redirect),
                 Route("/loop", self.loop),
@@ -109,6 +114,12 @@ class HostileMediaServer:
         if scenario == "redirect":
             return Response(status_code=302, headers={"Location": "/elsewhere"})
         return JSONResponse({"taskid": taskid, "status": "running"})
+
+    async def inline_image(self, request: Request) -> Response:
+        """An OpenAI-style image answer whose base64 "image" is the sample the prompt names."""
+        name = str((await request.json()).get("prompt", "html"))
+        data = base64.b64encode(BODIES.get(name, BODIES["html"])).decode()
+        return JSONResponse({"created": 1, "data": [{"b64_json": data}]})
 
     async def media(self, request: Request) -> Response:
         body = BODIES[request.path_params["name"]]

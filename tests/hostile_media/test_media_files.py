@@ -13,6 +13,7 @@ import yjnb
 from yjnb._tasks import save_bytes
 from yjnb._types import Task
 
+from .conftest import KEY
 from .samples import BODIES, HTML, PNG
 
 VIDEOS = [("mp4", ".mp4"), ("mov", ".mov"), ("webm", ".webm")]
@@ -76,3 +77,15 @@ def test_an_inline_image_that_is_not_an_image_is_refused(tmp_path: Path) -> None
         save_bytes(Task(taskid="t1", kind="image"), "image", HTML, tmp_path)
     assert list(tmp_path.iterdir()) == []
     assert save_bytes(Task(taskid="t1", kind="image"), "image", PNG, tmp_path).name == "t1.png"
+
+
+def test_an_inline_image_answer_that_is_not_an_image_fails_the_task(
+    hostile: Any, isolated_env: Path, records: list[Any]
+) -> None:
+    client = yjnb.Client(api_key=KEY, base_url=hostile.url, protocol="openai", max_retries=0)
+    with client, pytest.raises(yjnb.TaskFailed, match="not an image") as info:
+        client.image("html", model="dall-e-3")
+    assert info.value.task.local_paths == {}
+    assert [r.status for r in records] == ["pending", "failed"]
+    assert not (isolated_env / "media").exists() or list((isolated_env / "media").iterdir()) == []
+    assert client.image("png", model="dall-e-3").local_paths["image"].endswith(".png")
