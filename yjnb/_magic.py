@@ -24,6 +24,7 @@ __all__ = [
     "field_kind",
     "fits",
     "media_type",
+    "name_problem",
     "read_head",
     "upload_problem",
 ]
@@ -189,3 +190,16 @@ def upload_problem(field: str, kind: str | None, item: Any, shown: str) -> str |
         return None
     noun = KIND_NOUNS.get(kind or "", "media")
     return f"{field}: {shown} is not {noun} ({allowed(kind)}): it starts like {describe(head)}"
+
+
+def name_problem(field: str, name: Any) -> str | None:
+    """Why a file name cannot travel in a multipart upload (or a ledger row): it must be valid
+    UTF-8, and a name read from disk may not be (``os.listdir`` escapes such bytes)."""
+    text = os.fsdecode(name) if isinstance(name, (str, bytes, os.PathLike)) else None
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{field}: the file name is not valid UTF-8: {text!r}; rename the file"
+    return None
