@@ -304,8 +304,10 @@ class MediaCalls(BaseClient):
                 return response
             await response.aclose()  # a redirect's body is never read, let alone saved
             location = response.headers.get("location")
-            if response.status_code not in REDIRECT_STATUSES or not location:
+            if response.status_code not in REDIRECT_STATUSES:
                 raise _not_media(response, f"the {what} URL answered with no media")
+            if not location:
+                raise _not_media(response, f"the {what} URL redirected without saying where to")
             url = urljoin(str(target), location)
         too_many = f"the {what} URL redirected more than {MAX_MEDIA_REDIRECTS} times"
         raise _not_media(response, too_many)
