@@ -17,8 +17,10 @@ import httpx
 
 from . import protocols
 from ._config import Secret, Settings, load_settings
+from ._errors import APIError
 from ._hooks import emit
 from ._http import HTTPPool, RetryPolicy, send
+from ._secrets import REDIRECT_STATUSES, scrub_errors
 from ._tasks import PollSchedule, multipart_files
 from ._types import Task, UsageRecord
 from .protocols.base import Protocol, WireRequest
@@ -145,16 +147,23 @@ class BaseClient:
     async def _send(
         self, method: str, path: str, *, stream: bool = False, **kw: Any
     ) -> httpx.Response:
+        """Send to the platform with the key. Errors leave redacted and chaining nothing; an
+        answer that redirects is an error (an API call is never followed elsewhere)."""
         http = self._client()
         request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
-        return await send(
-            http,
-            request,
-            idempotent=method == "GET",
-            policy=self._retry,
-            secret=self._key.reveal(),
-            stream=stream,
-        )
+        with scrub_errors(self._key.reveal()):
+            response = await send(
+                http,
+                request,
+                idempotent=method == "GET",
+                policy=self._retry,
+                secret=self._key.reveal(),
+                stream=stream,
+            )
+            if response.status_code in REDIRECT_STATUSES or response.status_code < 200:
+                await response.aclose()
+                raise _redirected(response)
+        return response
 
     async def _perform(self, wire: WireRequest) -> httpx.Response:
         """Send what a protocol built: JSON, or multipart with every file read once."""
@@ -185,3 +194,16 @@ class BaseClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _redirected(response: httpx.Response) -> APIError:
+    """An API answer that points elsewhere: following it could take the key (or a paid
+    request) to another host, so it is reported with where it pointed."""
+    location = response.headers.get("location") or "nowhere"
+    return APIError(
+        f"the platform redirected this call to {location[:200]!r}; yjnb does not follow"
+        " redirects of API calls: check the base URL",
+        status_code=response.status_code,
+        method=response.request.method,
+        url=str(response.request.url.copy_with(query=None)),
+    )
