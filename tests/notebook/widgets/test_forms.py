@@ -9,9 +9,9 @@ import ipywidgets as w
 import pytest
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from ..media_helpers import JPEG
+    from ..media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME
 else:
-    from media_helpers import JPEG
+    from media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME
 
 from yjnb.notebook import form
 from yjnb.notebook.magics import split_words
@@ -73,8 +73,9 @@ def _fill(f: TaskForm, s: Any) -> None:
             count = 2 if p.type == "files" else 1
             items = []
             for i in range(count):
-                name = f"{p.name}{i}.jpg"
-                data = JPEG + p.name.encode() + bytes([i])
+                sample = SAMPLE_BY_NAME.get(p.name, JPEG)
+                name = f"{p.name}{i}" + {MP4: ".mp4", MP3: ".mp3"}.get(sample, ".jpg")
+                data = sample + p.name.encode() + bytes([i])
                 Path(name).write_bytes(data)
                 items.append(upload_item(name, data))
             field.input.value = tuple(items)
