@@ -19,7 +19,7 @@ from . import protocols
 from ._config import Secret, Settings, load_settings
 from ._errors import APIError
 from ._hooks import emit
-from ._http import HTTPPool, RetryPolicy, send
+from ._http import HTTPPool, RetryKind, RetryPolicy, send
 from ._secrets import REDIRECT_STATUSES, scrub_errors
 from ._tasks import PollSchedule, multipart_files
 from ._types import Task, UsageRecord
@@ -145,17 +145,18 @@ class BaseClient:
         return {"Authorization": f"Bearer {self._key.reveal()}"}
 
     async def _send(
-        self, method: str, path: str, *, stream: bool = False, **kw: Any
+        self, method: str, path: str, *, retry: RetryKind, stream: bool = False, **kw: Any
     ) -> httpx.Response:
-        """Send to the platform with the key. Errors leave redacted and chaining nothing; an
-        answer that redirects is an error (an API call is never followed elsewhere)."""
+        """Send to the platform with the key, retried as `retry` allows. Errors leave redacted
+        and chaining nothing; an answer that redirects is an error (an API call is never
+        followed elsewhere)."""
         http = self._client()
         request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
         with scrub_errors(self._key.reveal()):
             response = await send(
                 http,
                 request,
-                idempotent=method == "GET",
+                kind=retry,
                 policy=self._retry,
                 secret=self._key.reveal(),
                 stream=stream,
@@ -174,7 +175,9 @@ class BaseClient:
             kw["data"] = wire.data
         else:
             kw["json"] = wire.json
-        return await self._send(wire.method, wire.path, stream=wire.stream, **kw)
+        return await self._send(
+            wire.method, wire.path, retry=wire.retry_kind, stream=wire.stream, **kw
+        )
 
     def _emit_once(self, record: UsageRecord) -> None:
         """Emit, but each state of a task only once (a wait repeated on a finished task)."""
