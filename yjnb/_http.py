@@ -9,6 +9,7 @@ submission), and a failure is retried only where that table says so.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from ._errors import (
     redact,
 )
 from ._retry import RETRIED_ON, Failure, RetryKind, RetryPolicy, status_failure, wait_hint
+from ._transport import PooledTransport
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -48,41 +50,33 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=60.0, pool=30.0)
 ERROR_BODY_BYTES = 64 * 1024
 
 
-# httpcore checks every pooled connection on each request event, so one big pool costs
-# O(connections) per request under fan-out. A few smaller pools, used in turn, measured
-# 1.15x the ideal for 1,000 chats with 100 in flight against 1.35x for one pool of 200
-# (benchmarks/client.py). Keep-alive per pool stays at or below its share of the traffic:
-# an idle set larger than that made httpcore's checks blow up (15 s instead of 2.5 s).
-POOL_SHARDS = 4
-SHARD_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=25)
+# One pool of this many connections. Under fan-out httpcore re-checked every pooled
+# connection on each request (O(connections) per request: CPU-bound at 100 in flight, which
+# four sharded pools only softened); aiohttp's pool underneath does not (see `_transport`).
+POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=200)
 
 
 class HTTPPool:
-    """`POOL_SHARDS` httpx clients sharing one SSL context, handed out in turn."""
+    """The httpx client every request goes out through, over aiohttp's pool."""
 
     def __init__(
         self, *, timeout: httpx.Timeout | float | None = None, headers: Mapping[str, str] | None
     ) -> None:
         ssl_context = httpx.create_ssl_context()  # built once: loading CA certs is slow
-        self._clients = [
-            httpx.AsyncClient(
-                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-                headers={"User-Agent": USER_AGENT, **(headers or {})},
-                limits=SHARD_LIMITS,
-                follow_redirects=False,
-                verify=ssl_context,
-            )
-            for _ in range(POOL_SHARDS)
-        ]
-        self._turn = 0
+        transport = PooledTransport(ssl_context=ssl_context, limits=POOL_LIMITS)
+        self._client = httpx.AsyncClient(
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            follow_redirects=False,
+            transport=transport,
+        )
+        weakref.finalize(self, transport.forget)  # a pool nobody closed closes quietly
 
     def next(self) -> httpx.AsyncClient:
-        self._turn = (self._turn + 1) % len(self._clients)
-        return self._clients[self._turn]
+        return self._client
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        await self._client.aclose()
 
 
 def error_details(response: httpx.Response, content: bytes | None = None) -> tuple[str, str | None]:
