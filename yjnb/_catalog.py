@@ -183,6 +183,7 @@ class Catalog:
             _passthrough(out, params, self.file_names)
         else:
             _check_params(s, params, check_files, out, problems)
+        problems += _unsendable_paths(out.files)
 
         if problems:
             raise ValidationError(problems)
@@ -190,6 +191,21 @@ class Catalog:
 
 
 # -- validation helpers ------------------------------------------------------------------------
+
+
+def _unsendable_paths(files: list[tuple[str, Any]]) -> list[str]:
+    """Paths that are not valid UTF-8 (a name in another encoding comes to Python with lone
+    surrogates): neither the multipart file name nor the ledger could carry them."""
+    problems = []
+    for wire, value in files:
+        if isinstance(value, (str, os.PathLike)):
+            path = os.fsdecode(os.fspath(value))
+            try:
+                path.encode("utf-8")
+            except UnicodeEncodeError:
+                shown = path.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+                problems.append(f"{wire}: the file name {shown!r} is not valid UTF-8; rename it")
+    return problems
 
 
 def _is_fileobj(value: Any) -> bool:
