@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "InsufficientBalanceError",
     "Ledger",
+    "MalformedResponse",
     "ModelInfo",
     "RateLimitError",
     "ServerError",
@@ -62,7 +63,8 @@ _LAZY = {
     "usage": ".ledger",
     "form": ".notebook.forms",
 }
-_ERRORS = {name for name in __all__ if name.endswith(("Error", "Interrupted", "Failed", "Timeout"))}
+_ERROR_ENDINGS = ("Error", "Interrupted", "Failed", "Timeout", "Response")
+_ERRORS = {name for name in __all__ if name.endswith(_ERROR_ENDINGS)}
 
 if TYPE_CHECKING:
     from ._chat import AsyncChatStream
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
         BadRequestError,
         ConfigError,
         InsufficientBalanceError,
+        MalformedResponse,
         RateLimitError,
         ServerError,
         StreamInterrupted,
