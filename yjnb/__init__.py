@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "InsufficientBalanceError",
     "Ledger",
+    "Limits",
     "MalformedResponse",
     "ModelInfo",
     "RateLimitError",
@@ -54,6 +55,7 @@ _LAZY = {
     "ChatChunk": "._types",
     "ChatResult": "._types",
     "ModelInfo": "._types",
+    "Limits": "._limits",
     "Task": "._types",
     "Usage": "._types",
     "UsageRecord": "._types",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
         YJError,
     )
     from ._hooks import add_usage_sink, remove_usage_sink
+    from ._limits import Limits
     from ._sync import ChatStream, Client
     from ._types import ChatChunk, ChatResult, ModelInfo, Task, Usage, UsageRecord
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import random
 import time
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ._bounded import read_capped
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -35,6 +37,8 @@ RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # with files and first tokens of big models can take a while. A stream that stalls longer
 # than `read` raises StreamInterrupted.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=60.0, pool=30.0)
+# How much of an error answer is read for its message.
+ERROR_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,13 +105,16 @@ def parse_retry_after(value: str | None) -> float | None:
         return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
 
 
-def error_details(response: httpx.Response) -> tuple[str, str | None]:
+def error_details(response: httpx.Response, content: bytes | None = None) -> tuple[str, str | None]:
     """(message, code): the platform's `{"error": "..."}` text, or OpenAI-style
-    `{"error": {"message": ..., "code": ...}}`, or a short excerpt of whatever came back."""
+    `{"error": {"message": ..., "code": ...}}`, or a short excerpt of whatever came back.
+
+    `content` is the body when it was read apart from the response (capped, streamed)."""
+    raw = response.content if content is None else content
     try:
-        body = response.json()
+        body = json.loads(raw)
     except ValueError:
-        text = response.text.strip()
+        text = raw.decode("utf-8", "replace").strip()
         return text[:200] or response.reason_phrase or "error", None
     if isinstance(body, dict):
         err = body.get("error")
@@ -131,10 +138,12 @@ def is_balance_error(status: int, message: str, code: str | None = None) -> bool
     return code == "insufficient_quota" or "balance" in message.lower()
 
 
-def api_error(response: httpx.Response, *, secret: str | None = None) -> APIError:
+def api_error(
+    response: httpx.Response, *, secret: str | None = None, content: bytes | None = None
+) -> APIError:
     """Map an error response to the exception tree, with the key redacted from every string."""
     status = response.status_code
-    raw_message, code = error_details(response)
+    raw_message, code = error_details(response, content)
     message = redact(raw_message, secret)
     request = response.request
     common: dict[str, Any] = {
@@ -192,9 +201,9 @@ async def send(
         else:
             if response.status_code < 400:
                 return response
-            if stream:
-                await response.aread()
-            error = api_error(response, secret=secret)
+            # An error needs only its message: a body that never ends must not hang it.
+            content = (await read_capped(response, ERROR_BODY_BYTES))[0] if stream else None
+            error = api_error(response, secret=secret, content=content)
             await response.aclose()
             retryable = (
                 idempotent

@@ -31,6 +31,7 @@ from ._errors import (
     TaskFailed,
     TaskTimeout,
     ValidationError,
+    YJError,
 )
 from ._http import send
 from ._prepare import prepare_task
@@ -39,6 +40,9 @@ from ._types import Task
 from .protocols.base import Inline, PreparedTask
 
 __all__ = ["MediaCalls"]
+
+# Failures of one status poll that say nothing about the task: `wait` polls on through them.
+_POLL_BLIPS = (APIConnectionError, ServerError, RateLimitError)
 
 
 class MediaCalls(BaseClient):
@@ -149,9 +153,16 @@ class MediaCalls(BaseClient):
 
     async def send_task(self, prepared: PreparedTask) -> Task:
         """Send a prepared task; its `Task` is reported (and so in the ledger) at once."""
-        response = await self._perform(self.protocol.task_request(prepared))
+        what = f"the {prepared.kind} submission"
+        answer = await self._exchange(self.protocol.task_request(prepared), what)
         task = self.protocol.new_task(prepared, self.settings.profile)
-        self._keep(task, self.protocol.parse_submit(task, response.json()))
+        try:
+            inline = self._parse(answer, what, lambda body: self.protocol.parse_submit(task, body))
+        except YJError as exc:
+            if task.taskid:  # the platform made the task: it must not go unrecorded
+                self._emit_once(record_for(task, "interrupted", error=str(exc)))
+            raise
+        self._keep(task, inline)
         self._emit_once(record_for(task, "pending"))
         return task
 
@@ -170,8 +181,18 @@ class MediaCalls(BaseClient):
         wire = self.protocol.status_request(task, detail=detail)
         if wire is None:
             return task  # finished while its request waited: nothing to poll
-        response = await self._perform(wire)
-        self._keep(task, self.protocol.parse_status(task, response.json()))
+        what = "the task status"
+        try:
+            answer = await self._exchange(wire, what)
+            inline = self._parse(answer, what, lambda body: self.protocol.parse_status(task, body))
+        except _POLL_BLIPS:
+            raise  # the task may well be fine: `wait` polls on, and the record stays open
+        except YJError as exc:
+            # Whatever went wrong, the task can no longer be followed from here: its record
+            # is closed, so the ledger does not keep it `pending` forever.
+            self._emit_once(record_for(task, "interrupted", error=str(exc)))
+            raise
+        self._keep(task, inline)
         return task
 
     async def wait(
@@ -196,7 +217,7 @@ class MediaCalls(BaseClient):
                 await self.task(task)
             except RateLimitError as exc:
                 pause = max(pause, exc.retry_after or 0.0)
-            except (APIConnectionError, ServerError):
+            except _POLL_BLIPS:
                 pass  # a blip after the GET retries: keep polling until the deadline
             else:
                 if on_update is not None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import queue
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -23,23 +25,57 @@ from .protocols.base import PreparedChat, PreparedTask, Protocol
 
 __all__ = ["ChatStream", "Client"]
 
+logger = logging.getLogger("yjnb")
+
 _END = object()
+
+
+class _Pump:
+    """The task moving one stream's chunks to the queue; it knows nothing of the `ChatStream`,
+    so the stream is not kept alive by its own pump and dropping it finalizes it at once."""
+
+    task: asyncio.Task[None] | None = None
+
+
+async def _pump(stream: AsyncChatStream, chunks: queue.SimpleQueue[Any], pump: _Pump) -> None:
+    pump.task = asyncio.current_task()
+    try:
+        async for chunk in stream:
+            chunks.put(chunk)
+    except BaseException as exc:  # handed to the consumer, including cancellation
+        chunks.put(exc)
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+    else:
+        chunks.put(_END)
+
+
+async def _stop(stream: AsyncChatStream, pump: _Pump, why: str) -> None:
+    # Recorded first, so the record says why; then the pump is stopped and the socket closed.
+    stream._leave(why)
+    task = pump.task
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    await stream.aclose()
 
 
 class ChatStream:
     """A streamed answer for sync code: `for chunk in stream`, then `stream.result`.
 
     Chunks are produced on the runner loop and handed over through a queue, so the cost per
-    chunk is one queue put/get rather than one cross-thread call. Ctrl-C (or `close()`)
-    cancels the stream; `result` then holds the partial answer, marked interrupted.
+    chunk is one queue put/get rather than one cross-thread call. Leaving the stream early
+    (`break`, an exception in the loop body, `close()`, Ctrl-C, or dropping it) stops reading
+    before the next line runs; `result` then holds the partial answer, marked interrupted.
     """
 
     def __init__(self, stream: AsyncChatStream, runner: Runner) -> None:
         self._stream = stream
         self._runner = runner
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._future: Any = None
-        self._task: asyncio.Task[None] | None = None
+        self._pump = _Pump()
+        self._started = False
         self._finished = False
 
     @property
@@ -50,26 +86,26 @@ class ChatStream:
     def text(self) -> str:
         return self._stream.text
 
-    async def _pump(self) -> None:
-        self._task = asyncio.current_task()
-        try:
-            async for chunk in self._stream:
-                self._queue.put(chunk)
-        except BaseException as exc:  # handed to the consumer, including cancellation
-            self._queue.put(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-        else:
-            self._queue.put(_END)
-
     def __iter__(self) -> Iterator[ChatChunk]:
-        return self
+        # A generator, not `self`: a `for` loop left early drops it at once, and its
+        # `finally` is where a `break` becomes visible.
+        try:
+            while True:
+                try:
+                    chunk = self.__next__()
+                except StopIteration:
+                    return
+                yield chunk
+        finally:
+            if not self._finished:
+                self._leave("the caller left the stream before its end")
 
     def __next__(self) -> ChatChunk:
         if self._finished:
             raise StopIteration
-        if self._future is None:
-            self._future = self._runner.submit(self._pump())
+        if not self._started:
+            self._started = True
+            self._runner.submit(_pump(self._stream, self._queue, self._pump))
         try:
             while True:
                 try:
@@ -96,23 +132,31 @@ class ChatStream:
 
     def close(self) -> None:
         """Stop the stream; what arrived so far stays in `result`."""
-        self._finished = True
-        self._runner.run(self._stop())
+        if not self._finished:
+            self._leave("closed before the end")
 
-    async def _stop(self) -> None:
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        await self._stream.aclose()
+    def _leave(self, why: str) -> None:
+        self._finished = True
+        if sys.is_finalizing():
+            return  # the runner's thread may be gone: nothing can be stopped or recorded
+        stop = _stop(self._stream, self._pump, why)
+        if self._runner.in_runner_thread():
+            self._runner.submit(stop)  # a finalizer on the loop's own thread cannot wait
+        else:
+            self._runner.run(stop)
+
+    def __del__(self) -> None:
+        if not getattr(self, "_finished", True):
+            try:
+                self._leave("the stream was dropped before its end")
+            except Exception:  # a finalizer must not raise; the loop may be gone
+                logger.debug("could not stop a dropped stream", exc_info=True)
 
     def __enter__(self) -> ChatStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self._finished:
-            self.close()
+        self.close()
 
 
 class Client:
