@@ -49,13 +49,12 @@ async def read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, 
     return b"".join(parts), False
 
 
-@dataclass(frozen=True)
+@dataclass
 class Answer:
-    """A whole non-stream answer, read within the limits, and where it came from."""
+    """A whole non-stream answer, read within the limits, and the request it answers."""
 
     status: int
-    method: str
-    url: str  # without the query, the key redacted
+    request: httpx.Request
     raw: bytes
     secret: str | None
     body: Any = None
@@ -68,12 +67,14 @@ class Answer:
         """`why` (a protocol's reason, or the reader's) with the status, request and excerpt."""
         excerpt = self.excerpt()
         shown = excerpt if len(excerpt) <= 60 else excerpt[:60] + "…"
+        # Built here, not per answer: most answers are fine, and this URL copy is not free.
+        url = redact(str(self.request.url.copy_with(query=None)), self.secret)
         return MalformedResponse(
             f"{redact(why, self.secret)}: {shown!r}",
             status_code=self.status,
             excerpt=excerpt,
-            method=self.method,
-            url=self.url,
+            method=self.request.method,
+            url=url,
         )
 
 
@@ -81,17 +82,15 @@ async def read_answer(
     response: httpx.Response, what: str, *, max_bytes: int, secret: str | None
 ) -> Answer:
     """The JSON answer of a request, `what` naming it in errors ("the task status")."""
-    request = response.request
-    url = redact(str(request.url.copy_with(query=None)), secret)
     raw, more = await read_capped(response, max_bytes)
-    answer = Answer(response.status_code, request.method, url, raw, secret)
+    answer = Answer(response.status_code, response.request, raw, secret)
     if more:
         raise answer.malformed(f"{what} passed {max_bytes} bytes (Limits.max_body_bytes)")
     try:
-        body = json.loads(raw)
+        answer.body = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
         raise answer.malformed(f"{what} is not JSON") from None
-    return Answer(answer.status, answer.method, url, raw, secret, body)
+    return answer
 
 
 class DeadlinePassed(Exception):

@@ -182,8 +182,6 @@ async def _read_chunks(r: _Reading) -> AsyncIterator[ChatChunk]:
             except StopAsyncIteration:
                 break
             events = decoder.feed(raw)
-            if events:
-                deadlines.progress()
             for event in events:
                 chunk = acc.feed(event.data)
                 if chunk is not None:
@@ -196,7 +194,10 @@ async def _read_chunks(r: _Reading) -> AsyncIterator[ChatChunk]:
                     yield chunk
                     if r.left:
                         return
-                    deadlines.progress()  # the caller's time between chunks is no stall
+            if events:
+                # Events arrived, and the caller has taken them all: the stall clock starts
+                # again now, so the caller's own time between chunks is never a stall.
+                deadlines.progress()
         if not r.left:
             for event in decoder.flush():
                 chunk = acc.feed(event.data)
