@@ -20,7 +20,14 @@ import httpx
 from . import protocols
 from ._bounded import Answer, read_answer, within
 from ._config import Secret, Settings, load_settings
-from ._errors import APIConnectionError, MalformedResponse, ValidationError, YJError, redact
+from ._errors import (
+    APIConnectionError,
+    ConfigError,
+    MalformedResponse,
+    ValidationError,
+    YJError,
+    redact,
+)
 from ._hooks import emit
 from ._http import HTTPPool, RetryPolicy, send
 from ._limits import Limits
@@ -172,6 +179,8 @@ class BaseClient:
             request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
         except (TypeError, ValueError) as exc:  # the body cannot be encoded: nothing was sent
             raise unsendable(exc) from None
+        except httpx.InvalidURL as exc:  # the scheme is checked with the settings; not the rest
+            raise ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}") from None
         return await send(
             http,
             request,

@@ -114,7 +114,8 @@ class ChatStream:
                 except queue.Empty:
                     continue
         except KeyboardInterrupt:
-            self.close()
+            if not self._finished:
+                self._leave("interrupted (KeyboardInterrupt)")
             raise
         if item is _END:
             self._finished = True

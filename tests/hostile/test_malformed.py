@@ -153,3 +153,9 @@ def test_a_file_name_with_invalid_utf8(hostile: HostileServer, tmp_path: Path, m
     with pytest.raises(yjnb.ValidationError, match="not valid UTF-8") as info:
         client.video("a cat", model=model, first_frame=name, wait=False)
     assert_one_clean_line(info.value)
+
+
+def test_a_base_url_that_httpx_cannot_parse() -> None:
+    client = yjnb.Client(api_key=KEY, base_url="http://[::1")
+    with pytest.raises(yjnb.ConfigError, match="not a valid URL"):
+        client.models()
