@@ -34,7 +34,8 @@ class Limits:
     max_event_bytes: int = 16 * MiB
     # A streamed answer's text and reasoning together.
     max_answer_chars: int = 4_000_000
-    # A call that does not stream, from sending to its whole answer (retries included).
+    # A call that does not stream, from sending to its whole answer (retries included); for
+    # a stream, from sending to the start of its answer.
     deadline_s: float = 600.0
     # A stream with no event while waiting for one (the read timeout misses slow drips).
     stream_stall_s: float = 120.0
