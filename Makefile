@@ -86,6 +86,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/chat_magic.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/load_ext.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

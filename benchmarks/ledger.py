@@ -1,18 +1,24 @@
-"""The usage ledger at 100,000 rows: insert throughput, `yjnb.usage()` load time, file size.
+"""The usage ledger at 100,000 rows: the sink's cost, insert throughput, load time, file size.
 
 Run: ``.venv/bin/python benchmarks/ledger.py [--rows 100000] [--keep DIR]``
 
 Rows:
 
-1. Insert throughput through the real sink path: ``yjnb._hooks.emit(record)`` with the
-   default ledger installed, one transaction per record, exactly as calls are recorded.
+1. The reference: ``Ledger.record(record)`` on a plain ledger, one transaction per report, on
+   the calling thread: what the sink did on the event loop before the writer thread.
+2. ``sink()`` through the real path, ``yjnb._hooks.emit(record)`` with the default ledger
+   installed: its cost on the calling thread per report (the event loop's cost), as a ratio
+   of the reference. Twice: with the writer held until the last report is queued (the sink's
+   own work), and with the writer writing meanwhile (a flood: the two threads share the GIL).
    Four chats in five are one report each; every fifth row is a media task reported twice
    (``pending``, then ``ok`` updating the row in place), so 100,000 rows are 120,000 reports.
-2. ``Ledger.record_many`` in batches of 1,000 (one transaction each), for reference.
-3. ``yjnb.usage()`` on the 100,000-row file: the median of 5 loads, each on a fresh
+3. ``flush()``: of the whole held backlog (the writer's throughput), and right after 100
+   reports (a read after a cell's calls; the median of 5); the end-to-end rate (emit + flush).
+4. ``Ledger.record()`` and ``Ledger.record_many`` in batches of 1,000, directly, for reference.
+5. ``yjnb.usage()`` on the 100,000-row file: the median of 5 loads, each on a fresh
    connection (pandas already imported). Target: at most 1 s.
-4. ``Ledger.summary("model")``: the median of 5.
-5. The file size after a checkpoint, and per row.
+6. ``Ledger.summary("model")``: the median of 5.
+7. The file size after a checkpoint, and per row.
 
 Prompts are 80-200 characters of mixed text, params and the platform's usage object are
 stored as JSON, like real rows.
@@ -30,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 TARGET_LOAD_S = 1.0
 WORDS = "a cat on the moon 月亮 上 的 猫 tell me about the weather in Hangzhou today please".split()  # noqa: SIM905
@@ -102,47 +109,94 @@ def median_time(fn: Callable[[], object], runs: int = 5) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--keep", type=Path, help="Keep the ledger files in this folder.")
-    args = parser.parse_args()
-
-    home = args.keep or Path(tempfile.mkdtemp(prefix="yjnb-bench-"))
-    home.mkdir(parents=True, exist_ok=True)
-    for old in home.glob("ledger.sqlite*"):
-        old.unlink()
-    os.environ["YJ_HOME"] = str(home)
-
-    import pandas  # noqa: F401  (imported up front: its import is not the ledger's cost)
-
-    import yjnb
-    import yjnb.ledger as ledger_module
-    from yjnb._hooks import emit
+def insert_figures(home: Path, reports: list[object], n_rows: int) -> list[tuple[str, str, str]]:
+    """Rows 1-4: the direct reference, the queued sink and its flushes, record_many."""
     from yjnb.ledger import Ledger
 
-    start = datetime.now(timezone.utc) - timedelta(days=30)
-    reports = list(records(args.rows, start))
+    direct_s = timed_inserts(Ledger(home / "direct.sqlite"), reports, n_rows)
+    # The sink's own cost, the writer held until the last report is queued; then its flush.
+    os.environ["YJ_HOME"] = str(home / "held")
+    held_s, backlog_s = queued_inserts(reports, n_rows, hold=True)
+    os.environ["YJ_HOME"] = str(home / "scratch")  # a few small flushes, off the main file
+    small_flush_s = statistics.median(flush_after(reports[:100]) for _ in range(5))
+    # The real path into the main file: the writer writes while the reports flood in.
+    os.environ["YJ_HOME"] = str(home)
+    sink_s, flush_s = queued_inserts(reports, n_rows, hold=False)
+    batch_s = timed_inserts(Ledger(home / "batch.sqlite"), reports, n_rows, chunk=1000)
+
+    n = len(reports)
+    per_direct, per_held, per_sink = (t / n * 1e6 for t in (direct_s, held_s, sink_s))
+    return [
+        ("rows", f"{n_rows:,}", f"{n:,} reports (tasks reported twice)"),
+        ("record() per report, direct", f"{per_direct:.1f} us", "reference: 1 transaction each"),
+        ("sink() per report, writer held", f"{per_held:.1f} us", f"{per_held / per_direct:.2f} x"),
+        ("sink() per report, writer busy", f"{per_sink:.1f} us", f"{per_sink / per_direct:.2f} x"),
+        ("flush() of a held backlog", f"{backlog_s:.2f} s", f"{n:,} reports"),
+        ("flush() after 100 reports", f"{small_flush_s * 1e3:.1f} ms", "median of 5"),
+        ("insert via sink + flush", f"{n_rows / (sink_s + flush_s):,.0f} rows/s", "end to end"),
+        ("insert, direct record()", f"{n_rows / direct_s:,.0f} rows/s", f"{direct_s:.2f} s"),
+        ("insert, record_many x1000", f"{n_rows / batch_s:,.0f} rows/s", f"{batch_s:.2f} s"),
+    ]
+
+
+def timed_inserts(ledger: Any, reports: list[object], n_rows: int, chunk: int = 0) -> float:
+    """Seconds to write `reports` with `record()` (or `record_many()` by `chunk`), directly."""
+    t0 = time.perf_counter()
+    if chunk:
+        for i in range(0, len(reports), chunk):
+            ledger.record_many(reports[i : i + chunk])
+    else:
+        for record in reports:
+            ledger.record(record)
+    elapsed = time.perf_counter() - t0
+    assert len(ledger) == n_rows
+    ledger.close()
+    return elapsed
+
+
+def queued_inserts(reports: list[object], n_rows: int, *, hold: bool) -> tuple[float, float]:
+    """(seconds emitting `reports` through the sink, seconds of the `flush()` after)."""
+    import yjnb.ledger as ledger_module
+    from yjnb._hooks import emit
+
+    writer = ledger_module.default_ledger()._writer
+    assert writer is not None
+    if hold:
+        writer.pause()
     t0 = time.perf_counter()
     for record in reports:
         emit(record)  # type: ignore[arg-type]
     sink_s = time.perf_counter() - t0
-    ledger = ledger_module.default_ledger()
-    assert len(ledger) == args.rows, (len(ledger), args.rows)
-
-    batch = Ledger(home / "batch.sqlite")
-    chunk = 1000
+    if hold:
+        writer.resume()
     t0 = time.perf_counter()
-    for i in range(0, len(reports), chunk):
-        batch.record_many(reports[i : i + chunk])  # type: ignore[arg-type]
-    batch_s = time.perf_counter() - t0
-    assert len(batch) == args.rows
-    batch.close()
+    ledger_module.flush()
+    flush_s = time.perf_counter() - t0
+    assert len(ledger_module.default_ledger()) == n_rows
+    return sink_s, flush_s
+
+
+def flush_after(reports: list[object]) -> float:
+    """Seconds `flush()` takes right after `reports` were emitted (the emits untimed)."""
+    import yjnb.ledger as ledger_module
+    from yjnb._hooks import emit
+
+    for record in reports:
+        emit(record)  # type: ignore[arg-type]
+    t0 = time.perf_counter()
+    ledger_module.flush()
+    return time.perf_counter() - t0
+
+
+def read_figures(home: Path, n_rows: int) -> list[tuple[str, str, str]]:
+    """Rows 5-7: the DataFrame load, the summary, the file size."""
+    import yjnb
+    import yjnb.ledger as ledger_module
 
     def load() -> None:
         ledger_module._reset_default()  # a fresh connection each time, as in a new kernel
         df = yjnb.usage()
-        assert len(df) == args.rows
+        assert len(df) == n_rows
 
     load_s, load_cpu = median_time(load)
     summary_s, _ = median_time(lambda: ledger_module.default_ledger().summary("model"))
@@ -151,20 +205,36 @@ def main() -> None:
     with sqlite3.connect(home / "ledger.sqlite") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     size = sum(p.stat().st_size for p in home.glob("ledger.sqlite*"))
-
-    rows = [
-        ("rows", f"{args.rows:,}", f"{len(reports):,} reports (tasks reported twice)"),
-        ("insert via the sink", f"{args.rows / sink_s:,.0f} rows/s", f"{sink_s:.2f} s"),
-        ("insert, record_many x1000", f"{args.rows / batch_s:,.0f} rows/s", f"{batch_s:.2f} s"),
+    verdict = "ok" if load_s <= TARGET_LOAD_S else "MISSED"
+    return [
         (
             "yjnb.usage() load",
             f"{load_s:.3f} s",
-            f"CPU {load_cpu:.3f} s; target <= {TARGET_LOAD_S:.1f} s: "
-            + ("ok" if load_s <= TARGET_LOAD_S else "MISSED"),
+            f"CPU {load_cpu:.3f} s; target <= {TARGET_LOAD_S:.1f} s: {verdict}",
         ),
         ("summary(by='model')", f"{summary_s:.3f} s", "load included"),
-        ("file size", f"{size / 1e6:.1f} MB", f"{size / args.rows:.0f} bytes/row"),
+        ("file size", f"{size / 1e6:.1f} MB", f"{size / n_rows:.0f} bytes/row"),
     ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="Keep the ledger files in this folder.")
+    args = parser.parse_args()
+
+    home = args.keep or Path(tempfile.mkdtemp(prefix="yjnb-bench-"))
+    home.mkdir(parents=True, exist_ok=True)
+    for old in home.glob("*.sqlite*"):
+        old.unlink()
+    os.environ["YJ_HOME"] = str(home)
+
+    import pandas  # noqa: F401  (imported up front: its import is not the ledger's cost)
+
+    start = datetime.now(timezone.utc) - timedelta(days=30)
+    reports = list(records(args.rows, start))
+    rows = insert_figures(home, reports, args.rows) + read_figures(home, args.rows)
+
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -174,8 +244,10 @@ def main() -> None:
     for name, value, note in rows:
         print(f"  {name:<{width[0]}}  {value:>{width[1]}}  {note}")
     if not args.keep:
-        for p in home.glob("*.sqlite*"):
+        for p in home.rglob("*.sqlite*"):
             p.unlink()
+        for folder in sorted(home.rglob("*"), reverse=True):
+            folder.rmdir()
         home.rmdir()
 
 

@@ -63,7 +63,6 @@ def main() -> None:
 
     from yjnb._tasks import PollSchedule
     from yjnb.emulator import DEMO_KEY
-    from yjnb.notebook.task_watch import watchers
 
     scale = 1.0 / args.speed
     default = PollSchedule()
@@ -78,7 +77,7 @@ def main() -> None:
         shell = InteractiveShell.instance()
         shell.run_line_magic("load_ext", "yjnb")
         magics: Any = shell.magics_manager.registry["YJMagics"]
-        magics.client_options = {"poll": poll}
+        magics.session.client_options = {"poll": poll}
         shell.display_pub = CapturingDisplayPublisher()  # cards go here, not to the terminal
 
         started = time.perf_counter()
@@ -87,7 +86,7 @@ def main() -> None:
         submitted = time.perf_counter() - started
 
         cells: list[float] = []
-        live = watchers(magics)
+        live = magics.session.watchers
         polling_at_start = sum(1 for w in live.values() if not w.done)
         while len(cells) < args.cells:
             t0 = time.perf_counter()

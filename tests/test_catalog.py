@@ -13,6 +13,11 @@ from yjnb._errors import ValidationError
 from yjnb.protocols import get
 
 YJ = get("yuanjing").catalog
+# Files must start like media of their field's kind (magic bytes); the rest may be anything.
+JPEG = b"\xff\xd8\xff\xe0 a jpeg"
+PNG = b"\x89PNG\r\n\x1a\n a png"
+MP4 = b"\x00\x00\x00\x18ftypisom an mp4"
+MP3 = b"ID3\x04 an mp3"
 
 
 def problems(model: str, catelog: str, prompt: str = "a cat", **params: Any) -> list[str]:
@@ -24,14 +29,14 @@ def problems(model: str, catelog: str, prompt: str = "a cat", **params: Any) -> 
 @pytest.fixture
 def img(tmp_path: Path) -> Path:
     path = tmp_path / "a.jpg"
-    path.write_bytes(b"\xff\xd8fake jpeg")
+    path.write_bytes(JPEG)
     return path
 
 
 @pytest.fixture
 def img2(tmp_path: Path) -> Path:
     path = tmp_path / "b.jpg"
-    path.write_bytes(b"\xff\xd8other")
+    path.write_bytes(JPEG + b" other")
     return path
 
 
@@ -135,7 +140,7 @@ def test_string_choices_error_lists_allowed_values() -> None:
     assert problems("viduq3-pro", "t2v", resolution="4k") == [
         "resolution '4k' is not allowed for viduq3-pro (t2v); allowed: 540p, 720p, 1080p"
     ]
-    assert problems("happyhorse-1.0-r2v", "ref2v", ratio="21:9", images=[b"x"]) == [
+    assert problems("happyhorse-1.0-r2v", "ref2v", ratio="21:9", images=[JPEG]) == [
         "ratio '21:9' is not allowed for happyhorse-1.0-r2v (ref2v); "
         "allowed: 16:9, 4:3, 1:1, 3:4, 9:16"
     ]
@@ -248,8 +253,8 @@ def test_i2v_files_map_to_each_models_wire_names(img: Path, img2: Path) -> None:
 
 
 def test_bytes_and_binary_file_objects_are_accepted_as_is() -> None:
-    data = b"\x89PNG"
-    fobj = io.BytesIO(b"jpeg")
+    data = PNG
+    fobj = io.BytesIO(JPEG)
     r = YJ.prepare("wan2.6-r2v", "i2v", "x", {"first_frame": data, "last_frame": fobj})
     assert r.files == [("image_file1", data), ("image_file2", fobj)]
     assert r.files[1][1] is fobj
@@ -314,14 +319,14 @@ def test_files_as_list_or_comma_separated(img: Path, img2: Path) -> None:
         "doubao-seedance-2-0-260128",
         "ref2v",
         "x",
-        {"images": (img,), "videos": [b"mp4"], "audio_files": b"mp3"},
+        {"images": (img,), "videos": [MP4], "audio_files": MP3},
     )
-    assert r.files == [("image_files", img), ("video_files", b"mp4"), ("audio_files", b"mp3")]
+    assert r.files == [("image_files", img), ("video_files", MP4), ("audio_files", MP3)]
 
 
 def test_path_with_comma_is_one_file(tmp_path: Path) -> None:
     odd = tmp_path / "a,b.jpg"
-    odd.write_bytes(b"x")
+    odd.write_bytes(JPEG)
     r = YJ.prepare("happyhorse-1.0-r2v", "ref2v", "x", {"images": str(odd)})
     assert r.files == [("image_files", str(odd))]
 
@@ -369,7 +374,7 @@ def test_file_problems_and_field_problems_together(tmp_path: Path) -> None:
 
 
 def test_unknown_model_passes_through(img: Path) -> None:
-    fobj = io.BytesIO(b"x")
+    fobj = io.BytesIO(JPEG)
     r = YJ.prepare(
         "kling-9",
         "i2v",
@@ -380,7 +385,7 @@ def test_unknown_model_passes_through(img: Path) -> None:
             "first_frame": str(img),
             "image_file3": fobj,
             "mode": "pro",
-            "refs": [b"a", b"b"],
+            "refs": [PNG, MP4],
             "skip": None,
             "start_image": str(img),
         },
@@ -391,8 +396,8 @@ def test_unknown_model_passes_through(img: Path) -> None:
     assert r.files == [
         ("first_frame", str(img)),
         ("image_file3", fobj),
-        ("refs", b"a"),
-        ("refs", b"b"),
+        ("refs", PNG),
+        ("refs", MP4),
     ]
 
 

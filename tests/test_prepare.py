@@ -53,7 +53,7 @@ def test_unknown_chat_parameters_pass_with_one_warning(
     assert chat_count(emulator, protocol_kwargs) == 1
     assert records[-1].params == {"frobnicate": 1, "colour": "red", "seed": 7}
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the usual extras are known: no warning
+        warnings.simplefilter("error", yjnb.YJWarning)  # the usual extras: no warning
         client.chat("hi", seed=7, n=1)
 
 

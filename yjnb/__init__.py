@@ -63,7 +63,7 @@ _LAZY = {
     "remove_usage_sink": "._hooks",
     "Ledger": ".ledger",
     "usage": ".ledger",
-    "form": ".notebook.forms",
+    "form": ".notebook",
 }
 _ERROR_ENDINGS = ("Error", "Interrupted", "Failed", "Timeout", "Response")
 _ERRORS = {name for name in __all__ if name.endswith(_ERROR_ENDINGS)}

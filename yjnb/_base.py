@@ -22,6 +22,7 @@ from ._bounded import Answer, read_answer, within
 from ._config import Secret, Settings, load_settings
 from ._errors import (
     APIConnectionError,
+    APIError,
     ConfigError,
     MalformedResponse,
     ValidationError,
@@ -31,6 +32,7 @@ from ._errors import (
 from ._hooks import emit
 from ._http import HTTPPool, RetryPolicy, send
 from ._limits import Limits
+from ._secrets import REDIRECT_STATUSES, detached, scrub_errors, scrubbed
 from ._tasks import PollSchedule, multipart_files
 from ._types import Task, UsageRecord
 from .protocols.base import Protocol, WireRequest
@@ -174,21 +176,29 @@ class BaseClient:
     async def _send(
         self, method: str, path: str, *, stream: bool = False, **kw: Any
     ) -> httpx.Response:
+        """Send to the platform with the key. Errors leave redacted and chaining nothing; an
+        answer that redirects is an error (an API call is never followed elsewhere)."""
         http = self._client()
         try:
             request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
         except (TypeError, ValueError) as exc:  # the body cannot be encoded: nothing was sent
-            raise unsendable(exc) from None
+            raise detached(unsendable(exc)) from None
         except httpx.InvalidURL as exc:  # the scheme is checked with the settings; not the rest
-            raise ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}") from None
-        return await send(
-            http,
-            request,
-            idempotent=method == "GET",
-            policy=self._retry,
-            secret=self._key.reveal(),
-            stream=stream,
-        )
+            error = ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}")
+            raise detached(error) from None
+        with scrub_errors(self._key.reveal()):
+            response = await send(
+                http,
+                request,
+                idempotent=method == "GET",
+                policy=self._retry,
+                secret=self._key.reveal(),
+                stream=stream,
+            )
+            if response.status_code in REDIRECT_STATUSES or response.status_code < 200:
+                await response.aclose()
+                raise _redirected(response)
+        return response
 
     async def _perform(self, wire: WireRequest) -> httpx.Response:
         """Send what a protocol built: JSON, or multipart with every file read once.
@@ -218,7 +228,8 @@ class BaseClient:
                 response, what, max_bytes=self.limits.max_body_bytes, secret=secret
             )
 
-        return await self._by_deadline(wire, exchange(), what)
+        with scrub_errors(secret):
+            return await self._by_deadline(wire, exchange(), what)
 
     async def _open_stream(self, wire: WireRequest) -> httpx.Response:
         """Send a streamed request; its answer's headers must come within `deadline_s`."""
@@ -242,12 +253,12 @@ class BaseClient:
         try:
             return parse(answer.body)
         except MalformedResponse as exc:
-            raise answer.malformed(exc.message) from None
-        except YJError:
-            raise
+            raise detached(answer.malformed(exc.message)) from None
+        except YJError as exc:
+            raise scrubbed(exc, answer.secret) from None
         except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
             why = f"{what} has an unexpected shape ({type(exc).__name__}: {exc})"
-            raise answer.malformed(why[:200]) from None
+            raise detached(answer.malformed(why[:200])) from None
 
     def _emit_once(self, record: UsageRecord) -> None:
         """Emit, but each state of a task only once (a wait repeated on a finished task)."""
@@ -267,3 +278,16 @@ class BaseClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def _redirected(response: httpx.Response) -> APIError:
+    """An API answer that points elsewhere: following it could take the key (or a paid
+    request) to another host, so it is reported with where it pointed."""
+    location = response.headers.get("location") or "nowhere"
+    return APIError(
+        f"the platform redirected this call to {location[:200]!r}; yjnb does not follow"
+        " redirects of API calls: check the base URL",
+        status_code=response.status_code,
+        method=response.request.method,
+        url=str(response.request.url.copy_with(query=None)),
+    )

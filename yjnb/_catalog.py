@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -35,6 +35,7 @@ from ._catalog_types import (
     split_files,
 )
 from ._errors import ValidationError
+from ._magic import field_kind, name_problem, upload_problem
 
 __all__ = ["Catalog"]
 
@@ -180,10 +181,9 @@ class Catalog:
                 out.warnings.append(
                     f"model {model!r} is not in {self.title}; parameters are sent unchecked"
                 )
-            _passthrough(out, params, self.file_names)
+            _passthrough(out, params, self.file_names, problems)
         else:
             _check_params(s, params, check_files, out, problems)
-        problems += _unsendable_paths(out.files)
 
         if problems:
             raise ValidationError(problems)
@@ -191,21 +191,6 @@ class Catalog:
 
 
 # -- validation helpers ------------------------------------------------------------------------
-
-
-def _unsendable_paths(files: list[tuple[str, Any]]) -> list[str]:
-    """Paths that are not valid UTF-8 (a name in another encoding comes to Python with lone
-    surrogates): neither the multipart file name nor the ledger could carry them."""
-    problems = []
-    for wire, value in files:
-        if isinstance(value, (str, os.PathLike)):
-            path = os.fsdecode(os.fspath(value))
-            try:
-                path.encode("utf-8")
-            except UnicodeEncodeError:
-                shown = path.encode("utf-8", "backslashreplace").decode("ascii", "replace")
-                problems.append(f"{wire}: the file name {shown!r} is not valid UTF-8; rename it")
-    return problems
 
 
 def _is_fileobj(value: Any) -> bool:
@@ -226,8 +211,9 @@ def _check_file(
             return "url"
         problems.append(f"{p.name}: {where(s)} takes a local file here, not a URL: {item!r}")
         return None
+    kind = field_kind(p.name)
     if isinstance(item, (bytes, bytearray, memoryview)):
-        return "file"
+        return _report(upload_problem(p.name, kind, item, "the data given"), problems)
     if _is_fileobj(item):
         if isinstance(item, io.TextIOBase):
             problems.append(f"{p.name}: open the file in binary mode ('rb'), not text mode")
@@ -235,7 +221,10 @@ def _check_file(
         if getattr(item, "closed", False):
             problems.append(f"{p.name}: the file object is closed")
             return None
-        return "file"
+        name = getattr(item, "name", None)
+        shown = f"the file object {name!r}" if isinstance(name, str) else "the file object"
+        problem = name_problem(p.name, name) or upload_problem(p.name, kind, item, shown)
+        return _report(problem, problems)
     if not isinstance(item, (str, os.PathLike)):
         problems.append(
             f"{p.name} must be a path, bytes or a binary file object, got {type(item).__name__}"
@@ -245,6 +234,10 @@ def _check_file(
     if not path.strip():
         problems.append(f"{p.name}: empty file path")
         return None
+    bad_name = name_problem(p.name, path)
+    if bad_name is not None:
+        problems.append(bad_name)
+        return None
     if check_files:
         if not os.path.exists(path):
             problems.append(f"{p.name}: no such file: {path!r}")
@@ -252,7 +245,17 @@ def _check_file(
         if not os.path.isfile(path) or not os.access(path, os.R_OK):
             problems.append(f"{p.name}: not a readable file: {path!r}")
             return None
+        # Only the first bytes are read; a symlink is judged by what it points to.
+        return _report(upload_problem(p.name, kind, path, repr(path)), problems)
     return "file"
+
+
+def _report(problem: str | None, problems: list[str]) -> str | None:
+    """ "file" when there is no problem; otherwise the problem is reported and None returned."""
+    if problem is None:
+        return "file"
+    problems.append(problem)
+    return None
 
 
 def _prepare_files(
@@ -283,8 +286,11 @@ def _prepare_files(
     return bool(items)
 
 
-def _passthrough(out: Prepared, params: Mapping[str, Any], file_names: frozenset[str]) -> None:
-    """Unknown models (and chat): send the parameters under the names given, unchecked."""
+def _passthrough(
+    out: Prepared, params: Mapping[str, Any], file_names: frozenset[str], problems: list[str]
+) -> None:
+    """Unknown models (and chat): send the parameters under the names given, unchecked but
+    for the files: those must be media (of the kind the name suggests, if it does)."""
     for name, value in params.items():
         if name == "catelog" or value is None:
             continue
@@ -295,10 +301,27 @@ def _passthrough(out: Prepared, params: Mapping[str, Any], file_names: frozenset
         )
         if items and as_files:
             out.files.extend((name, i) for i in items)
+            problems += _passthrough_file_problems(name, items)
         else:
             if fileish and isinstance(value, str) and not is_url(value):
                 out.warnings.append(f"{name}: {value!r} is not an existing file; sent as text")
             out.fields[name] = value
+
+
+def _passthrough_file_problems(name: str, items: Sequence[Any]) -> list[str]:
+    """The files of an unknown model's parameter: valid UTF-8 names, media bytes."""
+    found = []
+    for item in items:
+        if isinstance(item, (str, os.PathLike)):
+            path = os.fsdecode(os.fspath(item))
+            shown = repr(path)
+            problem = name_problem(name, path)
+        else:
+            path, shown, problem = item, "the data given", None
+        problem = problem or upload_problem(name, field_kind(name), path, shown)
+        if problem is not None:
+            found.append(problem)
+    return found
 
 
 def _check_params(

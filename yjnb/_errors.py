@@ -25,8 +25,10 @@ Each limit of `yjnb.Limits` names itself in the message that reports it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:
     from ._types import Task
@@ -49,15 +51,36 @@ __all__ = [
 ]
 
 _BEARER = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+")
+# A run of this many characters of a key is taken for the key itself: a server may echo it cut
+# short, wrapped over two lines or cut by an excerpt. Shorter runs are common text.
+_KEY_PIECE = 8
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """Remove bearer tokens and the given secrets from `text`."""
+    """Remove bearer tokens and the given secrets from `text`: each secret as it is,
+    URL-encoded, and any piece of it at least `_KEY_PIECE` characters long."""
     text = _BEARER.sub(r"\1***", text)
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = _hide_pieces(text, secret)
     return text
+
+
+def _hide_pieces(text: str, secret: str) -> str:
+    """Every character inside a `_KEY_PIECE`-long window that is also in the secret (or its
+    URL-encoded form) is hidden; each hidden run becomes one ``***``."""
+    forms = sorted({secret, quote(secret, safe=""), quote_plus(secret)}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, "***")
+    pieces = {form[i : i + _KEY_PIECE] for form in forms for i in range(len(form) - _KEY_PIECE + 1)}
+    hidden = [False] * len(text)
+    for start in range(len(text) - _KEY_PIECE + 1):
+        if text[start : start + _KEY_PIECE] in pieces:
+            hidden[start : start + _KEY_PIECE] = [True] * _KEY_PIECE
+    if not any(hidden):
+        return text
+    runs = itertools.groupby(zip(text, hidden, strict=True), key=lambda pair: pair[1])
+    return "".join("***" if hide else "".join(c for c, _ in run) for hide, run in runs)
 
 
 class YJError(Exception):

@@ -15,7 +15,9 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
+
+import httpx
 
 from ._base import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -26,6 +28,7 @@ from ._base import (
 )
 from ._errors import (
     APIConnectionError,
+    APIError,
     RateLimitError,
     ServerError,
     TaskFailed,
@@ -35,11 +38,15 @@ from ._errors import (
 )
 from ._http import send
 from ._prepare import prepare_task
+from ._secrets import REDIRECT_STATUSES, redact_task, same_origin, scrub_errors
 from ._tasks import copy_local, record_for, save_bytes, save_response
-from ._types import Task
+from ._types import Task, utcnow
 from .protocols.base import Inline, PreparedTask
 
-__all__ = ["MediaCalls"]
+__all__ = ["MAX_MEDIA_REDIRECTS", "MediaCalls"]
+
+# Enough for a platform -> CDN -> signed-URL chain; a loop ends here.
+MAX_MEDIA_REDIRECTS = 5
 
 # Failures of one status poll that say nothing about the task: `wait` polls on through them.
 _POLL_BLIPS = (APIConnectionError, ServerError, RateLimitError)
@@ -154,22 +161,34 @@ class MediaCalls(BaseClient):
     async def send_task(self, prepared: PreparedTask) -> Task:
         """Send a prepared task; its `Task` is reported (and so in the ledger) at once."""
         what = f"the {prepared.kind} submission"
+        secret = self._key.reveal()
         answer = await self._exchange(self.protocol.task_request(prepared), what)
         task = self.protocol.new_task(prepared, self.settings.profile)
         try:
             inline = self._parse(answer, what, lambda body: self.protocol.parse_submit(task, body))
         except YJError as exc:
             if task.taskid:  # the platform made the task: it must not go unrecorded
-                self._emit_once(record_for(task, "interrupted", error=str(exc)))
+                record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
+                self._emit_once(record)
             raise
+        redact_task(task, secret)
         self._keep(task, inline)
         self._emit_once(record_for(task, "pending"))
         return task
 
     def _keep(self, task: Task, inline: Inline) -> None:
-        """Write media that came inside an answer to YJ_HOME/media at once."""
+        """Write media that came inside an answer to YJ_HOME/media at once.
+
+        Bytes that are not an image make the task FAILED, with the reason: `wait` then
+        reports and raises it like any failed task, so its ledger row does not stay pending.
+        """
         for what, data in inline:
-            path = save_bytes(task, what, data, self.settings.home / "media")
+            try:
+                path = save_bytes(task, what, data, self.settings.home / "media")
+            except YJError as exc:
+                task.status, task.error = "FAILED", str(exc)
+                task.finished_at = task.finished_at or utcnow()
+                return
             task.local_paths[what] = str(path)
 
     async def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:
@@ -182,6 +201,7 @@ class MediaCalls(BaseClient):
         if wire is None:
             return task  # finished while its request waited: nothing to poll
         what = "the task status"
+        secret = self._key.reveal()
         try:
             answer = await self._exchange(wire, what)
             inline = self._parse(answer, what, lambda body: self.protocol.parse_status(task, body))
@@ -190,8 +210,10 @@ class MediaCalls(BaseClient):
         except YJError as exc:
             # Whatever went wrong, the task can no longer be followed from here: its record
             # is closed, so the ledger does not keep it `pending` forever.
-            self._emit_once(record_for(task, "interrupted", error=str(exc)))
+            record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
+            self._emit_once(record)
             raise
+        redact_task(task, secret)  # a failure reason may echo the key
         self._keep(task, inline)
         return task
 
@@ -267,20 +289,65 @@ class MediaCalls(BaseClient):
         return saved
 
     async def _fetch(self, task: Task, what: str, url: str, folder: Path, max_bytes: int) -> Path:
-        absolute = urljoin(self.base_url + "/", url)
-        parts, base = urlsplit(absolute), urlsplit(self.base_url)
-        if parts.scheme not in ("http", "https"):
-            raise ValidationError(f"refusing to download {what} from a {parts.scheme!r} URL")
-        # The key goes only to the platform itself, never to a third-party media host.
-        headers = self._auth() if parts.netloc == base.netloc else {}
-        http = self._client()
-        request = http.build_request("GET", absolute, headers=headers)
-        response = await send(
-            http,
-            request,
-            idempotent=True,
-            policy=self._retry,
-            secret=self._key.reveal(),
-            stream=True,
-        )
-        return await save_response(response, task, what, folder, max_bytes)
+        secret = self._key.reveal()
+        with scrub_errors(secret):
+            response = await self._open_media(what, urljoin(self.base_url + "/", url))
+            try:
+                return await save_response(response, task, what, folder, max_bytes)
+            except httpx.RequestError as exc:
+                broken = APIConnectionError(
+                    f"the {what} download broke off ({type(exc).__name__}); nothing was saved"
+                )
+            raise broken  # outside the except: it must not chain the httpx error
+
+    async def _open_media(self, what: str, url: str) -> httpx.Response:
+        """GET a media URL (2xx, body not read yet), following at most `MAX_MEDIA_REDIRECTS`.
+
+        The key rides only while every hop has stayed on the base URL's exact origin: a CDN
+        behind a redirect gets no key, and neither does a URL on our origin that another
+        origin chose. Following without the key (rather than refusing) keeps downloads from
+        signed CDN URLs working.
+        """
+        keyed = True
+        for _hop in range(MAX_MEDIA_REDIRECTS + 1):
+            target = _media_url(what, url)
+            keyed = keyed and same_origin(target, self.base_url)
+            http = self._client()
+            request = http.build_request("GET", target, headers=self._auth() if keyed else {})
+            response = await send(
+                http, request, idempotent=True, policy=self._retry, secret=self._key.reveal(),
+                stream=True,
+            )  # fmt: skip
+            if response.is_success:
+                return response
+            await response.aclose()  # a redirect's body is never read, let alone saved
+            location = response.headers.get("location")
+            if response.status_code not in REDIRECT_STATUSES:
+                raise _not_media(response, f"the {what} URL answered with no media")
+            if not location:
+                raise _not_media(response, f"the {what} URL redirected without saying where to")
+            url = urljoin(str(target), location)
+        too_many = f"the {what} URL redirected more than {MAX_MEDIA_REDIRECTS} times"
+        raise _not_media(response, too_many)
+
+
+def _media_url(what: str, url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise YJError(f"the {what} URL is not a valid URL: {url[:200]!r}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise ValidationError(f"refusing to download the {what} from a {parsed.scheme!r} URL")
+    return parsed
+
+
+def _not_media(response: httpx.Response, message: str) -> APIError:
+    """A 1xx/3xx answer where media was expected; says where it pointed, if anywhere."""
+    location = response.headers.get("location")
+    where = f" (redirected to {location[:200]!r})" if location else ""
+    return APIError(
+        f"{message}{where}; nothing was saved",
+        status_code=response.status_code,
+        method="GET",
+        url=str(response.request.url.copy_with(query=None)),
+    )

@@ -2,7 +2,7 @@
 
 Each returns a prepared request or raises one `ValidationError` listing every problem, before
 anything is sent and before any credit is spent. What is checked: the prompt; what the
-protocol can do (images or files in chat, the Responses API, remix, a gateway's platform);
+protocol can do (images or files in chat, the Responses API, remix, a platform for the call);
 chat parameters (on every protocol, see `_chat_params`); local files; media parameters
 against the protocol's catalog (`_catalog`); what the protocol cannot send of them. Warnings
 (an unknown model or chat parameter) travel with the result: the caller shows them.
@@ -21,6 +21,7 @@ from typing import Any
 from ._catalog_types import split_files
 from ._chat_params import clean_chat_params
 from ._errors import ValidationError
+from ._magic import name_problem, upload_problem
 from ._tasks import file_labels
 from .protocols import capability_problem
 from .protocols.base import PreparedChat, PreparedTask, Protocol
@@ -36,28 +37,36 @@ def as_list(value: Any) -> list[Any]:
     return [] if value is None else split_files(value)
 
 
-def _attachment_problems(what: str, items: list[Any]) -> list[str]:
-    """A chat attachment is a URL, bytes, a binary file object or a readable file."""
+def _attachment_problems(what: str, items: list[Any], kind: str | None = None) -> list[str]:
+    """A chat attachment is a URL, bytes, a binary file object or a readable file whose name
+    is valid UTF-8; with a `kind` ("image"), local ones must start like that kind of media."""
     problems = []
     for item in items:
         if isinstance(item, str) and item[:8].lower().startswith(_REMOTE):
             continue
-        if isinstance(item, (bytes, bytearray, memoryview)):
+        shown = "the data given"
+        if hasattr(item, "read") and isinstance(item, io.TextIOBase):
+            problems.append(f"{what}: open the file in binary mode ('rb'), not text mode")
             continue
-        if hasattr(item, "read"):
-            if isinstance(item, io.TextIOBase):
-                problems.append(f"{what}: open the file in binary mode ('rb'), not text mode")
-            continue
-        if not isinstance(item, (str, os.PathLike)):
+        if isinstance(item, (str, os.PathLike)):
+            path = os.path.expanduser(os.fsdecode(os.fspath(item)))
+            shown = repr(path)
+            problem = name_problem(what, path)
+            if problem is None and not os.path.exists(path):
+                problem = f"{what}: no such file: {shown}"
+            elif problem is None and (not os.path.isfile(path) or not os.access(path, os.R_OK)):
+                problem = f"{what}: not a readable file: {shown}"
+            if problem is not None:
+                problems.append(problem)
+                continue
+        elif not isinstance(item, (bytes, bytearray, memoryview)) and not hasattr(item, "read"):
             problems.append(
                 f"{what}: expected a path, URL, bytes or a binary file, got {type(item).__name__}"
             )
             continue
-        path = os.path.expanduser(os.fsdecode(os.fspath(item)))
-        if not os.path.exists(path):
-            problems.append(f"{what}: no such file: {os.fsdecode(os.fspath(item))!r}")
-        elif not os.path.isfile(path) or not os.access(path, os.R_OK):
-            problems.append(f"{what}: not a readable file: {os.fsdecode(os.fspath(item))!r}")
+        problem = upload_problem(what, kind, item, shown) if kind else None
+        if problem is not None:
+            problems.append(problem)
     return problems
 
 
@@ -92,13 +101,14 @@ def prepare_chat(
     image_list, file_list = as_list(images), as_list(files)
     wanted = ["chat_images"] if image_list else []
     wanted += ["chat_files"] if file_list else []
+    wanted += ["platform"] if platform is not None else []
     if api not in CHAT_APIS:
         problems.append(f"api={api!r} is not known; use 'chat' or 'responses'")
     elif api == "responses":
         wanted.append("responses")
     problems += _capabilities(protocol, profile, wanted)
     problems += protocol.platform_problems(platform)
-    problems += _attachment_problems("images", image_list)
+    problems += _attachment_problems("images", image_list, kind="image")
     problems += _attachment_problems("files", file_list)
     checked, param_problems, warnings = clean_chat_params(params)
     problems += param_problems
@@ -144,7 +154,9 @@ def prepare_task(
     the files given (`Catalog.infer_catelog`).
     """
     params = dict(params or {})
-    problems = _capabilities(protocol, profile, ["remix"] if remix_of else [])
+    wanted = ["remix"] if remix_of else []
+    wanted += ["platform"] if platform is not None else []
+    problems = _capabilities(protocol, profile, wanted)
     problems += protocol.platform_problems(platform)
     options = protocol.split_task_options(params)
     catalog = protocol.catalog

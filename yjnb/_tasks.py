@@ -14,7 +14,7 @@ import os
 import random
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,14 @@ from typing import Any
 import httpx
 
 from ._errors import ValidationError, YJError
+from ._magic import HEAD_SIZE, KIND_NOUNS, MediaType, allowed, describe, fits, media_type
 from ._types import Task, UsageRecord
 
 __all__ = [
     "PollSchedule",
+    "checked_media",
     "copy_local",
+    "expected_kind",
     "file_labels",
     "media_filename",
     "multipart_files",
@@ -37,14 +40,6 @@ __all__ = [
 ]
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
-_MAGIC = (
-    (b"\xff\xd8\xff", ".jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", ".png", "image/png"),
-    (b"GIF8", ".gif", "image/gif"),
-    (b"RIFF", ".wav", "audio/wav"),
-    (b"ID3", ".mp3", "audio/mpeg"),
-    (b"%PDF", ".pdf", "application/pdf"),
-)
 
 
 @dataclass(frozen=True)
@@ -64,11 +59,12 @@ class PollSchedule:
 
 
 def _sniff(data: bytes) -> tuple[str, str]:
-    if data[4:8] == b"ftyp":
-        return ".mp4", "video/mp4"
-    for magic, ext, mime in _MAGIC:
-        if data.startswith(magic):
-            return ext, mime
+    """(extension, content type) of an upload, from its first bytes."""
+    found = media_type(data[:HEAD_SIZE])
+    if found is not None:
+        return found.ext, found.mime
+    if data.startswith(b"%PDF"):  # chat files may be documents
+        return ".pdf", "application/pdf"
     return ".bin", "application/octet-stream"
 
 
@@ -84,7 +80,10 @@ def read_input(value: Any, wire: str, index: int = 1) -> tuple[str, bytes, str]:
             data = path.read_bytes()
         except OSError as exc:
             raise ValidationError(f"{wire}: cannot read {str(path)!r}: {exc.strerror}") from None
-        mime = mimetypes.guess_type(path.name)[0] or _sniff(data)[1]
+        # The bytes over the name: a .png that is a JPEG is sent as a JPEG.
+        mime = _sniff(data)[1]
+        if mime == "application/octet-stream":
+            mime = mimetypes.guess_type(path.name)[0] or mime
         return path.name, data, mime
     if isinstance(value, io.IOBase) or hasattr(value, "read"):
         data = value.read()
@@ -105,22 +104,42 @@ def multipart_files(files: list[tuple[str, Any]]) -> list[tuple[str, tuple[str, 
     ]
 
 
-def media_filename(task: Task, what: str, content_type: str | None) -> str:
-    """A file name made by yjnb: the task id (made safe) and an extension from the content."""
+def expected_kind(what: str) -> str:
+    """The kind of media `what` names: "video", or "image" for "image", "image-2", "cover"."""
+    return "video" if what == "video" else "image"
+
+
+def _stem(task: Task, what: str) -> str:
+    """The task id (made safe), with "-cover" or "-2" for a cover or a second image."""
     safe = _SAFE_ID.sub("_", task.taskid)[:80] or "task"
-    mime = (content_type or "").split(";")[0].strip().lower()
-    ext = mimetypes.guess_extension(mime) if mime else None
-    kind, _, number = what.partition("-")  # "image-2": the second image of one task
-    if ext in (None, ".jpe", ".jpeg"):
-        ext = {"video": ".mp4", "cover": ".jpg", "image": ".png"}[kind] if ext is None else ".jpg"
-    suffix = "-cover" if what == "cover" else f"-{number}" if number.isdigit() else ""
-    return f"{safe}{suffix}{ext}"
+    _, _, number = what.partition("-")  # "image-2": the second image of one task
+    return safe + ("-cover" if what == "cover" else f"-{number}" if number.isdigit() else "")
+
+
+def media_filename(task: Task, what: str, found: MediaType) -> str:
+    """A file name made by yjnb: the task id and the extension of the media type that the
+    file's own first bytes showed (never the server's Content-Type or URL)."""
+    return _stem(task, what) + found.ext
+
+
+def checked_media(task: Task, what: str, head: bytes) -> MediaType:
+    """The allowlisted media type of `what`'s first bytes; a `YJError` if they are not media
+    of the kind `what` names (HTML, a script, JSON, a redirect page...)."""
+    kind = expected_kind(what)
+    found = media_type(head)
+    if found is None or not fits(kind, found):
+        raise YJError(
+            f"the {what} of task {task.taskid!r} is not {KIND_NOUNS[kind]} ({allowed(kind)}):"
+            f" the server sent {describe(head)}; nothing was saved"
+        )
+    return found
 
 
 def save_bytes(task: Task, what: str, data: bytes, folder: Path) -> Path:
     """Write media that came inline (base64 images) under a name yjnb makes."""
+    found = checked_media(task, what, data[:HEAD_SIZE])
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / media_filename(task, what, _sniff(data)[1])
+    target = folder / media_filename(task, what, found)
     partial = target.with_name(target.name + ".part")
     partial.write_bytes(data)
     partial.replace(target)
@@ -134,7 +153,7 @@ def copy_local(task: Task, folder: Path, skip: Mapping[str, Any]) -> dict[str, P
         src = Path(source)
         if what in skip or not src.is_file():
             continue
-        target = folder / (media_filename(task, what, None).rsplit(".", 1)[0] + src.suffix)
+        target = folder / (_stem(task, what) + src.suffix)
         if src.resolve() != target.resolve():
             shutil.copyfile(src, target)
         copied[what] = target
@@ -157,18 +176,23 @@ async def save_response(
 ) -> Path:
     """Stream a media response to `folder` under a name yjnb makes; at most `max_bytes`.
 
-    It is written to a `.part` file first, so an aborted download never leaves a file
-    that looks complete.
+    Nothing is written before the first bytes show media of the expected kind
+    (`checked_media`); then a `.part` file is written first, so an aborted download never
+    leaves a file that looks complete. Transport errors are the caller's to translate.
     """
-    target = folder / media_filename(task, what, response.headers.get("content-type"))
-    partial = target.with_name(target.name + ".part")
+    partial: Path | None = None
     try:
         size = int(response.headers.get("content-length") or 0)
         if size > max_bytes:
             raise YJError(f"{what} is {size} bytes, over max_bytes={max_bytes}")
-        written = 0
+        blocks = response.aiter_bytes()
+        head = await _first_bytes(blocks, what, max_bytes)
+        target = folder / media_filename(task, what, checked_media(task, what, head))
+        partial = target.with_name(target.name + ".part")
+        written = len(head)
         with partial.open("wb") as out:
-            async for block in response.aiter_bytes():
+            out.write(head)
+            async for block in blocks:  # the rest of the same stream
                 written += len(block)
                 if written > max_bytes:
                     raise YJError(f"{what} is over max_bytes={max_bytes}; download stopped")
@@ -176,8 +200,21 @@ async def save_response(
         partial.replace(target)
     finally:
         await response.aclose()
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
     return target
+
+
+async def _first_bytes(blocks: AsyncIterator[bytes], what: str, max_bytes: int) -> bytes:
+    """At least `HEAD_SIZE` bytes of the stream (all of it if shorter); the rest stays."""
+    head = b""
+    async for block in blocks:
+        head += block
+        if len(head) > max_bytes:
+            raise YJError(f"{what} is over max_bytes={max_bytes}; download stopped")
+        if len(head) >= HEAD_SIZE:
+            break
+    return head
 
 
 def record_for(task: Task, status: str, *, error: str | None = None) -> UsageRecord:

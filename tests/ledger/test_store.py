@@ -15,7 +15,7 @@ import pytest
 
 import yjnb
 from yjnb._hooks import emit
-from yjnb.ledger import SCHEMA_VERSION, Ledger, configure, default_ledger
+from yjnb.ledger import SCHEMA_VERSION, Ledger, configure, default_ledger, flush
 from yjnb.ledger._schema import COLUMNS, MIGRATIONS
 
 from .helpers import T0, chat_record, task_record
@@ -208,6 +208,7 @@ def test_an_unwritable_ledger_never_breaks_the_call(
     monkeypatch.setenv("YJ_HOME", str(blocker / "home"))
     emit(chat_record())
     emit(chat_record())
+    flush()  # the writer thread writes (and fails) after the sink returned
     warnings = [r for r in caplog.records if "could not record" in r.getMessage()]
     assert len(warnings) == 1
 

@@ -34,7 +34,7 @@ def shell(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestingShe
     ip = TestingShell.instance()
     ip.run_line_magic("load_ext", "yjnb")
     magics = ip.magics_manager.registry["YJMagics"]
-    magics.client_options = {"poll": FAST_POLL}
+    magics.session.client_options = {"poll": FAST_POLL}
     magics.refresh_interval = 0.05
     yield ip
     ip.run_line_magic("unload_ext", "yjnb")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-# The smallest valid JPEG header is enough: the catalog and the emulator check presence only.
+# The smallest valid headers are enough: uploads are checked by their first bytes only.
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 60
+MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 52
+MP3 = b"ID3\x04\x00" + b"\x00" * 59
+# What a file parameter of each name is filled with in the form tests.
+SAMPLE_BY_NAME = {"videos": MP4, "audios": MP3}
 
 
 def htmls(captured: Any) -> list[str]:
@@ -19,6 +23,4 @@ def last_html(captured: Any) -> str:
 
 
 def watcher_of(magics: Any, task: Any) -> Any:
-    from yjnb.notebook.task_watch import watchers
-
-    return watchers(magics)[task.taskid]
+    return magics.session.watchers[task.taskid]

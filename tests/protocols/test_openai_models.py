@@ -57,7 +57,7 @@ def ok(model: str, catelog: str, **params: Any) -> Prepared:
 @pytest.fixture
 def img(tmp_path: Path) -> Path:
     path = tmp_path / "a.png"
-    path.write_bytes(b"\x89PNG fake")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n a png")
     return path
 
 
@@ -284,10 +284,10 @@ def test_image_field_problems() -> None:
 
 
 def test_edit_images_and_mask(img: Path) -> None:
-    mask = io.BytesIO(b"mask")
-    r = ok("nano-banana-pro", "t2i", images=[img, b"png"], mask=mask, size="1:1")
+    mask, png = io.BytesIO(img.read_bytes()), img.read_bytes()
+    r = ok("nano-banana-pro", "t2i", images=[img, png], mask=mask, size="1:1")
     assert r.fields == {"size": "1:1"}
-    assert r.files == [("image", img), ("image", b"png"), ("mask", mask)]
+    assert r.files == [("image", img), ("image", png), ("mask", mask)]
 
 
 def test_edit_takes_at_most_seven_images(img: Path) -> None:

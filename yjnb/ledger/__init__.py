@@ -4,6 +4,12 @@ The core reports each call through the usage hook (`yjnb._hooks`); on the first 
 hook calls `install()`, which subscribes `sink` here, so `import yjnb` never imports this
 package and a plain script using `yjnb.Client` is recorded like a notebook is.
 
+The sink only queues: one writer thread per default ledger writes to SQLite (`_writer.py`),
+never the event loop the core reports from. Reads of the default ledger `flush()` first, so
+they see every record queued before them; process exit writes what is still queued. The
+"today" line (`today_totals()`) comes from an in-process tally (`_today.py`) that the writer
+keeps in step with the file.
+
 * `yjnb.usage(since=None, kind=None, model=None)`: the default ledger as a pandas DataFrame.
 * `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
   `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
@@ -15,20 +21,23 @@ pandas is imported only by the methods that return a DataFrame.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
-import gc
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING
 
 from .._types import UsageRecord
-from ._schema import COLUMNS, SCHEMA_VERSION, record_row
-from ._store import Store, Totals, parse_since
+from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
+from ._ledger import Ledger, Names, Since
+from ._ledger import home as home
+from ._schema import COLUMNS, SCHEMA_VERSION
+from ._store import Store, Totals
+from ._store import parse_since as parse_since
+from ._today import Spend, fold
+from ._writer import Writer
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +50,7 @@ __all__ = [
     "configure",
     "default_ledger",
     "enabled",
+    "flush",
     "install",
     "prompts_enabled",
     "session_totals",
@@ -52,123 +62,7 @@ __all__ = [
 
 logger = logging.getLogger("yjnb")
 
-FILENAME = "ledger.sqlite"
 _OFF = frozenset({"0", "false", "no", "off"})
-
-Since: TypeAlias = str | date | datetime | timedelta | None
-Names: TypeAlias = str | Sequence[str] | None
-
-
-class Ledger:
-    """One ledger file. `Ledger()` is the file under `YJ_HOME`; the connection opens on first use.
-
-    Writing goes through `record()` (the sink does this for you); reading through `frame()`
-    (pandas), `summary()`, `export()`, `tasks()`, `totals()`.
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else home() / FILENAME
-        self._store = Store(self.path)
-
-    def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
-
-    def __len__(self) -> int:
-        return self._store.count()
-
-    # -- writing ----------------------------------------------------------------------------
-
-    def record(
-        self, record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
-    ) -> None:
-        """Write one record: a chat as a new row, a task inserted or updated by its task id."""
-        self._store.write([record_row(record, prompts=prompts, notebook=notebook)])
-
-    def record_many(
-        self, records: Sequence[UsageRecord], *, prompts: bool = True, notebook: str | None = None
-    ) -> None:
-        """Write several records in one transaction (imports, benchmarks)."""
-        self._store.write(record_row(r, prompts=prompts, notebook=notebook) for r in records)
-
-    def set_local_path(self, taskid: str, path: str | os.PathLike[str]) -> bool:
-        """Note where a task's media were saved. False if the task is not in this ledger."""
-        return self._store.set_local_path(taskid, os.fspath(path))
-
-    # -- reading without pandas -------------------------------------------------------------
-
-    def tasks(
-        self, statuses: Sequence[str] | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded)."""
-        return self._store.dicts(statuses=statuses, tasks_only=True, newest_first=True, limit=limit)
-
-    def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:
-        """Tasks still `pending` or `running` (and, if asked, those whose wait timed out: the
-        platform may still finish them), newest first: what `%yj_tasks --resume` picks up."""
-        statuses = ["pending", "running"] + (["timeout"] if include_timeout else [])
-        return self.tasks(statuses)
-
-    def rows(
-        self, since: Since = None, kind: Names = None, model: Names = None
-    ) -> list[dict[str, Any]]:
-        """Every row matching the filters, oldest first, as plain dicts."""
-        return self._store.dicts(since=parse_since(since), kind=kind, model=model)
-
-    def totals(self, since: Since = None) -> Totals:
-        """Calls, tokens and credits since a moment (all rows if None)."""
-        return self._store.totals(parse_since(since))
-
-    def schema_version(self) -> int:
-        return self._store.schema_version()
-
-    # -- reading with pandas ----------------------------------------------------------------
-
-    def frame(self, since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
-        """The rows as a DataFrame, newest last: UTC datetimes, `Int64` token counts, floats.
-
-        `since`: a date ("2026-05-01"), ISO time, datetime (naive = UTC), timedelta or "today".
-        `kind` / `model`: one name or several. `params` and `usage_raw` stay JSON text.
-        """
-        from ._frame import to_frame
-
-        # Loading makes millions of small objects (~30 per row), none of them cyclic: without
-        # pausing the cyclic GC, its repeated full passes cost a third of the load time.
-        with _gc_paused():
-            columns, rows = self._store.select(since=parse_since(since), kind=kind, model=model)
-            return to_frame(columns, rows)
-
-    def summary(self, by: str = "model", since: Since = None) -> pd.DataFrame:
-        """Calls, tokens, credits, failures and mean latency per model, kind, day or profile."""
-        from ._frame import summarize
-
-        return summarize(self.frame(since=since), by)
-
-    def export(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        since: Since = None,
-        kind: Names = None,
-        model: Names = None,
-    ) -> Path:
-        """Write the rows to `.csv` or `.parquet` (Parquet needs pyarrow). Returns the path."""
-        from ._frame import export
-
-        return export(self.frame(since=since, kind=kind, model=model), Path(path))
-
-    def close(self) -> None:
-        self._store.close()
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 # -- the process default ------------------------------------------------------------------
@@ -184,32 +78,24 @@ class _State:
     # This process's own spending, for the session budget: chats in order, tasks by task id
     # so that a task's later states replace its earlier ones instead of adding to them.
     chats: Totals = field(default_factory=Totals)
-    tasks: dict[str, Totals] = field(default_factory=dict)
+    tasks: dict[str, Spend] = field(default_factory=dict)
 
 
 _state = _State()
 _lock = threading.RLock()
 
 
-def home() -> Path:
-    """YJ_HOME as the settings resolve it (env, .env), falling back to the bare variable."""
-    from .._config import load_settings
-    from .._errors import ConfigError
-
-    try:
-        return load_settings().home
-    except ConfigError:  # a bad profile must not stop the ledger from recording
-        return Path(os.environ.get("YJ_HOME") or "~/.yjnb").expanduser()
-
-
 def default_ledger() -> Ledger:
-    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes)."""
+    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes), with
+    its writer thread."""
     key = os.environ.get("YJ_HOME")
     with _lock:
         if _state.ledger is None or _state.home_key != key:
             if _state.ledger is not None:
-                _state.ledger.close()
-            _state.ledger, _state.home_key = Ledger(), key
+                _state.ledger.close()  # writes what was queued for the old home first
+            ledger = Ledger()
+            ledger._writer = Writer(Store(ledger.path))  # its own connection, for its thread
+            _state.ledger, _state.home_key = ledger, key
         return _state.ledger
 
 
@@ -238,12 +124,15 @@ def configure(*, enabled: bool | None = None, prompts: bool | None = None) -> No
 
 
 def sink(record: UsageRecord) -> None:
-    """The usage-hook sink: write `record` to the default ledger unless the ledger is off."""
+    """The usage-hook sink: queue `record` for the default ledger unless the ledger is off.
+
+    It runs on the thread that made the call (the runner's event loop): it returns at once and
+    the writer thread writes the record; a failure there is logged once, never raised here."""
     if not enabled():
         return
     _tally(record)  # spent is spent, even if the file cannot be written
     try:
-        default_ledger().record(
+        default_ledger()._queue(
             record,
             prompts=prompts_enabled(),
             notebook=os.environ.get("JPY_SESSION_NAME") or None,
@@ -256,31 +145,38 @@ def sink(record: UsageRecord) -> None:
 
 
 def _tally(record: UsageRecord) -> None:
-    spent = Totals(1, record.total_tokens or 0, record.credits or 0.0)
     with _lock:
-        if record.taskid:
-            _state.tasks[record.taskid] = spent
+        if record.taskid:  # as the ledger row: a late `pending` does not undo an `ok`
+            _state.tasks[record.taskid] = fold(_state.tasks.get(record.taskid), record)
         else:
-            _state.chats = Totals(
-                _state.chats.calls + 1,
-                _state.chats.tokens + spent.tokens,
-                _state.chats.credits + spent.credits,
-            )
+            _state.chats = _state.chats + fold(None, record).totals
 
 
 def session_totals() -> Totals:
     """What this process recorded since it started: calls, tokens, credits."""
     with _lock:
-        parts = [_state.chats, *_state.tasks.values()]
-    return Totals(
-        sum(p.calls for p in parts), sum(p.tokens for p in parts), sum(p.credits for p in parts)
-    )
+        return sum((spend.totals for spend in _state.tasks.values()), _state.chats)
 
 
-def today_totals() -> Totals:
-    """Every kernel's calls since midnight UTC, from the default ledger."""
-    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return default_ledger().totals(midnight)
+def today_totals(*, fresh: bool = False) -> Totals:
+    """Every kernel's calls since midnight UTC on the default ledger (by their start time).
+
+    By default from memory, with no SQLite on the calling thread (the usage line runs on the
+    event loop): the file's totals as the writer thread last read them (after each write, and
+    when a couple of seconds old), plus this process's records since. `fresh=True` writes
+    everything queued, re-reads the file on the writer thread and waits for it, raising if
+    the file cannot be read: for the budget check, which must count every kernel's spending.
+    """
+    return default_ledger()._today_totals(fresh=fresh)
+
+
+def flush() -> None:
+    """Wait until every record queued for the default ledger is written. Reads of the default
+    ledger (`yjnb.usage()`, `Ledger.frame()`, `.tasks()`, ...) do this themselves."""
+    with _lock:
+        ledger = _state.ledger
+    if ledger is not None:
+        ledger.flush()
 
 
 def install() -> None:
@@ -302,7 +198,8 @@ def usage(since: Since = None, kind: Names = None, model: Names = None) -> pd.Da
 
 
 def _reset_default() -> None:
-    """Forget the default ledger, the switches and the session tally (for tests)."""
+    """Write what is queued, then forget the default ledger, the switches and the session
+    tally (for tests)."""
     with _lock:
         if _state.ledger is not None:
             _state.ledger.close()
@@ -313,3 +210,52 @@ def _reset_default() -> None:
         _state.warned = False
         _state.chats = Totals()
         _state.tasks = {}
+
+
+def _close_at_exit() -> None:
+    """Write what is still queued before the process ends."""
+    with _lock:
+        ledger = _state.ledger
+    if ledger is not None:
+        ledger.close()
+
+
+_paused: Writer | None = None  # the writer held across a fork, to resume in the parent
+
+
+def _pause_for_fork() -> None:
+    global _paused
+    ledger = _state.ledger  # no `_lock`: the forking thread may hold it, or another thread
+    _paused = ledger._writer if ledger is not None else None
+    if _paused is not None:
+        _paused.pause()
+
+
+def _resume_after_fork() -> None:
+    global _paused
+    if _paused is not None:
+        _paused.resume()
+    _paused = None
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the parent's writer thread did not come along, and what is in its
+    queue is the parent's to write. The child makes its own default ledger on first use."""
+    global _lock, _paused
+    _lock = threading.RLock()  # the parent may have held it while forking
+    _paused = None
+    _state.ledger = None
+    _state.home_key = None
+
+
+atexit.register(_close_at_exit)
+# `threading`'s exit hook also runs in a multiprocessing child, which ends with `os._exit`
+# and so skips `atexit`; closing twice is harmless.
+with contextlib.suppress(AttributeError, RuntimeError):  # not CPython, or already exiting
+    threading._register_atexit(_close_at_exit)  # type: ignore[attr-defined]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_pause_for_fork,
+        after_in_parent=_resume_after_fork,
+        after_in_child=_forget_after_fork,
+    )

@@ -53,6 +53,16 @@ class Totals:
     tokens: int = 0
     credits: float = 0.0
 
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.calls + other.calls, self.tokens + other.tokens, self.credits + other.credits
+        )
+
+    def __sub__(self, other: Totals) -> Totals:
+        return Totals(
+            self.calls - other.calls, self.tokens - other.tokens, self.credits - other.credits
+        )
+
 
 def parse_since(since: str | date | datetime | timedelta | None) -> datetime | None:
     """`since` as an aware UTC datetime: a date ("2026-05-01"), an ISO time, a datetime (naive

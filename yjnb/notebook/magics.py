@@ -1,9 +1,11 @@
 """`YJMagics`: every yjnb magic, its arguments and its settings (`%config YJMagics.*`).
 
-The methods here only parse arguments and turn expected errors into one-line `UsageError`s;
-the work is done in `chat.py` (%%yj_chat), `settings_view.py` and `profiles_view.py`
-(%yj_config, %yj_models), `media.py` and `remix.py` (%yj_video, %yj_image), `tasks_view.py`
-(%yj_tasks) and `usage.py` (%yj_usage), imported when a magic first runs.
+The methods here only parse arguments and route: each calls one command module,
+`commands/chat.py` (%%yj_chat), `config.py` (%yj_config), `models.py` (%yj_models),
+`media.py` (%yj_video, %yj_image, with `--remix`), `tasks.py` (%yj_tasks) and `usage.py`
+(%yj_usage), imported when the magic first runs; `user_errors` turns expected errors into
+one-line `UsageError`s. The commands get the magics' `Session` (`session.py`), which reads
+these traitlets live. Nothing imports this module but the extension loader (`__init__.py`).
 
 Every magic takes `-p PROFILE`; the magics that call a gateway take `--platform P` to use
 another of its platforms for one cell. `protocols.py` holds what depends on the protocol.
@@ -23,6 +25,7 @@ from traitlets import Bool, Enum, Float, Integer, Unicode, observe
 from traitlets.config.configurable import Configurable
 
 from .._errors import YJError
+from .session import Session
 
 __all__ = ["YJMagics"]
 
@@ -87,20 +90,22 @@ def split_words(line: str) -> list[str]:
 class YJMagics(Magics, Configurable):
     """Magics for the Yuanjing platform. Settings: `%config YJMagics`."""
 
+    # Empty: the profile's protocol picks (one table per protocol, `yjnb.protocols`).
     model = Unicode(
-        "qwen3-max",
-        help="Default chat model for %%yj_chat. Left at qwen3-max, openai and gateway profiles "
-        "use gemini-2.5-flash (gpt-4o-mini on the gateway's openai platform).",
+        "",
+        help="Default chat model for %%yj_chat; empty means the profile's protocol's default "
+        "(qwen3-max on Yuanjing, gemini-2.5-flash on openai and gateway profiles, gpt-4o-mini "
+        "on the gateway's openai platform).",
     ).tag(config=True)
     image_model = Unicode(
-        "wan2.2-t2i-flash",
-        help="Default model for %yj_image. Left at wan2.2-t2i-flash, openai and gateway "
-        "profiles use nano-banana-pro (dall-e-3 on the gateway's openai platform).",
+        "",
+        help="Default model for %yj_image; empty means the profile's protocol's default "
+        "(wan2.2-t2i-flash on Yuanjing, nano-banana-pro or dall-e-3 elsewhere).",
     ).tag(config=True)
     video_model = Unicode(
-        "viduq3-pro",
-        help="Default model for %yj_video. Left at viduq3-pro, openai and gateway profiles "
-        "use veo-3.1 (sora-2 on the gateway's openai platform).",
+        "",
+        help="Default model for %yj_video; empty means the profile's protocol's default "
+        "(viduq3-pro on Yuanjing, veo-3.1 or sora-2 elsewhere).",
     ).tag(config=True)
     profile = Unicode(
         "", help="Profile to use (see ~/.yjnb/config.toml); empty means the settings' default."
@@ -132,11 +137,7 @@ class YJMagics(Magics, Configurable):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, config=getattr(shell, "config", None), **kwargs)
-        self.demo = False
-        self.state: dict[str, Any] = {}  # per-feature state (conversations, background tasks)
-        self._clients: dict[tuple[str, bool, str], Any] = {}
-        # Extra keyword arguments for every Client made here (tests pass a fast poll schedule).
-        self.client_options: dict[str, Any] = {}
+        self.session = Session(self, shell)  # reads the traitlets above, live
 
     @observe("ledger", "ledger_prompts")
     def _ledger_switched(self, change: Any) -> None:
@@ -149,20 +150,7 @@ class YJMagics(Magics, Configurable):
         else:
             configure(prompts=bool(change["new"]))
 
-    def client(self, profile: str | None = None, platform: str | None = None) -> Any:
-        """The sync `yjnb.Client` for a profile (and a gateway platform), made once and reused."""
-        from .._sync import Client
-
-        name = profile or self.profile or None
-        key = (name or "", self.demo, platform or "")
-        if key not in self._clients:
-            options = dict(self.client_options)
-            if platform:
-                options["platform"] = platform
-            self._clients[key] = Client(profile=name, demo=True if self.demo else None, **options)
-        return self._clients[key]
-
-    # -- chat, config, models (chat.py) -----------------------------------------------------
+    # -- chat, config, models ----------------------------------------------------------------
 
     @magic_arguments()
     @argument("-m", "--model", help="Model, or several comma-separated to compare side by side.")
@@ -193,10 +181,10 @@ class YJMagics(Magics, Configurable):
     @user_errors
     def yj_chat(self, line: str, cell: str) -> None:
         """Send the cell to a chat model and stream the answer."""
-        from .chat import run_chat
+        from .commands.chat import run_chat
 
         args = self.yj_chat.parser.parse_args(split_words(line))  # quotes removed
-        run_chat(self, args, cell)
+        run_chat(self.session, args, cell)
 
     @magic_arguments()
     @argument("--key", action="store_true", help="Enter the API key (hidden, not stored).")
@@ -216,9 +204,9 @@ class YJMagics(Magics, Configurable):
     @user_errors
     def yj_config(self, line: str) -> Any:
         """Show or change yjnb's settings (the key is always masked); add profiles."""
-        from .chat import run_config
+        from .commands.config import run_config
 
-        return run_config(self, self.yj_config.parser.parse_args(split_words(line)))
+        return run_config(self.session, self.yj_config.parser.parse_args(split_words(line)))
 
     @magic_arguments()
     @argument("catelog", nargs="?", help="t2t, t2i, t2v, i2v or ref2v.")
@@ -228,32 +216,32 @@ class YJMagics(Magics, Configurable):
     @user_errors
     def yj_models(self, line: str) -> Any:
         """A table of models with their parameters and allowed values."""
-        from .chat import run_models
+        from .commands.models import run_models
 
-        return run_models(self, self.yj_models.parser.parse_args(split_words(line)))
+        return run_models(self.session, self.yj_models.parser.parse_args(split_words(line)))
 
-    # -- media tasks (media.py) -------------------------------------------------------------
+    # -- media tasks ---------------------------------------------------------------------------
 
     @media_arguments("video")
     @line_cell_magic
     @user_errors
     def yj_video(self, line: str, cell: str | None = None) -> Any:
         """Generate a video; with no prompt, show a form."""
-        from .media import run_media
+        from .commands.media import run_media
 
         # Intermixed: prompt words may follow options (`-o t a cat on the moon`).
         args = self.yj_video.parser.parse_intermixed_args(split_words(line))
-        return run_media(self, "video", args, cell)
+        return run_media(self.session, "video", args, cell)
 
     @media_arguments("image")
     @line_cell_magic
     @user_errors
     def yj_image(self, line: str, cell: str | None = None) -> Any:
         """Generate an image; with no prompt, show a form."""
-        from .media import run_media
+        from .commands.media import run_media
 
         args = self.yj_image.parser.parse_intermixed_args(split_words(line))
-        return run_media(self, "image", args, cell)
+        return run_media(self.session, "image", args, cell)
 
     @magic_arguments()
     @argument("--resume", action="store_true", help="Re-attach live cards to unfinished tasks.")
@@ -264,11 +252,11 @@ class YJMagics(Magics, Configurable):
     @user_errors
     def yj_tasks(self, line: str) -> Any:
         """List tasks and their status; --resume picks unfinished ones up again."""
-        from .tasks_view import run_tasks
+        from .commands.tasks import run_tasks
 
-        return run_tasks(self, parse_argstring(self.yj_tasks, line))
+        return run_tasks(self.session, parse_argstring(self.yj_tasks, line))
 
-    # -- the ledger (usage.py) --------------------------------------------------------------
+    # -- the ledger ----------------------------------------------------------------------------
 
     @magic_arguments()
     @argument("--by", choices=["model", "kind", "day", "profile"], default="model")
@@ -279,6 +267,6 @@ class YJMagics(Magics, Configurable):
     @user_errors
     def yj_usage(self, line: str) -> Any:
         """What was spent, on what: a summary of the usage ledger."""
-        from .usage import run_usage
+        from .commands.usage import run_usage
 
-        return run_usage(self, parse_argstring(self.yj_usage, line))
+        return run_usage(self.session, parse_argstring(self.yj_usage, line))

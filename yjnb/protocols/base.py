@@ -119,6 +119,8 @@ class Protocol:
     # The default model of each kind ("chat", "image", "video"): the one table.
     defaults: ClassVar[Mapping[str, str]]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    # The service's own address, for a profile that names none (only Yuanjing has one).
+    default_base_url: ClassVar[str | None] = None
 
     def __init__(self, base_url: str = "", platform: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
@@ -220,7 +222,9 @@ def task_id(kind: str, body: Any, *keys: str) -> str:
         raise MalformedResponse(f"the {kind} submission is not a JSON object")
     value = next((body[k] for k in keys if body.get(k)), None)
     if value is None:
-        raise MalformedResponse(f"the platform accepted the {kind} task but sent no task id")
+        raise MalformedResponse(
+            f"the platform accepted the {kind} task but sent no task id ({keys[0]})"
+        )
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise MalformedResponse(f"the {kind} submission's task id is not a string")
     return str(value)

@@ -52,6 +52,7 @@ class Yuanjing(Protocol):
         "video": "viduq3-pro",
     }
     capabilities = frozenset({"image_tasks"})
+    default_base_url = "https://opencomputing.ai"
 
     # -- chat ---------------------------------------------------------------------------------
 

@@ -1,0 +1,75 @@
+"""What a record adds to the totals (`fold`), and today's totals in memory (`TodayTally`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from yjnb._hooks import emit
+from yjnb.ledger import Ledger, Totals, session_totals
+from yjnb.ledger._today import TodayTally, fold
+
+from .helpers import T0, chat_record, task_record
+
+
+def test_a_late_pending_does_not_undo_a_finished_task_in_the_session(ledger: Ledger) -> None:
+    emit(task_record("ok"))
+    emit(task_record("pending"))  # a retried report arriving late: the row keeps its `ok`
+    assert session_totals() == Totals(1, 0, 25.0) == ledger.totals()
+
+
+def test_fold_is_what_the_upsert_leaves() -> None:
+    pending = fold(None, task_record("pending"))
+    assert (pending.day, pending.totals) == (date(2026, 5, 1), Totals(1, 0, 0.0))
+    done = fold(pending, task_record("ok", started_at=T0 + timedelta(days=3)))
+    assert (done.day, done.totals) == (date(2026, 5, 1), Totals(1, 0, 25.0))  # the first day
+    assert fold(done, task_record("pending")) == done  # a weaker state changes nothing
+    assert fold(done, task_record("ok", credits=None)).totals.credits == 25.0  # None: unknown
+    timed_out = fold(pending, task_record("timeout"))
+    assert fold(timed_out, task_record("ok")).totals.credits == 25.0  # may still finish
+
+
+def test_fold_of_a_chat_counts_its_utc_day() -> None:
+    east = timezone(timedelta(hours=8))
+    late = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30, tzinfo=east)))
+    assert (late.day, late.totals) == (date(2026, 5, 1), Totals(1, 36, 0.0))
+    naive = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30)))
+    assert naive.day == date(2026, 5, 2)  # naive means UTC, as the ledger stores it
+
+
+def test_the_tally_starts_each_utc_day_afresh() -> None:
+    day1, day2 = date(2026, 5, 1), date(2026, 5, 2)
+    late = datetime(2026, 5, 1, 23, 59, tzinfo=timezone.utc)
+    tally = TodayTally()
+    tally.synced(0, day1, Totals(5, 500, 50.0))  # the file as the writer read it
+    tally.note(1, chat_record(started_at=late))
+    assert tally.totals(day1) == Totals(6, 536, 50.0)
+    assert not tally.stale(day1, max_age_s=60)
+    assert tally.totals(day2) == Totals()  # past midnight: yesterday's totals are not today's
+    assert tally.stale(day2, max_age_s=60)
+    tally.note(2, chat_record(started_at=late + timedelta(minutes=2)))
+    assert tally.totals(day2) == Totals(1, 36, 0.0)
+    tally.synced(1, day2, Totals())  # read with record 1 written, not yet record 2
+    assert tally.totals(day2) == Totals(1, 36, 0.0)
+    tally.synced(2, day2, Totals(1, 36, 0.0))  # and now with it
+    assert tally.totals(day2) == Totals(1, 36, 0.0)
+
+
+def test_partial_syncs_leave_exactly_the_unsynced_records() -> None:
+    """Each read of the file drops the records it includes; credits carry no float residue."""
+    today = date(2026, 5, 1)
+    tally = TodayTally()
+    for seq in range(1, 11):
+        tally.note(seq, chat_record(started_at=T0, credits=0.1, total_tokens=1))
+    file_totals = Totals()
+    for written in (3, 7, 10):  # the writer reads after each of three batches
+        file_totals = Totals(written, written, 0.1 * written)
+        tally.synced(written, today, file_totals)
+        unsynced = 10 - written
+        assert tally.totals(today).calls == 10 and tally.totals(today).tokens == 10
+        assert tally.totals(today).credits == pytest.approx(1.0)
+        assert tally.totals(today) - file_totals == Totals(
+            unsynced, unsynced, tally.totals(today).credits - file_totals.credits
+        )
+    assert tally.totals(today) == file_totals  # all read: exactly the file's, nothing left over

@@ -1,0 +1,187 @@
+"""The `Ledger` class: one ledger file, written through `record()`, read as dicts or pandas."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from .._types import UsageRecord
+from ._schema import record_row
+from ._store import Store, Totals, parse_since
+from ._writer import Writer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FILENAME", "Ledger", "Names", "Since", "home"]
+
+FILENAME = "ledger.sqlite"
+
+Since: TypeAlias = str | date | datetime | timedelta | None
+Names: TypeAlias = str | Sequence[str] | None
+
+
+class Ledger:
+    """One ledger file. `Ledger()` is the file under `YJ_HOME`; the connection opens on first use.
+
+    Writing goes through `record()` (the sink does this for you); reading through `frame()`
+    (pandas), `summary()`, `export()`, `tasks()`, `totals()`. The process default
+    (`default_ledger()`) writes through its writer thread and every read flushes it first.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else home() / FILENAME
+        self._store = Store(self.path)
+        # The default ledger's queue and thread (`default_ledger()`); None: writes are direct.
+        self._writer: Writer | None = None
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    def __len__(self) -> int:
+        self.flush()
+        return self._store.count()
+
+    def flush(self) -> None:
+        """Wait until every record queued for this ledger is in the file. Only the default
+        ledger queues (its writer thread); for any other, writes are direct and this is a no-op."""
+        if self._writer is not None:
+            self._writer.flush()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def record(
+        self, record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
+    ) -> None:
+        """Write one record: a chat as a new row, a task inserted or updated by its task id.
+        Returns once it is written (on the default ledger, by its writer thread)."""
+        self.record_many([record], prompts=prompts, notebook=notebook)
+
+    def record_many(
+        self, records: Sequence[UsageRecord], *, prompts: bool = True, notebook: str | None = None
+    ) -> None:
+        """Write several records in one transaction (imports, benchmarks), raising on failure."""
+        if self._writer is not None:
+            self._writer.submit(list(records), prompts=prompts, notebook=notebook, wait=True)
+        else:
+            self._store.write(record_row(r, prompts=prompts, notebook=notebook) for r in records)
+
+    def _queue(self, record: UsageRecord, *, prompts: bool, notebook: str | None) -> None:
+        """The sink's write: queued for the writer thread, which logs a failure; never waits."""
+        if self._writer is not None:
+            self._writer.submit([record], prompts=prompts, notebook=notebook)
+        else:
+            self._store.write([record_row(record, prompts=prompts, notebook=notebook)])
+
+    def set_local_path(self, taskid: str, path: str | os.PathLike[str]) -> bool:
+        """Note where a task's media were saved. False if the task is not in this ledger.
+        On the default ledger the writer thread does it, after the task's queued records."""
+        where = os.fspath(path)
+        if self._writer is not None:
+            return self._writer.call(lambda store: store.set_local_path(taskid, where))
+        return self._store.set_local_path(taskid, where)
+
+    # -- reading without pandas -------------------------------------------------------------
+
+    def tasks(
+        self, statuses: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded)."""
+        self.flush()
+        return self._store.dicts(statuses=statuses, tasks_only=True, newest_first=True, limit=limit)
+
+    def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:
+        """Tasks still `pending` or `running` (and, if asked, those whose wait timed out: the
+        platform may still finish them), newest first: what `%yj_tasks --resume` picks up."""
+        statuses = ["pending", "running"] + (["timeout"] if include_timeout else [])
+        return self.tasks(statuses)
+
+    def rows(
+        self, since: Since = None, kind: Names = None, model: Names = None
+    ) -> list[dict[str, Any]]:
+        """Every row matching the filters, oldest first, as plain dicts."""
+        self.flush()
+        return self._store.dicts(since=parse_since(since), kind=kind, model=model)
+
+    def totals(self, since: Since = None) -> Totals:
+        """Calls, tokens and credits since a moment (all rows if None)."""
+        self.flush()
+        return self._store.totals(parse_since(since))
+
+    def schema_version(self) -> int:
+        self.flush()
+        return self._store.schema_version()
+
+    # -- reading with pandas ----------------------------------------------------------------
+
+    def frame(self, since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
+        """The rows as a DataFrame, newest last: UTC datetimes, `Int64` token counts, floats.
+
+        `since`: a date ("2026-05-01"), ISO time, datetime (naive = UTC), timedelta or "today".
+        `kind` / `model`: one name or several. `params` and `usage_raw` stay JSON text.
+        """
+        from ._frame import to_frame
+
+        self.flush()
+        # Loading makes millions of small objects (~30 per row), none of them cyclic: without
+        # pausing the cyclic GC, its repeated full passes cost a third of the load time.
+        with _gc_paused():
+            columns, rows = self._store.select(since=parse_since(since), kind=kind, model=model)
+            return to_frame(columns, rows)
+
+    def summary(self, by: str = "model", since: Since = None) -> pd.DataFrame:
+        """Calls, tokens, credits, failures and mean latency per model, kind, day or profile."""
+        from ._frame import summarize
+
+        return summarize(self.frame(since=since), by)
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        since: Since = None,
+        kind: Names = None,
+        model: Names = None,
+    ) -> Path:
+        """Write the rows to `.csv` or `.parquet` (Parquet needs pyarrow). Returns the path."""
+        from ._frame import export
+
+        return export(self.frame(since=since, kind=kind, model=model), Path(path))
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer thread (if any) and close the file."""
+        if self._writer is not None:
+            self._writer.close()
+        self._store.close()
+
+    def _today_totals(self, *, fresh: bool) -> Totals:
+        if self._writer is None:  # not the default ledger: no tally, read the file
+            return self.totals("today")
+        return self._writer.today(fresh=fresh)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def home() -> Path:
+    """YJ_HOME as the settings resolve it (env, .env), falling back to the bare variable."""
+    from .._config import load_settings
+    from .._errors import ConfigError
+
+    try:
+        return load_settings().home
+    except ConfigError:  # a bad profile must not stop the ledger from recording
+        return Path(os.environ.get("YJ_HOME") or "~/.yjnb").expanduser()

@@ -1,0 +1,125 @@
+"""What a record adds to the totals, and today's totals kept in memory.
+
+The usage line under an output runs on the event loop (a background task's card), so
+`today_totals()` must not query SQLite there. `TodayTally` holds the file's totals for today
+as the writer thread last read them, plus what this process recorded after that read; the
+writer re-reads after each write, so other kernels' rows on the same file show up then and
+this process's own records show up at once.
+
+Both sides count a row the way the SQL does: by the UTC day its `started_at` falls on (a task
+stays on the day it was submitted, whatever day it ends), a task once however many states it
+reports, and a task's later state as the upsert leaves the row (`_schema.UPSERT`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from .._types import UsageRecord
+from ._store import Totals
+
+__all__ = ["Spend", "TodayTally", "fold", "utc_day"]
+
+# A task's states, weakest first, as `_schema._RANK` orders them: the upsert never moves a
+# row to a weaker state, so a late `pending` after `ok` leaves the row (and its credits) alone.
+_RANK = {"pending": 0, "running": 0, "timeout": 1}
+_FINAL = 2
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC day of `moment` (naive means UTC, as `_schema.iso` stores it)."""
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(timezone.utc).date()
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What one row counts for: the UTC day it started on, its totals, its state's rank."""
+
+    day: date
+    totals: Totals
+    rank: int = _FINAL
+
+
+def fold(previous: Spend | None, record: UsageRecord) -> Spend:
+    """The row's spend once `record` is applied to it, as the ledger's upsert applies it.
+
+    A chat (or a task's first state) is a new row. A task's later state keeps the first
+    state's day, changes nothing if it is weaker (a late `pending`), and never erases tokens
+    or credits that were known with an unknown (None) value.
+    """
+    rank = _RANK.get(record.status, _FINAL)
+    if previous is None:
+        totals = Totals(1, record.total_tokens or 0, record.credits or 0.0)
+        return Spend(utc_day(record.started_at), totals, rank)
+    if rank < previous.rank:
+        return previous
+    known = previous.totals
+    tokens = record.total_tokens if record.total_tokens is not None else known.tokens
+    credits = record.credits if record.credits is not None else known.credits
+    return Spend(previous.day, Totals(1, tokens, credits), rank)
+
+
+class TodayTally:
+    """Today's calls, tokens and credits on one ledger file, without touching the file.
+
+    `note(seq, record)` runs on the recording thread when a record is queued (number `seq`);
+    `synced(seq, day, totals)` on the writer thread after it read the file's totals for `day`
+    with every record up to `seq` written. Between the two, a record is counted from memory.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._base: tuple[date, Totals] | None = None  # the file's totals at the last read
+        self._unsynced: deque[tuple[int, date, Totals]] = deque()  # (seq, day, delta) since
+        self._by_day: dict[date, Totals] = {}  # the unsynced deltas summed per day
+        self._tasks: dict[str, Spend] = {}  # each task's spend as this process last knew it
+        self._synced_at = float("-inf")  # time.monotonic() of the last read
+
+    def note(self, seq: int, record: UsageRecord) -> None:
+        """Count `record` (queued as number `seq`) until a read of the file includes it."""
+        with self._lock:
+            previous = self._tasks.get(record.taskid) if record.taskid else None
+            spend = fold(previous, record)
+            if record.taskid:
+                self._tasks[record.taskid] = spend
+            # A task's later state adds only what it changes: the file already counts the row.
+            delta = spend.totals - previous.totals if previous is not None else spend.totals
+            if delta == Totals():
+                return
+            self._unsynced.append((seq, spend.day, delta))
+            self._by_day[spend.day] = self._by_day.get(spend.day, Totals()) + delta
+
+    def synced(self, seq: int, day: date, totals: Totals) -> None:
+        """The file's `totals` for `day`, read with every record up to `seq` written."""
+        with self._lock:
+            if self._base is not None and self._base[0] != day:
+                # A new day: earlier days' tasks no longer count (a kernel runs for weeks).
+                self._tasks = {k: s for k, s in self._tasks.items() if s.day >= day}
+            self._base = (day, totals)
+            # Only what this read includes is taken off (the writer reads after every batch:
+            # summing what is left each time would cost the square of a backlog).
+            while self._unsynced and self._unsynced[0][0] <= seq:
+                _, on, delta = self._unsynced.popleft()
+                self._by_day[on] = self._by_day[on] - delta
+            if not self._unsynced:
+                self._by_day = {}  # exactly nothing: no float residue outlives a backlog
+            self._synced_at = time.monotonic()
+
+    def totals(self, today: date) -> Totals:
+        """Rows started on `today` or later (as `started_at >= midnight` counts them)."""
+        with self._lock:
+            base = self._base[1] if self._base is not None and self._base[0] == today else Totals()
+            return sum((t for on, t in self._by_day.items() if on >= today), base)
+
+    def stale(self, today: date, max_age_s: float) -> bool:
+        """Whether a read of the file is due: none yet, a new day, or none for `max_age_s`."""
+        with self._lock:
+            if self._base is None or self._base[0] != today:
+                return True
+            return time.monotonic() - self._synced_at > max_age_s

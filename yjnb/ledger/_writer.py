@@ -1,0 +1,345 @@
+"""The default ledger's writer thread: usage records reach SQLite off the recording thread.
+
+The core reports each call on the runner's event loop. A SQLite write there (a commit, or a
+busy wait of up to a minute behind another kernel's write) would stall every call in flight,
+so the sink only queues the record, and one daemon thread per default ledger writes the queue
+in order, a run of records in one transaction. Records of one task are applied in the order
+they were queued, so the upsert by task id sees them as before.
+
+Reads of the default ledger first `flush()`: they wait until everything queued before them is
+written, so code that records and then reads sees its own records. Process exit, a new
+`YJ_HOME` and `_reset_default()` `close()` the writer: it writes what is queued, then stops.
+
+After each write the thread re-reads today's totals into the `TodayTally`, which is what the
+usage line shows without touching SQLite on its own thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from .._types import UsageRecord
+from ._schema import record_row
+from ._store import Store, Totals
+from ._today import TodayTally
+
+__all__ = ["THREAD_NAME", "Writer"]
+
+logger = logging.getLogger("yjnb")
+T = TypeVar("T")
+
+THREAD_NAME = "yjnb-ledger-writer"
+MAX_BATCH = 1000  # queue items taken at once: bounds one transaction under a flood of records
+# How long `today()` waits for the writer's first read of the file, off the event loop only:
+# the first usage line of a kernel should count the day's earlier rows, not only its own.
+SEED_WAIT_S = 2.0
+# How old the tally may get before `today()` asks the writer to re-read the file, so that
+# other kernels' spending shows up even while this one records nothing.
+RESYNC_AFTER_S = 2.0
+# Waits are sliced so that a kernel interrupt is seen promptly (see `yjnb._runner`).
+WAIT_SLICE_S = 0.2
+
+
+@dataclass
+class _Write:
+    """Records to write in one go (`Ledger.record_many` queues several), and who waits."""
+
+    seq: int
+    records: Sequence[UsageRecord]
+    prompts: bool
+    notebook: str | None
+    done: Future[None] | None  # None: nobody waits (the sink); a failure is logged instead
+
+
+@dataclass
+class _Call:
+    """Something to run on the writer thread after everything queued before it."""
+
+    fn: Callable[[Store], Any]
+    done: Future[Any]
+
+
+_SYNC = object()  # re-read today's totals
+_STOP = object()  # write what is queued before this, then end the thread
+
+
+class Writer:
+    """One thread writing one ledger file through its own connection, fed by a queue."""
+
+    def __init__(self, store: Store) -> None:
+        self.tally = TodayTally()
+        self._store = store
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # orders seq numbers with the queue; guards the state
+        self._thread: threading.Thread | None = None  # started by the first use
+        self._closed = False
+        self._seq = 0  # the last record item queued
+        self._written_seq = 0  # the last record item the thread has finished (writer only)
+        self._queued = 0  # items put, and items finished: their difference is the backlog
+        self._finished = 0
+        self._sync_asked = False
+        self._seeded = threading.Event()  # set after the thread's first read of the file
+        # Held by the thread while it is inside SQLite, and by `pause()` around a fork: a
+        # child that inherits a connection mid-transaction finds the file locked for good.
+        self._busy = threading.Lock()
+        self._warned = False
+
+    @property
+    def backlog(self) -> int:
+        """Queue items not finished yet (records, flushes, calls)."""
+        return self._queued - self._finished
+
+    def on_writer_thread(self) -> bool:
+        return self._thread is not None and threading.current_thread() is self._thread
+
+    # -- the recording side ---------------------------------------------------------------
+
+    def submit(
+        self,
+        records: Sequence[UsageRecord],
+        *,
+        prompts: bool,
+        notebook: str | None,
+        wait: bool = False,
+    ) -> None:
+        """Queue `records` and return at once, or with `wait` once they are written (raising
+        what the write raised). Never blocks without `wait`: the queue has no bound."""
+        done: Future[None] | None = Future() if wait else None
+        item: _Write | None = None
+        with self._lock:
+            if not self._closed:
+                self._start()
+                self._seq += 1
+                for record in records:  # counted before the writer can read the file past it
+                    self.tally.note(self._seq, record)
+                item = _Write(self._seq, records, prompts, notebook, done)
+                self._put(item)
+        if item is None:  # closed: a record racing `close()` is written here, not dropped
+            self._write_now(_Write(0, records, prompts, notebook, done))
+        if done is not None:
+            _wait(done)
+
+    def call(self, fn: Callable[[Store], T]) -> T:
+        """`fn(store)` run on the writer thread after everything queued before; its result."""
+        done: Future[T] = Future()
+        with self._lock:
+            queued = not self._closed and not self.on_writer_thread()
+            if queued:
+                self._start()
+                self._put(_Call(fn, done))
+        if not queued:  # closed (everything was written), or on the thread itself
+            return fn(self._store)
+        return _wait(done)
+
+    def flush(self) -> None:
+        """Wait until everything queued before this call is written (or failed: logged).
+
+        On the writer thread it returns at once (it cannot wait for itself). Elsewhere, the
+        event loop included, it waits: the writer never needs the loop, so it cannot deadlock.
+        """
+        if self._thread is None or self.on_writer_thread():
+            return
+        self.call(_nothing)
+
+    def today(self, *, fresh: bool = False) -> Totals:
+        """Today's totals. From memory unless `fresh`: then everything queued is written and
+        the file re-read on the writer thread (raising if it cannot be read)."""
+        if fresh:
+            return self.call(self._resync)
+        with self._lock:
+            running = not self._closed
+            if running:
+                self._start()
+        if running and not self.on_writer_thread() and not _in_event_loop():
+            self._seeded.wait(SEED_WAIT_S)
+        today = datetime.now(timezone.utc).date()
+        if self.tally.stale(today, RESYNC_AFTER_S):
+            self._ask_sync()
+        return self.tally.totals(today)
+
+    def close(self) -> None:
+        """Write everything queued, end the thread and close its connection (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._put(_STOP)
+        if thread is None:
+            self._store.close()
+        elif thread is not threading.current_thread():
+            thread.join()
+
+    def pause(self) -> None:
+        """Hold the thread between batches (before `os.fork()`) until `resume()`."""
+        self._busy.acquire()
+
+    def resume(self) -> None:
+        self._busy.release()
+
+    def _start(self) -> None:
+        """Start the thread on first use (under `_lock`): a ledger only looked at needs none."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+            self._thread.start()
+
+    def _put(self, item: object) -> None:
+        self._queued += 1
+        self._queue.put(item)
+
+    def _ask_sync(self) -> None:
+        with self._lock:
+            if self._sync_asked or self._closed:
+                return
+            self._sync_asked = True
+            self._start()
+            self._put(_SYNC)
+
+    # -- the writer thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            with self._busy:
+                self._sync_quietly()  # the seed: the day's rows written before this kernel
+            self._seeded.set()
+            keep_going = True
+            while keep_going:
+                batch = self._take()
+                with self._busy:
+                    keep_going = self._serve(batch)
+        finally:
+            # Normally nothing is left after the stop. Should the thread ever die, whoever
+            # records from now on writes for themselves, and what is queued is written here.
+            with self._lock:
+                self._closed = True
+            self._drain()
+            self._seeded.set()
+            self._store.close()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._serve([item])
+
+    def _take(self) -> list[object]:
+        batch = [self._queue.get()]
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _serve(self, batch: list[object]) -> bool:
+        """Write the batch's records (each run in one transaction), run its calls in order.
+        False once the batch held the stop."""
+        writes: list[_Write] = []
+        synced = False
+        for item in [*batch, None]:  # None: the end of the batch writes the last run
+            if isinstance(item, _Write):
+                writes.append(item)
+                continue
+            if writes:
+                self._write(writes)
+                self._finished += len(writes)
+                writes = []
+                self._sync_quietly()  # before any flush returns: a flushed tally is in step
+                synced = True
+            if isinstance(item, _Call):
+                self._run_call(item)
+            elif item is _SYNC:
+                self._sync_asked = False
+                if not synced:
+                    self._sync_quietly()
+            if item is not None:
+                self._finished += 1
+            if item is _STOP:
+                return False
+        return True
+
+    def _write(self, writes: list[_Write]) -> None:
+        try:
+            self._store.write(row for w in writes for row in _rows(w))
+        except Exception:
+            # One bad record must not take the rest of its transaction with it: one by one.
+            for w in writes:
+                self._write_now(w)
+        else:
+            for w in writes:
+                if w.done is not None:
+                    w.done.set_result(None)
+        self._written_seq = writes[-1].seq
+
+    def _write_now(self, w: _Write) -> None:
+        try:
+            self._store.write(_rows(w))
+        except Exception as exc:
+            self._failed(w, exc)
+        else:
+            if w.done is not None:
+                w.done.set_result(None)
+
+    def _failed(self, w: _Write, exc: Exception) -> None:
+        if w.done is not None:  # `Ledger.record()`: its caller gets the error, as before
+            w.done.set_exception(exc)
+            return
+        # A full disk or a read-only home must not cost the user the answer; say so once.
+        if not self._warned:
+            self._warned = True
+            logger.warning("yjnb usage ledger: could not record a call (%s)", exc)
+
+    def _run_call(self, call: _Call) -> None:
+        try:
+            call.done.set_result(call.fn(self._store))
+        except Exception as exc:
+            call.done.set_exception(exc)
+
+    def _resync(self, store: Store) -> Totals:
+        """Read today's totals (everything queued so far is written) into the tally."""
+        now = datetime.now(timezone.utc)
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        totals = store.totals(midnight)
+        self.tally.synced(self._written_seq, midnight.date(), totals)
+        return totals
+
+    def _sync_quietly(self) -> None:
+        try:
+            self._resync(self._store)
+        except Exception:  # an unreadable file: the tally counts from memory until it reads
+            logger.debug("yjnb usage ledger: could not read today's totals", exc_info=True)
+
+
+def _rows(w: _Write) -> list[tuple[Any, ...]]:
+    return [record_row(r, prompts=w.prompts, notebook=w.notebook) for r in w.records]
+
+
+def _nothing(store: Store) -> None:
+    return None
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _wait(done: Future[T]) -> T:
+    while True:
+        try:
+            return done.result(timeout=WAIT_SLICE_S)
+        except TimeoutError:
+            continue

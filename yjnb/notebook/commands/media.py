@@ -1,0 +1,177 @@
+"""%yj_video and %yj_image: words to a checked request, a live card that follows the task.
+
+The line's words become parameters and a prompt (`services/media_request.py`); with no prompt
+at all the magic shows the form instead (`widgets/forms.py`). The profile's protocol picks the
+catalog (`Protocol.catalog`): the Yuanjing models, or for openai and gateway profiles
+the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose `duration`, `first_frame`
+and `images` the core sends as `seconds`, `input_reference` and `image` edits.
+
+Everything is checked once, by the core, before anything is sent (one `UsageError` listing
+every problem), then the budget, then the checked request is sent as it is and its task
+followed by the task service (`services/tasks.py`). The cell waits for it unless `--bg`; a
+kernel interrupt while waiting leaves the watcher running and says so.
+
+`%yj_video --remix TASKID [name=value ...] prompt` makes a new video from a finished one, on
+openai and gateway profiles only (a Yuanjing profile gets a one-line UsageError before
+anything is sent). The video to remix is looked up among the tasks followed in this kernel,
+then in the ledger: its model is the default for the remix (`-m` overrides it), its gateway
+platform is kept, and a video known not to have finished is refused before sending. A task
+id yjnb has never seen is sent as is: the service says whether it exists. The remix is a task
+like any other: the same live card, progress, `--bg`, `-o VAR`, saving and `%yj_tasks`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ..._config import Settings
+from ..._types import Task
+from ...ledger import default_ledger
+from ..protocols import check_platform_option, default_model, protocol_of, require
+from ..services.budget import check_budget
+from ..services.media_request import check_request, split_params
+from ..services.tasks import Watcher, start_task, wait_in_cell
+from ..views.task_card import DisplaySink
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["cell_prompt", "run_media", "source_task"]
+
+_UNFINISHED = ("pending", "running", "timeout")
+
+
+def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
+    """%yj_video / %yj_image: check, submit, show the live card; no prompt shows the form."""
+    settings = session.profile_settings(args.profile, args.platform)
+    check_platform_option(settings, args.platform)
+    if getattr(args, "remix", None):
+        return run_remix(session, args, cell, settings)
+    protocol = protocol_of(settings)
+    model = args.model or default_model(session.options, kind, settings)
+    body = (cell or "").strip()
+    params, words = split_params(
+        kind, model, list(args.words or []), catalog=protocol.catalog, has_cell=bool(body)
+    )
+    prompt = cell_prompt(body, words)
+    if not prompt.strip():
+        from ..widgets.forms import TaskForm  # ipywidgets: only when a form is asked for
+
+        return TaskForm(
+            kind,
+            session,
+            model=model,
+            values=params,
+            profile=args.profile,
+            platform=args.platform,
+        )
+    prepared = check_request(protocol, settings.profile, kind, model, prompt, params)
+    for warning in prepared.warnings:
+        print(f"yjnb: {warning}")
+    check_budget(session, force=bool(args.force))
+    watcher = start_task(
+        session,
+        prepared,
+        sink=DisplaySink(session.shell),
+        profile=args.profile,
+        platform=args.platform,
+        save=args.save,
+        timeout=args.timeout,
+    )
+    finish_cell(session, args, watcher)
+    return None
+
+
+def cell_prompt(body: str, words: list[str]) -> str:
+    """The prompt: the cell body or the line's prompt words, not both."""
+    if body and words:
+        raise UsageError(
+            "give the prompt either on the line or in the cell body, not both "
+            f"(line words: {' '.join(words)!r})"
+        )
+    return body or " ".join(words)
+
+
+def finish_cell(session: Session, args: Any, watcher: Watcher) -> None:
+    """`-o VAR` gets the Task; without `--bg` the cell waits for it."""
+    if args.output:
+        session.shell.user_ns[args.output] = watcher.task
+    if not args.bg:
+        wait_in_cell(watcher)
+
+
+# -- --remix -------------------------------------------------------------------------------------
+
+
+def source_task(session: Session, taskid: str) -> Task | None:
+    """The task to remix as this kernel or the ledger knows it; None if unknown."""
+    followed = session.watchers.get(taskid)
+    if followed is not None:
+        return followed.task
+    try:
+        rows = [r for r in default_ledger().tasks() if r.get("taskid") == taskid]
+    except Exception:  # an unreadable ledger: the service still knows the task
+        return None
+    if not rows:
+        return None
+    row = rows[0]
+    params = row.get("params") or {}
+    status = str(row.get("status") or "").lower()
+    return Task(
+        taskid=taskid,
+        status="SUCCEEDED" if status == "ok" else status.upper() or "CREATED",
+        kind=str(row.get("kind") or "video"),
+        model=row.get("model"),
+        prompt=row.get("prompt"),
+        profile=row.get("profile"),
+        platform=params.get("platform") if isinstance(params, dict) else None,
+    )
+
+
+def _check_source(source: Task | None, taskid: str) -> None:
+    if source is None:
+        return
+    if source.kind != "video":
+        raise UsageError(f"--remix {taskid}: that task made an image; remix takes a video")
+    status = source.status.lower()
+    if status in _UNFINISHED or status == "created" or (source.done and not source.succeeded):
+        raise UsageError(
+            f"--remix {taskid}: that video is {source.status}, not finished; "
+            "remix a video that succeeded (nothing was sent)"
+        )
+
+
+def run_remix(session: Session, args: Any, cell: str | None, settings: Settings) -> None:
+    require(settings, "remix")  # before looking the source up: nothing else matters then
+    taskid = str(args.remix).strip()
+    source = source_task(session, taskid)
+    _check_source(source, taskid)
+    protocol = protocol_of(settings)
+    model = args.model or (source.model if source is not None else None)
+    model = model or default_model(session.options, "video", settings)
+    body = (cell or "").strip()
+    params, words = split_params(
+        "video", model, list(args.words or []), catalog=protocol.catalog, has_cell=bool(body)
+    )
+    prompt = cell_prompt(body, words)
+    if not prompt.strip():
+        raise UsageError(f"--remix {taskid} needs a prompt: say how the video should change")
+    prepared = check_request(
+        protocol, settings.profile, "video", model, prompt, params,
+        platform=source.platform if source is not None else None, remix_of=taskid,
+    )  # fmt: skip
+    for warning in prepared.warnings:
+        print(f"yjnb: {warning}")
+    check_budget(session, force=bool(args.force))
+    watcher = start_task(
+        session,
+        prepared,
+        sink=DisplaySink(session.shell),
+        profile=args.profile,
+        platform=args.platform,
+        save=args.save,
+        timeout=args.timeout,
+    )
+    finish_cell(session, args, watcher)

@@ -1,0 +1,167 @@
+"""%yj_tasks: the ledger's tasks, one task's card, and `--resume` of unfinished ones.
+
+`-p PROFILE` keeps the tasks started with that profile (the ledger notes each task's
+profile); with `--resume` only those are followed again, with a task id that profile's client
+looks it up. Cards are the same live `TaskCard`s %yj_video and %yj_image show, followed by
+the same task service (`services/tasks.py`); the list is drawn by `views/tasks_table.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ..._errors import YJError
+from ..._runner import get_runner
+from ..._types import Task
+from ...ledger import default_ledger
+from ..protocols import protocol_of
+from ..services.tasks import Watcher, follow
+from ..views.task_card import DisplaySink, TaskCard
+from ..views.tasks_table import show_tasks
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["list_tasks", "resume", "run_tasks", "show_task", "task_rows"]
+
+TASK_LIST_LIMIT = 20
+
+
+def _task_from_row(row: dict[str, Any]) -> Task:
+    params = dict(row.get("params") or {})
+    platform = params.get("platform")  # a gateway task notes the platform it was made on
+    # What the ledger knows; a status request updates it (an openai image has none to make).
+    status = {"ok": "SUCCEEDED", "failed": "FAILED"}.get(str(row.get("status")), "CREATED")
+    task = Task(
+        taskid=str(row["taskid"]),
+        status=status,
+        kind=str(row.get("kind") or "video"),
+        model=row.get("model"),
+        catelog=row.get("catelog"),
+        prompt=row.get("prompt"),
+        params=params,
+        profile=row.get("profile"),
+        platform=str(platform) if platform else None,
+    )
+    started = row.get("started_at")
+    if isinstance(started, datetime) and started.tzinfo is not None:
+        task.submitted_at = started
+    return task
+
+
+def _client_for(session: Session, profile: str | None, platform: str | None = None) -> Any:
+    """The default client when the row's profile is the default one (keeps YJ_BASE_URL);
+    a gateway task made on another platform than its profile's is followed there."""
+    default = session.profile_settings(None)
+    if not profile or profile in ("default", default.profile):
+        settings, profile = default, None
+    else:
+        settings = session.profile_settings(profile)
+    if not protocol_of(settings).supports("platform") or platform in (None, settings.platform):
+        platform = None
+    return session.client(profile, platform)
+
+
+def _profile_name(session: Session, profile: str | None) -> str | None:
+    """The profile `-p` names (checked: a ConfigError for an unknown one), or None."""
+    return session.profile_settings(profile).profile if profile else None
+
+
+def _attach(session: Session, task: Task, note: str) -> Watcher:
+    client = _client_for(session, task.profile, task.platform)
+    card = TaskCard(
+        DisplaySink(session.shell),
+        task,
+        demo=bool(session.demo or client.settings.demo),
+        refresh_interval=session.options.refresh_interval,
+    )
+    card.note = note
+    card.show()
+    return follow(session, client, task, card)
+
+
+def resume(session: Session, profile: str | None = None) -> list[Watcher]:
+    """Re-attach a live card to every unfinished task in the ledger (not already followed),
+    or only to those of one profile."""
+    live = session.watchers
+    attached = []
+    for row in default_ledger().pending_tasks(include_timeout=True):
+        if profile is not None and row.get("profile") != profile:
+            continue
+        taskid = str(row.get("taskid") or "")
+        if not taskid or (taskid in live and not live[taskid].done):
+            continue
+        attached.append(_attach(session, _task_from_row(row), "resumed from the ledger"))
+    if not attached:
+        print("yjnb: no unfinished tasks to resume")
+    else:
+        print(f"yjnb: following {len(attached)} unfinished task(s) again")
+    return attached
+
+
+def show_task(session: Session, taskid: str, profile: str | None = None) -> None:
+    live = session.watchers.get(taskid)
+    if live is not None:
+        card = TaskCard(DisplaySink(session.shell), live.task, demo=live.card.demo)
+        card.outcome, card.note = live.card.outcome, live.card.note
+        card.usage_line, card.save_error = live.card.usage_line, live.card.save_error
+        card.show()
+        return
+    rows = [r for r in default_ledger().tasks() if r.get("taskid") == taskid]
+    task = _task_from_row(rows[0]) if rows else Task(taskid=taskid, profile=profile)
+    client = _client_for(session, task.profile or profile, task.platform)
+    try:
+        get_runner().run(client.aio.task(task))
+    except YJError as exc:
+        raise UsageError(f"task {taskid}: {type(exc).__name__}: {exc}") from None
+    if task.done:
+        path = rows[0].get("local_path") if rows else None
+        if path:
+            task.local_paths["video" if task.kind == "video" else "image"] = str(path)
+        card = TaskCard(DisplaySink(session.shell), task, demo=bool(session.demo))
+        card.outcome = "done"
+        card.show()
+    else:
+        _attach(session, task, "still running: following it here")
+
+
+def task_rows(
+    session: Session, *, all_tasks: bool, profile: str | None = None
+) -> list[dict[str, Any]]:
+    """The ledger's tasks, newest first, with the live status of those followed here;
+    only those of `profile` if one is given."""
+    limit = None if all_tasks or profile else TASK_LIST_LIMIT
+    rows = [r for r in default_ledger().tasks(limit=limit) if profile in (None, r.get("profile"))]
+    if not all_tasks:
+        rows = rows[:TASK_LIST_LIMIT]
+    live = session.watchers
+    known = {r.get("taskid") for r in rows}
+    out = [dict(r) for r in rows]
+    for taskid, w in live.items():  # followed here but not (yet) in the ledger
+        if taskid not in known and profile in (None, w.task.profile):
+            out.append({"taskid": taskid, "kind": w.task.kind, "model": w.task.model,
+                        "prompt": w.task.prompt, "started_at": w.task.submitted_at,
+                        "profile": w.task.profile})  # fmt: skip
+    for row in out:
+        followed = live.get(str(row.get("taskid")))
+        row["live"] = followed.task.status if followed is not None else None
+    return out
+
+
+def list_tasks(session: Session, *, all_tasks: bool, profile: str | None = None) -> None:
+    """The table of tasks (`views/tasks_table.py`), or a line saying there are none."""
+    show_tasks(session.shell, task_rows(session, all_tasks=all_tasks, profile=profile), profile)
+
+
+def run_tasks(session: Session, args: Any) -> None:
+    """%yj_tasks [--resume] [--all] [-p PROFILE] [TASKID]."""
+    profile = _profile_name(session, args.profile)
+    if args.resume:
+        resume(session, profile)
+    elif args.taskid:
+        show_task(session, args.taskid, profile)
+    else:
+        list_tasks(session, all_tasks=bool(args.all), profile=profile)

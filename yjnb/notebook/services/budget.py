@@ -1,0 +1,115 @@
+"""The credit budgets and the usage line under each output (`%yj_usage` is commands/usage.py).
+
+For the commands and the forms (a contract):
+
+* `check_budget(session, force=args.force)` before any paid request: warns at 80 % of a
+  budget, raises a one-line `UsageError` beyond it unless `--force`.
+* `usage_line(kind, tokens=..., credits=...)` after the call: "this call: 36 tokens · today:
+  12 calls, 1,234 tokens, 12.5 credits", or "" when the ledger is off. Plain text: escape it.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from IPython.core.error import UsageError
+
+from ... import ledger as _ledger
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["check_budget", "ledger_active", "usage_line"]
+
+WARN_AT = 0.8
+
+
+def _fmt_credits(value: float) -> str:
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def ledger_active(session: Session) -> bool:
+    """`YJMagics.ledger` is on and the process's ledger records."""
+    return bool(session.options.ledger) and _ledger.enabled()
+
+
+def check_budget(session: Session, *, force: bool) -> None:
+    """Before a paid call: warn at 80 % of a credit budget, refuse beyond it unless `force`.
+
+    `YJMagics.budget_credits` is per UTC day, over every kernel writing to the same ledger;
+    `YJMagics.session_budget_credits` counts this process only. 0 means no budget.
+    """
+    daily = float(session.options.budget_credits or 0)
+    per_session = float(session.options.session_budget_credits or 0)
+    if (daily <= 0 and per_session <= 0) or not ledger_active(session):
+        return
+    today = datetime.now(timezone.utc).date().isoformat()
+    checks: list[tuple[str, str, float, float, str]] = []
+    if daily > 0:
+        try:
+            # Fresh: the in-memory tally may lag other kernels' spending by a moment.
+            spent = _ledger.today_totals(fresh=True).credits
+        except Exception as exc:  # fail closed: a budget that cannot be read is not a pass
+            if force:
+                return
+            raise UsageError(
+                f"Cannot read the usage ledger to check the daily budget ({exc}); "
+                "add --force to run this call anyway"
+            ) from None
+        checks.append((f"day:{today}", "today (UTC)", spent, daily, "budget_credits"))
+    if per_session > 0:
+        spent = _ledger.session_totals().credits
+        checks.append(("session", "this session", spent, per_session, "session_budget_credits"))
+    warned = session.budget_warned
+    for key, when, spent, budget, trait in checks:
+        summary = f"{_fmt_credits(spent)} of {_fmt_credits(budget)} credits spent {when}"
+        if spent >= budget:
+            if force:
+                print(
+                    f"yjnb: budget exceeded ({summary}); running anyway (--force)", file=sys.stderr
+                )
+                continue
+            raise UsageError(
+                f"Credit budget reached: {summary}. Raise it with "
+                f"%config YJMagics.{trait} = {_fmt_credits(_raised(budget, spent))} "
+                "or add --force to run this call anyway"
+            )
+        if spent >= WARN_AT * budget and (key, budget) not in warned:
+            warned.add((key, budget))
+            print(
+                f"yjnb: {spent / budget:.0%} of the credit budget used ({summary}; "
+                f"YJMagics.{trait})",
+                file=sys.stderr,
+            )
+
+
+def _raised(budget: float, spent: float) -> float:
+    """A suggestion for a new budget: double, and at least 20 % above what was spent."""
+    return float(max(budget * 2, round(spent * 1.2 + 0.5)))
+
+
+def usage_line(kind: str, *, tokens: int | None = None, credits: float | None = None) -> str:
+    """One line for under an output: this call's tokens or credits and today's totals.
+
+    `kind` is "chat", "image" or "video"; "" when the ledger is off (nothing to total).
+    """
+    if not _ledger.enabled():
+        return ""
+    try:
+        today = _ledger.today_totals()
+    except Exception:  # an unreadable ledger must not break the output it annotates
+        return ""
+    this: list[str] = []
+    if tokens is not None:
+        this.append(f"{tokens:,} tokens")
+    if credits is not None:
+        this.append(f"{_fmt_credits(credits)} credits")
+    if not this and kind != "chat":
+        this.append("credits not reported")
+    calls = "call" if today.calls == 1 else "calls"
+    day = f"today: {today.calls:,} {calls}, {today.tokens:,} tokens, "
+    day += f"{_fmt_credits(today.credits)} credits"
+    return f"this call: {', '.join(this)} · {day}" if this else day

@@ -1,0 +1,73 @@
+"""The settings table of %yj_config: profile, base URL, protocol, key (masked), models, files.
+
+The key is shown masked only (`Secret.mask()`), with where it came from. The default models
+shown are those that apply to the profile's protocol (`protocols.default_model`); for a
+gateway the platform is shown too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..._config import Settings
+from ..protocols import default_model, protocol_of
+from .html import esc
+
+if TYPE_CHECKING:
+    from ..session import Session
+
+__all__ = ["show_settings"]
+
+
+def _key_line(session: Session, s: Settings) -> str:
+    if not s.api_key:
+        return (
+            f"not set: put {s.key_env}=... in the environment or a .env file, "
+            "or run %yj_config --key"
+        )
+    source = s.key_source or "?"
+    if source == f"env {s.key_env}" and s.key_env in session.keys_entered:
+        source = f"%yj_config --key ({s.key_env}, this kernel only)"
+    return f"{s.api_key.mask()} (from {source})"
+
+
+def _model_row(session: Session, s: Settings, kind: str, label: str, trait: str) -> tuple[str, str]:
+    model = default_model(session.options, kind, s)
+    if not getattr(session.options, trait):
+        return label, f"{model} ({s.protocol} default; %config YJMagics.{trait} to change)"
+    return label, f"{model} (%config YJMagics.{trait})"
+
+
+def show_settings(session: Session, s: Settings) -> None:
+    """The settings `s` as one table (HTML, and aligned plain text)."""
+    from IPython.display import display
+
+    rows: list[tuple[str, str]] = []
+    if s.demo:
+        rows.append(("mode", "DEMO: the embedded emulator answers; no real calls, no charges"))
+    src = s.sources
+    rows += [
+        ("profile", f"{s.profile} (from {src.get('profile', '?')})"),
+        ("base URL", f"{s.base_url} (from {src.get('base_url', 'demo emulator')})"),
+        ("protocol", s.protocol),
+    ]
+    if protocol_of(s).supports("platform"):
+        rows.append(("platform", f"{s.platform or '(none: set one)'} (the /{{platform}}/v1 part)"))
+    rows += [
+        ("API key", _key_line(session, s)),
+        _model_row(session, s, "chat", "chat model", "model"),
+        _model_row(session, s, "image", "image model", "image_model"),
+        _model_row(session, s, "video", "video model", "video_model"),
+        ("chat history", f"{session.options.max_history} exchanges (%config YJMagics.max_history)"),
+        ("home", str(s.home)),
+        ("config file", str(s.config_path)),
+        ("ledger", str(s.home / "ledger.sqlite")),
+    ]
+    width = max(len(k) for k, _ in rows)
+    plain = "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    body = "".join(
+        f'<tr><th style="text-align: left">{esc(k)}</th>'
+        f'<td style="text-align: left">{esc(v)}</td></tr>'
+        for k, v in rows
+    )
+    display({"text/plain": plain, "text/html": f"<table>{body}</table>"}, raw=True)
