@@ -27,8 +27,9 @@ from typing import Any
 import httpx
 
 from ._bounded import DeadlinePassed, StreamDeadlines
-from ._errors import StreamInterrupted
+from ._errors import StreamInterrupted, redact
 from ._limits import Limits
+from ._secrets import detached
 from ._sse import EventTooLarge, SSEDecoder
 from ._types import ChatChunk, ChatResult, UsageRecord, utcnow
 from .protocols.base import StreamAccumulator
@@ -83,8 +84,10 @@ class _Reading:
         read_timeout: float | None,
         limits: Limits,
         started: float | None,
+        secret: str | None,
     ) -> None:
         self.response = response
+        self.secret = secret  # redacted from what the server sends back into an error
         self.acc = accumulator
         self.on_done = on_done
         self.read_timeout = read_timeout
@@ -150,11 +153,14 @@ def _leave_quietly(reading: _Reading, why: str) -> None:
 
 
 def _interruption(
-    acc: StreamAccumulator, exc: Exception, read_timeout: float | None
+    acc: StreamAccumulator, exc: Exception, read_timeout: float | None, secret: str | None
 ) -> StreamInterrupted:
-    """How a stream broke, as the `StreamInterrupted` that keeps its partial text."""
+    """How a stream broke, as the `StreamInterrupted` that keeps its partial text. A chunk or
+    an error the server sent may echo the key: the message is redacted, and nothing is
+    chained (an httpx error holds the request, and the request the key)."""
     if isinstance(exc, StreamInterrupted):
-        return exc
+        exc.args = tuple(redact(a, secret) if isinstance(a, str) else a for a in exc.args)
+        return detached(exc)
     if isinstance(exc, DeadlinePassed):
         why = str(exc)
     elif isinstance(exc, EventTooLarge):
@@ -163,7 +169,7 @@ def _interruption(
         why = f"no data for {read_timeout or 0:g} s (stalled)"
     else:
         why = f"the connection dropped ({type(exc).__name__})"
-    return acc.interrupted(why)
+    return detached(acc.interrupted(why))
 
 
 async def _read_chunks(r: _Reading) -> AsyncIterator[ChatChunk]:
@@ -204,10 +210,8 @@ async def _read_chunks(r: _Reading) -> AsyncIterator[ChatChunk]:
                 if chunk is not None:
                     yield chunk
     except (StreamInterrupted, DeadlinePassed, EventTooLarge, httpx.TransportError) as exc:
-        broken = _interruption(acc, exc, r.read_timeout)
+        broken = _interruption(acc, exc, r.read_timeout, r.secret)
         r.finish("interrupted", str(broken))
-        if broken is exc:
-            raise
         raise broken from None
     except (asyncio.CancelledError, GeneratorExit):
         r.finish("interrupted", "cancelled")
@@ -260,9 +264,10 @@ class AsyncChatStream:
         read_timeout: float | None,
         limits: Limits | None = None,
         started: float | None = None,
+        secret: str | None = None,
     ) -> None:
         self._reading = _Reading(
-            response, accumulator, on_done, read_timeout, limits or Limits(), started
+            response, accumulator, on_done, read_timeout, limits or Limits(), started, secret
         )
         self._chunks: AsyncIterator[ChatChunk] | None = None
 

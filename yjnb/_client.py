@@ -156,7 +156,7 @@ class AsyncClient(MediaCalls):
                 response = await self._open_stream(wire)
                 return AsyncChatStream(
                     response, acc, on_done=on_done, read_timeout=self._read_timeout,
-                    limits=self.limits, started=loop_started,
+                    limits=self.limits, started=loop_started, secret=self._key.reveal(),
                 )  # fmt: skip
             answer = await self._exchange(wire, "the chat answer")
             self._parse(answer, "the chat answer", acc.absorb)

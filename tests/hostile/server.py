@@ -124,6 +124,12 @@ async def stream_content_number(a: Asked) -> Response:
     return Response(body, media_type=SSE)
 
 
+async def stream_error_echo(a: Asked) -> Response:
+    """A stream that breaks off with an error echoing the key it was sent."""
+    error = event({"error": f"rejected: you sent {a.authorization}"})
+    return Response(token("Hello, ") + error, media_type=SSE)
+
+
 async def task_fails_later(a: Asked) -> Response:
     """A submission that works, then a task status that is not JSON."""
     if a.path.endswith("/generations"):
@@ -197,7 +203,8 @@ async def drip_events(a: Asked) -> Response:
 SCENARIOS: dict[str, Callable[[Asked], Awaitable[Response]]] = {
     f.__name__: f
     for f in (
-        not_json, wrong_types, stream_content_number, task_fails_later, endless_body,
+        not_json, wrong_types, stream_content_number, stream_error_echo, task_fails_later,
+        endless_body,
         endless_error, endless_stream, endless_line, gzip_bomb, drip_body, drip_line,
         drip_events,
     )

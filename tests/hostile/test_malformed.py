@@ -86,6 +86,22 @@ def test_a_stream_event_of_the_wrong_shape_interrupts_the_stream(
     assert [(r.kind, r.status) for r in records] == [("chat", "interrupted")]
 
 
+@pytest.mark.parametrize(
+    ("scenario", "why"),
+    [("not_json", "a chunk is not JSON"), ("stream_error_echo", "error mid-stream")],
+)
+def test_what_a_broken_stream_echoes_is_redacted(
+    hostile: HostileServer, records: list[Any], scenario: str, why: str
+) -> None:
+    stream = client_for(hostile, scenario).chat("hello", stream=True)
+    with pytest.raises(yjnb.StreamInterrupted, match=why) as info:
+        list(stream)
+    assert_one_clean_line(info.value)
+    assert info.value.__context__ is None
+    assert KEY[:12] not in str(info.value) and KEY[-12:] not in str(info.value)
+    assert records[-1].error and KEY[:12] not in records[-1].error
+
+
 def test_task_status_that_is_a_list(hostile: HostileServer) -> None:
     with pytest.raises(yjnb.MalformedResponse, match="task status") as info:
         client_for(hostile, "wrong_types").task("t-1")
