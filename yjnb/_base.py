@@ -32,7 +32,7 @@ from ._errors import (
 from ._hooks import emit
 from ._http import HTTPPool, RetryPolicy, send
 from ._limits import Limits
-from ._secrets import REDIRECT_STATUSES, detached, scrub_errors, scrubbed
+from ._secrets import REDIRECT_STATUSES, scrub_errors
 from ._tasks import PollSchedule, multipart_files
 from ._types import Task, UsageRecord
 from .protocols.base import Protocol, WireRequest
@@ -179,14 +179,15 @@ class BaseClient:
         """Send to the platform with the key. Errors leave redacted and chaining nothing; an
         answer that redirects is an error (an API call is never followed elsewhere)."""
         http = self._client()
-        try:
-            request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
-        except (TypeError, ValueError) as exc:  # the body cannot be encoded: nothing was sent
-            raise detached(unsendable(exc)) from None
-        except httpx.InvalidURL as exc:  # the scheme is checked with the settings; not the rest
-            error = ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}")
-            raise detached(error) from None
         with scrub_errors(self._key.reveal()):
+            try:
+                request = http.build_request(
+                    method, self.base_url + path, headers=self._auth(), **kw
+                )
+            except (TypeError, ValueError) as exc:  # the body cannot be encoded: nothing sent
+                raise unsendable(exc) from None
+            except httpx.InvalidURL as exc:  # the settings check the scheme, not the rest
+                raise ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}") from None
             response = await send(
                 http,
                 request,
@@ -250,15 +251,17 @@ class BaseClient:
         """`parse(answer.body)`. What a protocol finds wrong with the answer, and any
         `TypeError`/`KeyError`/... that a body of the wrong shape causes, is raised as a
         `MalformedResponse` with the status, the request and an excerpt."""
-        try:
-            return parse(answer.body)
-        except MalformedResponse as exc:
-            raise detached(answer.malformed(exc.message)) from None
-        except YJError as exc:
-            raise scrubbed(exc, answer.secret) from None
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-            why = f"{what} has an unexpected shape ({type(exc).__name__}: {exc})"
-            raise detached(answer.malformed(why[:200])) from None
+        # scrub_errors, not `from None`: the chain would still hold the body.
+        with scrub_errors(answer.secret):
+            try:
+                return parse(answer.body)
+            except MalformedResponse as exc:
+                raise answer.malformed(exc.message) from None
+            except YJError:
+                raise
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                why = f"{what} has an unexpected shape ({type(exc).__name__}: {exc})"
+                raise answer.malformed(why[:200]) from None
 
     def _emit_once(self, record: UsageRecord) -> None:
         """Emit, but each state of a task only once (a wait repeated on a finished task)."""
