@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,6 +44,7 @@ __all__ = [
     "BaseClient",
     "TaskUpdate",
     "YJWarning",
+    "warn",
 ]
 
 DEFAULT_WAIT_TIMEOUT_S = 600.0
@@ -68,6 +70,13 @@ def unsendable(exc: Exception) -> ValidationError:
 
 class YJWarning(UserWarning):
     """Something worth knowing that does not stop the call (an unknown model, say)."""
+
+
+def warn(messages: list[str], *, stacklevel: int) -> None:
+    """Each of a prepared call's warnings once, attributed `stacklevel` frames above the
+    caller of `warn` (the user's line: so the sync `Client` warns from its own thread)."""
+    for message in messages:
+        warnings.warn(message, YJWarning, stacklevel=stacklevel + 1)
 
 
 class BaseClient:

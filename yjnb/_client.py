@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-import warnings
 from typing import Any, Literal, overload
 
-from ._base import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_WAIT_TIMEOUT_S, TaskUpdate, YJWarning
+from ._base import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_WAIT_TIMEOUT_S,
+    TaskUpdate,
+    YJWarning,
+    warn,
+)
 from ._chat import AsyncChatStream, chat_record
 from ._errors import YJError, redact
 from ._media import MediaCalls
@@ -103,8 +108,7 @@ class AsyncClient(MediaCalls):
             prompt, model=model, system=system, stream=stream, images=images, files=files,
             api=api, platform=platform, **params,
         )  # fmt: skip
-        for warning in chat.warnings:
-            warnings.warn(warning, YJWarning, stacklevel=2)
+        warn(chat.warnings, stacklevel=2)
         return await self.send_chat(chat)
 
     def prepare_chat(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +23,7 @@ from ._base import (
     DEFAULT_WAIT_TIMEOUT_S,
     BaseClient,
     TaskUpdate,
-    YJWarning,
+    warn,
 )
 from ._errors import (
     APIConnectionError,
@@ -71,9 +70,11 @@ class MediaCalls(BaseClient):
 
         On the OpenAI-style protocols `images=` makes it an edit (with an optional `mask=`).
         """
-        client = self._for(profile)
-        task = await client.submit("image", prompt, model=model, params=params, platform=platform)
-        return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
+        client, prepared = self.media_request(
+            "image", prompt, model=model, params=params, profile=profile, platform=platform
+        )
+        warn(prepared.warnings, stacklevel=2)
+        return await client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
 
     async def video(
         self,
@@ -89,11 +90,12 @@ class MediaCalls(BaseClient):
         **params: Any,
     ) -> Task:
         """Submit a video task (t2v, i2v or ref2v, inferred from the files given) and wait."""
-        client = self._for(profile)
-        task = await client.submit(
-            "video", prompt, model=model, catelog=catelog, params=params, platform=platform
-        )
-        return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
+        client, prepared = self.media_request(
+            "video", prompt, model=model, catelog=catelog, params=params, profile=profile,
+            platform=platform,
+        )  # fmt: skip
+        warn(prepared.warnings, stacklevel=2)
+        return await client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
 
     async def remix(
         self,
@@ -109,14 +111,51 @@ class MediaCalls(BaseClient):
         **params: Any,
     ) -> Task:
         """A new video from a finished one and a new prompt (openai and gateway protocols)."""
-        client = self._for(profile)
-        source = task_or_id if isinstance(task_or_id, Task) else Task(taskid=str(task_or_id))
-        model = model or source.model
-        task = await client.submit(
-            "video", prompt, model=model, params=params,
-            platform=platform or source.platform, remix_of=source.taskid,
+        client, prepared = self.media_request(
+            "video", prompt, model=model, params=params, profile=profile, platform=platform,
+            remix=task_or_id,
         )  # fmt: skip
-        return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
+        warn(prepared.warnings, stacklevel=2)
+        return await client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
+
+    def media_request(
+        self,
+        kind: Literal["image", "video"],
+        prompt: str,
+        *,
+        model: str | None = None,
+        catelog: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        profile: str | None = None,
+        platform: str | None = None,
+        remix: Task | str | None = None,
+    ) -> tuple[MediaCalls, PreparedTask]:
+        """(the client for `profile`, the checked task): what `image`, `video` and `remix` (and
+        the sync `Client`, which warns in the caller's thread) send. A remix keeps its
+        source's model and gateway platform unless told otherwise."""
+        client = self._for(profile)
+        remix_of = None
+        if remix is not None:
+            source = remix if isinstance(remix, Task) else Task(taskid=str(remix))
+            model, platform = model or source.model, platform or source.platform
+            remix_of = source.taskid
+        prepared = client.prepare_task(
+            kind, prompt, model=model, catelog=catelog, params=params, platform=platform,
+            remix_of=remix_of,
+        )  # fmt: skip
+        return client, prepared
+
+    async def run_task(
+        self,
+        prepared: PreparedTask,
+        *,
+        wait: bool = True,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,
+        on_update: TaskUpdate | None = None,
+    ) -> Task:
+        """Send a checked task and, unless `wait=False`, wait for it."""
+        task = await self.send_task(prepared)
+        return await self.wait(task, timeout=timeout, on_update=on_update) if wait else task
 
     async def submit(
         self,
@@ -134,8 +173,7 @@ class MediaCalls(BaseClient):
             kind, prompt, model=model, catelog=catelog, params=params, platform=platform,
             remix_of=remix_of,
         )  # fmt: skip
-        for warning in prepared.warnings:
-            warnings.warn(warning, YJWarning, stacklevel=3)
+        warn(prepared.warnings, stacklevel=2)
         return await self.send_task(prepared)
 
     def prepare_task(

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from ._base import warn
 from ._chat import AsyncChatStream
 from ._client import DEFAULT_WAIT_TIMEOUT_S, AsyncClient, TaskUpdate
 from ._config import Settings
@@ -226,14 +227,14 @@ class Client:
         stream: bool = False,
         **params: Any,
     ) -> ChatResult | ChatStream:
-        if stream:
-            opened = self._runner.run(
-                self._async.chat(prompt, model=model, system=system, stream=True, **params)
-            )
-            return ChatStream(opened, self._runner)
-        return self._runner.run(
-            self._async.chat(prompt, model=model, system=system, stream=False, **params)
-        )
+        # Checked here, in the caller's thread, so that a warning names the caller's line.
+        client = self._async._for(params.pop("profile", None))
+        chat = client.prepare_chat(prompt, model=model, system=system, stream=stream, **params)
+        warn(chat.warnings, stacklevel=2)
+        answer = self._runner.run(client.send_chat(chat))
+        if isinstance(answer, AsyncChatStream):
+            return ChatStream(answer, self._runner)
+        return answer
 
     def models(
         self, catelog: str | None = None, *, profile: str | None = None, platform: str | None = None
@@ -250,10 +251,7 @@ class Client:
         on_update: TaskUpdate | None = None,
         **params: Any,
     ) -> Task:
-        coro = self._async.image(
-            prompt, model=model, wait=wait, timeout=timeout, on_update=on_update, **params
-        )
-        return self._runner.run(coro)
+        return self._media("image", prompt, model, wait, timeout, on_update, params)
 
     def video(
         self,
@@ -266,16 +264,8 @@ class Client:
         on_update: TaskUpdate | None = None,
         **params: Any,
     ) -> Task:
-        coro = self._async.video(
-            prompt,
-            model=model,
-            catelog=catelog,
-            wait=wait,
-            timeout=timeout,
-            on_update=on_update,
-            **params,
-        )
-        return self._runner.run(coro)
+        params["catelog"] = catelog
+        return self._media("video", prompt, model, wait, timeout, on_update, params)
 
     def remix(
         self,
@@ -288,15 +278,28 @@ class Client:
         on_update: TaskUpdate | None = None,
         **params: Any,
     ) -> Task:
-        coro = self._async.remix(
-            task_or_id,
-            prompt,
-            model=model,
-            wait=wait,
-            timeout=timeout,
-            on_update=on_update,
-            **params,
+        params["remix"] = task_or_id
+        return self._media("video", prompt, model, wait, timeout, on_update, params)
+
+    def _media(
+        self,
+        kind: Literal["image", "video"],
+        prompt: str,
+        model: str | None,
+        wait: bool,
+        timeout: float,
+        on_update: TaskUpdate | None,
+        params: dict[str, Any],
+    ) -> Task:
+        """Check in the caller's thread (a warning names the caller's line), then send."""
+        options = {
+            k: params.pop(k) for k in ("catelog", "profile", "platform", "remix") if k in params
+        }
+        client, prepared = self._async.media_request(
+            kind, prompt, model=model, params=params, **options
         )
+        warn(prepared.warnings, stacklevel=3)
+        coro = client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
         return self._runner.run(coro)
 
     def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:
