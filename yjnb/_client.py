@@ -98,18 +98,13 @@ class AsyncClient(MediaCalls):
         `images=` and `files=` (paths, URLs or bytes) attach parts on the OpenAI-style
         protocols; `api="responses"` uses the OpenAI service's `/responses`.
         """
-        if profile is not None and profile != self.settings.profile:
-            other = self._for(profile)
-            return await other.chat(  # type: ignore[call-overload]
-                prompt, model=model, system=system, stream=stream, images=images, files=files,
-                api=api, platform=platform, **params,
-            )  # fmt: skip
-        chat = self.prepare_chat(
+        client = self._for(profile)  # this client, or the one of another profile
+        chat = client.prepare_chat(
             prompt, model=model, system=system, stream=stream, images=images, files=files,
             api=api, platform=platform, **params,
         )  # fmt: skip
         warn(chat.warnings, stacklevel=2)
-        return await self.send_chat(chat)
+        return await client.send_chat(chat)
 
     def prepare_chat(
         self,
