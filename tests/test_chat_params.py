@@ -99,7 +99,7 @@ def test_accepted_values(name: str, value: Any, sent: Any) -> None:
         ({"temperature": 1.5}, "temperature 1.5 is out of range; allowed: 0.0-1.0"),
         ({"temperature": "1.5"}, "temperature 1.5 is out of range; allowed: 0.0-1.0"),
         ({"temperature": -0.1}, "temperature -0.1 is out of range; allowed: 0.0-1.0"),
-        ({"temperature": float("nan")}, "temperature nan is out of range; allowed: 0.0-1.0"),
+        ({"temperature": float("nan")}, "temperature is not a number (NaN); allowed: 0.0-1.0"),
         ({"temperature": "hot"}, "temperature must be a number, got 'hot'; allowed: 0.0-1.0"),
         ({"temperature": "nan"}, "temperature must be a number, got 'nan'; allowed: 0.0-1.0"),
         ({"temperature": True}, "temperature must be a number, got True; allowed: 0.0-1.0"),

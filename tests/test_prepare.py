@@ -117,3 +117,19 @@ def test_one_default_model_table_per_protocol(
     if protocol == "gateway":
         assert client.prepare_chat("hi", platform="openai").model == "gpt-4o-mini"
         assert client.prepare_task("video", "a cat", platform="openai").model == "sora-2"
+
+
+def test_an_unknown_model_is_warned_once_from_the_callers_line(
+    client_kwargs: dict[str, Any], emulator: Any
+) -> None:
+    """It was warned twice, once from an asyncio file: the sync client ran the check on its
+    event-loop thread. Now the check runs in the caller's thread."""
+    client = yjnb.Client(**client_kwargs)
+    with pytest.warns(yjnb.YJWarning) as seen, pytest.raises(yjnb.BadRequestError):
+        client.video("a cat", model="viduq3-pr", wait=False)  # the platform does not know it
+    ours = [w for w in seen if w.category is yjnb.YJWarning]
+    assert len(ours) == 1 and ours[0].filename == __file__
+    assert "(did you mean viduq3-pro?)" in str(ours[0].message)
+    with pytest.warns(yjnb.YJWarning) as seen:
+        client.chat("hi", frobnicate=1)
+    assert [w.filename for w in seen if w.category is yjnb.YJWarning] == [__file__]

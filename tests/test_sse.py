@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from yjnb._sse import ServerSentEvent, SSEDecoder, aiter_events, iter_events
+from yjnb._sse import EventTooLarge, ServerSentEvent, SSEDecoder, aiter_events, iter_events
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_TEXT = (
@@ -335,3 +335,35 @@ def test_random_streams_match_reference(seed: int) -> None:
     cuts = sorted(rng.sample(range(len(raw) + 1), min(len(raw) + 1, rng.randint(1, 12))))
     reads = [raw[a:b] for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True)]
     assert decode(*reads) == want
+
+
+# -- the bound on an unfinished event -----------------------------------------------------------
+
+
+def test_a_line_that_never_ends_is_refused_past_the_limit() -> None:
+    d = SSEDecoder(max_event_bytes=100)
+    assert d.feed(b"data: " + b"a" * 50) == []
+    assert d.feed(b"a" * 44) == []  # exactly 100 bytes held: still allowed
+    with pytest.raises(EventTooLarge, match="100 bytes"):
+        d.feed(b"a")
+
+
+def test_an_event_of_many_lines_counts_as_one() -> None:
+    d = SSEDecoder(max_event_bytes=100)
+    with pytest.raises(EventTooLarge):
+        for _ in range(20):
+            d.feed(b"data: aaaa\n")  # line ends, but never the blank line that ends the event
+
+
+def test_only_the_unfinished_part_counts() -> None:
+    d = SSEDecoder(max_event_bytes=100)
+    many = b"data: " + b"x" * 60 + b"\n\n"
+    assert d.feed(many * 10 + b"data: " + b"y" * 90) == [ev("x" * 60)] * 10
+    assert d.feed(b"\n\n") == [ev("y" * 90)]
+    with pytest.raises(EventTooLarge):
+        d.feed(b"data: " + b"z" * 200)
+
+
+def test_iter_events_passes_the_limit_on() -> None:
+    with pytest.raises(EventTooLarge):
+        list(iter_events([b"data: " + b"a" * 64] * 3, max_event_bytes=128))

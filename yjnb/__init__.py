@@ -25,6 +25,8 @@ __all__ = [
     "ConfigError",
     "InsufficientBalanceError",
     "Ledger",
+    "Limits",
+    "MalformedResponse",
     "ModelInfo",
     "RateLimitError",
     "ServerError",
@@ -53,6 +55,7 @@ _LAZY = {
     "ChatChunk": "._types",
     "ChatResult": "._types",
     "ModelInfo": "._types",
+    "Limits": "._limits",
     "Task": "._types",
     "Usage": "._types",
     "UsageRecord": "._types",
@@ -62,7 +65,8 @@ _LAZY = {
     "usage": ".ledger",
     "form": ".notebook",
 }
-_ERRORS = {name for name in __all__ if name.endswith(("Error", "Interrupted", "Failed", "Timeout"))}
+_ERROR_ENDINGS = ("Error", "Interrupted", "Failed", "Timeout", "Response")
+_ERRORS = {name for name in __all__ if name.endswith(_ERROR_ENDINGS)}
 
 if TYPE_CHECKING:
     from ._chat import AsyncChatStream
@@ -74,6 +78,7 @@ if TYPE_CHECKING:
         BadRequestError,
         ConfigError,
         InsufficientBalanceError,
+        MalformedResponse,
         RateLimitError,
         ServerError,
         StreamInterrupted,
@@ -83,6 +88,7 @@ if TYPE_CHECKING:
         YJError,
     )
     from ._hooks import add_usage_sink, remove_usage_sink
+    from ._limits import Limits
     from ._sync import ChatStream, Client
     from ._types import ChatChunk, ChatResult, ModelInfo, Task, Usage, UsageRecord
 

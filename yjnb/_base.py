@@ -1,7 +1,9 @@
 """The plumbing under `AsyncClient`: settings, the protocol, the httpx pool, sending, reporting.
 
 Every request goes out through one path: a protocol builds a `WireRequest`, `_perform` reads
-the files it uploads, and `_send` adds the key and sends with the retry policy.
+the files it uploads, and `_send` adds the key and sends with the retry policy. Answers are
+always read as streams: `_exchange` reads a JSON answer within `Limits` (its size, and a
+deadline for the whole call) and `_open_stream` hands a streamed one to the chat stream.
 """
 
 from __future__ import annotations
@@ -9,17 +11,28 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from . import protocols
+from ._bounded import Answer, read_answer, within
 from ._config import Secret, Settings, load_settings
-from ._errors import APIError
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    ConfigError,
+    MalformedResponse,
+    ValidationError,
+    YJError,
+    redact,
+)
 from ._hooks import emit
 from ._http import HTTPPool, RetryKind, RetryPolicy, send
+from ._limits import Limits
 from ._secrets import REDIRECT_STATUSES, scrub_errors
 from ._tasks import PollSchedule, multipart_files
 from ._types import Task, UsageRecord
@@ -31,16 +44,39 @@ __all__ = [
     "BaseClient",
     "TaskUpdate",
     "YJWarning",
+    "warn",
 ]
 
 DEFAULT_WAIT_TIMEOUT_S = 600.0
 DEFAULT_MAX_DOWNLOAD_BYTES = 500 * 1024 * 1024
 TaskUpdate = Callable[[Task], None]
 C = TypeVar("C", bound="BaseClient")
+T = TypeVar("T")
+
+
+def unsendable(exc: Exception) -> ValidationError:
+    """What httpx's JSON or multipart encoding refused, in the user's words."""
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError(
+            "the request holds text that is not valid UTF-8 (a lone surrogate, as from a "
+            "file name in another encoding); fix the text or rename the file"
+        )
+    if isinstance(exc, ValueError) and "float" in str(exc):
+        return ValidationError(
+            "a parameter is not a number (NaN) or is infinite; JSON cannot carry it"
+        )
+    return ValidationError(f"the request cannot be encoded: {type(exc).__name__}: {exc}")
 
 
 class YJWarning(UserWarning):
     """Something worth knowing that does not stop the call (an unknown model, say)."""
+
+
+def warn(messages: list[str], *, stacklevel: int) -> None:
+    """Each of a prepared call's warnings once, attributed `stacklevel` frames above the
+    caller of `warn` (the user's line: so the sync `Client` warns from its own thread)."""
+    for message in messages:
+        warnings.warn(message, YJWarning, stacklevel=stacklevel + 1)
 
 
 class BaseClient:
@@ -60,6 +96,7 @@ class BaseClient:
         max_retries: int = 3,
         headers: Mapping[str, str] | None = None,
         poll: PollSchedule | None = None,
+        limits: Limits | None = None,
     ) -> None:
         settings = load_settings(
             api_key=api_key,
@@ -89,13 +126,14 @@ class BaseClient:
         self._retry = RetryPolicy(max_retries=max_retries)
         self._headers = dict(headers or {})
         self._poll = poll or PollSchedule()
+        self.limits = limits or Limits()
         self._http: HTTPPool | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._reported: set[tuple[str, str]] = set()
         # What a client for another profile (`profile=` on a call) is made with.
         self._options: dict[str, Any] = dict(
             demo=demo, home=home, timeout=timeout, max_retries=max_retries, headers=headers,
-            poll=poll,
+            poll=poll, limits=limits,
         )  # fmt: skip
         self._others: dict[str, BaseClient] = {}
 
@@ -151,8 +189,15 @@ class BaseClient:
         and chaining nothing; an answer that redirects is an error (an API call is never
         followed elsewhere)."""
         http = self._client()
-        request = http.build_request(method, self.base_url + path, headers=self._auth(), **kw)
         with scrub_errors(self._key.reveal()):
+            try:
+                request = http.build_request(
+                    method, self.base_url + path, headers=self._auth(), **kw
+                )
+            except (TypeError, ValueError) as exc:  # the body cannot be encoded: nothing sent
+                raise unsendable(exc) from None
+            except httpx.InvalidURL as exc:  # the settings check the scheme, not the rest
+                raise ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}") from None
             response = await send(
                 http,
                 request,
@@ -167,7 +212,10 @@ class BaseClient:
         return response
 
     async def _perform(self, wire: WireRequest) -> httpx.Response:
-        """Send what a protocol built: JSON, or multipart with every file read once."""
+        """Send what a protocol built: JSON, or multipart with every file read once.
+
+        The answer's body is not read: see `_exchange` and `_open_stream`.
+        """
         kw: dict[str, Any] = {"params": wire.params}
         if wire.files:
             kw.update(data=wire.data or {}, files=multipart_files(wire.files))
@@ -175,9 +223,55 @@ class BaseClient:
             kw["data"] = wire.data
         else:
             kw["json"] = wire.json
-        return await self._send(
-            wire.method, wire.path, retry=wire.retry_kind, stream=wire.stream, **kw
-        )
+        return await self._send(wire.method, wire.path, retry=wire.retry_kind, stream=True, **kw)
+
+    async def _exchange(self, wire: WireRequest, what: str) -> Answer:
+        """Send a request that does not stream and read its JSON answer within the limits:
+        at most `max_body_bytes` (decompressed), all of it within `deadline_s`.
+
+        `what` names the answer in errors ("the task status").
+        """
+        secret = self._key.reveal()
+
+        async def exchange() -> Answer:
+            response = await self._perform(wire)
+            return await read_answer(
+                response, what, max_bytes=self.limits.max_body_bytes, secret=secret
+            )
+
+        with scrub_errors(secret):
+            return await self._by_deadline(wire, exchange(), what)
+
+    async def _open_stream(self, wire: WireRequest) -> httpx.Response:
+        """Send a streamed request; its answer's headers must come within `deadline_s`."""
+        return await self._by_deadline(wire, self._perform(wire), "the stream")
+
+    async def _by_deadline(self, wire: WireRequest, call: Awaitable[T], what: str) -> T:
+        deadline = self.limits.deadline_s
+        try:
+            return await within(deadline, call)
+        except asyncio.TimeoutError:
+            url = redact(self.base_url + wire.path, self._key.reveal())
+            raise APIConnectionError(
+                f"{what} from {wire.method} {url} was not complete within {deadline:g} s "
+                "(Limits.deadline_s)"
+            ) from None
+
+    def _parse(self, answer: Answer, what: str, parse: Callable[[Any], T]) -> T:
+        """`parse(answer.body)`. What a protocol finds wrong with the answer, and any
+        `TypeError`/`KeyError`/... that a body of the wrong shape causes, is raised as a
+        `MalformedResponse` with the status, the request and an excerpt."""
+        # scrub_errors, not `from None`: the chain would still hold the body.
+        with scrub_errors(answer.secret):
+            try:
+                return parse(answer.body)
+            except MalformedResponse as exc:
+                raise answer.malformed(exc.message) from None
+            except YJError:
+                raise
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                why = f"{what} has an unexpected shape ({type(exc).__name__}: {exc})"
+                raise answer.malformed(why[:200]) from None
 
     def _emit_once(self, record: UsageRecord) -> None:
         """Emit, but each state of a task only once (a wait repeated on a finished task)."""

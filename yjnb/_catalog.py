@@ -15,6 +15,7 @@ plain fields. Models the catalog does not know are passed through unchecked, wit
 
 from __future__ import annotations
 
+import difflib
 import io
 import os
 import re
@@ -143,6 +144,12 @@ class Catalog:
             return "i2v"
         return "t2v"
 
+    def _did_you_mean(self, model: str, catelog: str) -> str:
+        """ " (did you mean viduq3-pro?)" for a model close to one of this catelog's, else ""."""
+        ids = [m.id for m in self.specs(catelog)]
+        close = difflib.get_close_matches(model, ids, n=1, cutoff=0.75)
+        return f" (did you mean {close[0]}?)" if close else ""
+
     # -- validation ---------------------------------------------------------------------------
 
     def prepare(
@@ -179,7 +186,8 @@ class Catalog:
             if s is None:
                 out.known = False
                 out.warnings.append(
-                    f"model {model!r} is not in {self.title}; parameters are sent unchecked"
+                    f"model {model!r} is not in {self.title}{self._did_you_mean(model, catelog)}; "
+                    "parameters are sent unchecked"
                 )
             _passthrough(out, params, self.file_names, problems)
         else:

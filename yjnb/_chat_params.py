@@ -78,7 +78,10 @@ def _number(name: str, value: Any, problems: list[str]) -> float | None:
     else:
         problems.append(f"{name} must be a number, got {_show(value)}; allowed: {allowed}")
         return None
-    if math.isnan(number) or not low <= number <= high:
+    if math.isnan(number):  # NaN passes no comparison, and JSON cannot carry it
+        problems.append(f"{name} is not a number (NaN); allowed: {allowed}")
+        return None
+    if not low <= number <= high:
         problems.append(f"{name} {number:g} is out of range; allowed: {allowed}")
         return None
     return number

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-import warnings
 from typing import Any, Literal, overload
 
-from ._base import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_WAIT_TIMEOUT_S, TaskUpdate, YJWarning
+from ._base import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    DEFAULT_WAIT_TIMEOUT_S,
+    TaskUpdate,
+    YJWarning,
+    warn,
+)
 from ._chat import AsyncChatStream, chat_record
-from ._errors import APIConnectionError, YJError, redact
+from ._errors import YJError, redact
 from ._media import MediaCalls
 from ._prepare import prepare_chat
 from ._tasks import read_input
@@ -44,8 +49,9 @@ class AsyncClient(MediaCalls):
     """The platform's API as coroutines. Settings come from arguments, env, .env and profiles.
 
     Arguments: `api_key`, `base_url`, `profile`, and keywords `protocol`, `platform` (gateway),
-    `demo`, `home`, `timeout`, `max_retries`, `headers`, `poll`. `profile=` on a call uses
-    another profile's client, made once and kept.
+    `demo`, `home`, `timeout`, `max_retries`, `headers`, `poll`, `limits` (`yjnb.Limits`: the
+    size and time bounds of every call). `profile=` on a call uses another profile's client,
+    made once and kept.
     """
 
     async def __aenter__(self) -> AsyncClient:
@@ -92,19 +98,13 @@ class AsyncClient(MediaCalls):
         `images=` and `files=` (paths, URLs or bytes) attach parts on the OpenAI-style
         protocols; `api="responses"` uses the OpenAI service's `/responses`.
         """
-        if profile is not None and profile != self.settings.profile:
-            other = self._for(profile)
-            return await other.chat(  # type: ignore[call-overload]
-                prompt, model=model, system=system, stream=stream, images=images, files=files,
-                api=api, platform=platform, **params,
-            )  # fmt: skip
-        chat = self.prepare_chat(
+        client = self._for(profile)  # this client, or the one of another profile
+        chat = client.prepare_chat(
             prompt, model=model, system=system, stream=stream, images=images, files=files,
             api=api, platform=platform, **params,
         )  # fmt: skip
-        for warning in chat.warnings:
-            warnings.warn(warning, YJWarning, stacklevel=2)
-        return await self.send_chat(chat)
+        warn(chat.warnings, stacklevel=2)
+        return await client.send_chat(chat)
 
     def prepare_chat(
         self,
@@ -133,6 +133,7 @@ class AsyncClient(MediaCalls):
         files = [load_attachment(f, "files") for f in chat.files]
         wire = self.protocol.chat_request(chat, images, files)
         started_at, started = utcnow(), time.perf_counter()
+        loop_started = asyncio.get_running_loop().time()
 
         def on_done(result: ChatResult, status: str, error: str | None) -> None:
             if error is not None:
@@ -148,30 +149,20 @@ class AsyncClient(MediaCalls):
             acc.started = started
             return acc
 
-        def failed(error: BaseException, status: str = "failed") -> None:
-            partial = decoder().result(interrupted=True)
-            on_done(partial, status, str(error) or type(error).__name__)
-
-        try:
-            response = await self._perform(wire)
-        except YJError as exc:
-            failed(exc)
-            raise
-        except asyncio.CancelledError as exc:
-            failed(exc, "interrupted")
-            raise
-        if chat.stream:
-            return AsyncChatStream(
-                response, decoder(), on_done=on_done, read_timeout=self._read_timeout
-            )
-        try:
-            body = response.json()
-        except ValueError:
-            garbled = APIConnectionError(f"chat answer from {chat.model} is not JSON")
-            failed(garbled)
-            raise garbled from None
         acc = decoder()
-        acc.absorb(body)
+        try:
+            if chat.stream:
+                response = await self._open_stream(wire)
+                return AsyncChatStream(
+                    response, acc, on_done=on_done, read_timeout=self._read_timeout,
+                    limits=self.limits, started=loop_started, secret=self._key.reveal(),
+                )  # fmt: skip
+            answer = await self._exchange(wire, "the chat answer")
+            self._parse(answer, "the chat answer", acc.absorb)
+        except (YJError, asyncio.CancelledError) as exc:
+            status = "interrupted" if isinstance(exc, asyncio.CancelledError) else "failed"
+            on_done(decoder().result(interrupted=True), status, str(exc) or type(exc).__name__)
+            raise
         result = acc.result()
         on_done(result, "ok", None)
         return result
@@ -185,5 +176,7 @@ class AsyncClient(MediaCalls):
         if profile is not None and profile != self.settings.profile:
             return await self._for(profile).models(catelog, platform=platform)
         wire = self.protocol.models_request(catelog, platform)
-        response = await self._perform(wire)
-        return self.protocol.parse_models(response.json(), catelog)
+        answer = await self._exchange(wire, "the model list")
+        return self._parse(
+            answer, "the model list", lambda body: self.protocol.parse_models(body, catelog)
+        )

@@ -8,14 +8,19 @@
     │   ├── AuthenticationError       401 / 403
     │   ├── InsufficientBalanceError  429 "Insufficient balance"
     │   ├── RateLimitError            any other 429
-    │   └── ServerError               5xx
-    ├── APIConnectionError        no answer: connect failure, timeout, dropped connection
-    ├── StreamInterrupted         a stream broke before its finish signal; keeps the partial text
+    │   ├── ServerError               5xx
+    │   └── MalformedResponse         a 2xx that is not what was promised: not JSON, the wrong
+    │                                 shape, or over `Limits.max_body_bytes`; keeps an excerpt
+    ├── APIConnectionError        no answer: connect failure, timeout, dropped connection, or
+    │                             none complete within `Limits.deadline_s`
+    ├── StreamInterrupted         a stream broke before its finish signal (dropped, garbled,
+    │                             stalled, over a limit, left); keeps the partial text
     ├── TaskFailed                a media task ended FAILED; keeps the task
     └── TaskTimeout               the wait deadline passed; the task still runs and can be resumed
 
 Messages are one line, say what was wrong and, where there is one, what to do. They never
 contain the API key: `redact` is applied to every message built from server or request text.
+Each limit of `yjnb.Limits` names itself in the message that reports it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "InsufficientBalanceError",
+    "MalformedResponse",
     "RateLimitError",
     "ServerError",
     "StreamInterrupted",
@@ -143,6 +149,21 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx: the platform failed. GETs are retried; a POST is not (it may have been billed)."""
+
+
+class MalformedResponse(APIError):
+    """A 2xx answer that is not what the protocol promises: not JSON, JSON of the wrong shape,
+    or larger than `Limits.max_body_bytes` (decompressed). Retrying will not help.
+
+    `excerpt` holds the start of what came back, with the key redacted. A protocol raises it
+    with the reason only; the client adds the status, the request and the excerpt.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int = 200, excerpt: str = "", **kw: Any
+    ) -> None:
+        self.excerpt = excerpt
+        super().__init__(message, status_code=status_code, body=excerpt, **kw)
 
 
 class APIConnectionError(YJError):

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from ._bounded import read_capped
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -207,19 +208,10 @@ async def read_ahead(response: httpx.Response) -> None:
 async def error_body(response: httpx.Response) -> bytes:
     """At most `ERROR_BODY_BYTES` of an error answer: enough for its message, and a body that
     never ends cannot hang the call. Closes the response."""
-    parts: list[bytes] = []
-    size = 0
     try:
-        async for block in response.aiter_bytes():
-            parts.append(block)
-            size += len(block)
-            if size > ERROR_BODY_BYTES:
-                break
+        return (await read_capped(response, ERROR_BODY_BYTES))[0]
     except httpx.TransportError:
-        pass  # the message is whatever arrived
-    finally:
-        await response.aclose()
-    return b"".join(parts)[:ERROR_BODY_BYTES]
+        return b""  # the message falls back on the status's reason phrase
 
 
 async def attempt(

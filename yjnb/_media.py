@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +23,7 @@ from ._base import (
     DEFAULT_WAIT_TIMEOUT_S,
     BaseClient,
     TaskUpdate,
-    YJWarning,
+    warn,
 )
 from ._errors import (
     APIConnectionError,
@@ -48,6 +47,9 @@ __all__ = ["MAX_MEDIA_REDIRECTS", "MediaCalls"]
 # Enough for a platform -> CDN -> signed-URL chain; a loop ends here.
 MAX_MEDIA_REDIRECTS = 5
 
+# Failures of one status poll that say nothing about the task: `wait` polls on through them.
+_POLL_BLIPS = (APIConnectionError, ServerError, RateLimitError)
+
 
 class MediaCalls(BaseClient):
     """Images and videos as tasks, on every protocol."""
@@ -68,9 +70,11 @@ class MediaCalls(BaseClient):
 
         On the OpenAI-style protocols `images=` makes it an edit (with an optional `mask=`).
         """
-        client = self._for(profile)
-        task = await client.submit("image", prompt, model=model, params=params, platform=platform)
-        return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
+        client, prepared = self.media_request(
+            "image", prompt, model=model, params=params, profile=profile, platform=platform
+        )
+        warn(prepared.warnings, stacklevel=2)
+        return await client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
 
     async def video(
         self,
@@ -86,11 +90,12 @@ class MediaCalls(BaseClient):
         **params: Any,
     ) -> Task:
         """Submit a video task (t2v, i2v or ref2v, inferred from the files given) and wait."""
-        client = self._for(profile)
-        task = await client.submit(
-            "video", prompt, model=model, catelog=catelog, params=params, platform=platform
-        )
-        return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
+        client, prepared = self.media_request(
+            "video", prompt, model=model, catelog=catelog, params=params, profile=profile,
+            platform=platform,
+        )  # fmt: skip
+        warn(prepared.warnings, stacklevel=2)
+        return await client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
 
     async def remix(
         self,
@@ -106,14 +111,51 @@ class MediaCalls(BaseClient):
         **params: Any,
     ) -> Task:
         """A new video from a finished one and a new prompt (openai and gateway protocols)."""
-        client = self._for(profile)
-        source = task_or_id if isinstance(task_or_id, Task) else Task(taskid=str(task_or_id))
-        model = model or source.model
-        task = await client.submit(
-            "video", prompt, model=model, params=params,
-            platform=platform or source.platform, remix_of=source.taskid,
+        client, prepared = self.media_request(
+            "video", prompt, model=model, params=params, profile=profile, platform=platform,
+            remix=task_or_id,
         )  # fmt: skip
-        return await client.wait(task, timeout=timeout, on_update=on_update) if wait else task
+        warn(prepared.warnings, stacklevel=2)
+        return await client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
+
+    def media_request(
+        self,
+        kind: Literal["image", "video"],
+        prompt: str,
+        *,
+        model: str | None = None,
+        catelog: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        profile: str | None = None,
+        platform: str | None = None,
+        remix: Task | str | None = None,
+    ) -> tuple[MediaCalls, PreparedTask]:
+        """(the client for `profile`, the checked task): what `image`, `video` and `remix` (and
+        the sync `Client`, which warns in the caller's thread) send. A remix keeps its
+        source's model and gateway platform unless told otherwise."""
+        client = self._for(profile)
+        remix_of = None
+        if remix is not None:
+            source = remix if isinstance(remix, Task) else Task(taskid=str(remix))
+            model, platform = model or source.model, platform or source.platform
+            remix_of = source.taskid
+        prepared = client.prepare_task(
+            kind, prompt, model=model, catelog=catelog, params=params, platform=platform,
+            remix_of=remix_of,
+        )  # fmt: skip
+        return client, prepared
+
+    async def run_task(
+        self,
+        prepared: PreparedTask,
+        *,
+        wait: bool = True,
+        timeout: float = DEFAULT_WAIT_TIMEOUT_S,
+        on_update: TaskUpdate | None = None,
+    ) -> Task:
+        """Send a checked task and, unless `wait=False`, wait for it."""
+        task = await self.send_task(prepared)
+        return await self.wait(task, timeout=timeout, on_update=on_update) if wait else task
 
     async def submit(
         self,
@@ -131,8 +173,7 @@ class MediaCalls(BaseClient):
             kind, prompt, model=model, catelog=catelog, params=params, platform=platform,
             remix_of=remix_of,
         )  # fmt: skip
-        for warning in prepared.warnings:
-            warnings.warn(warning, YJWarning, stacklevel=3)
+        warn(prepared.warnings, stacklevel=2)
         return await self.send_task(prepared)
 
     def prepare_task(
@@ -157,11 +198,17 @@ class MediaCalls(BaseClient):
 
     async def send_task(self, prepared: PreparedTask) -> Task:
         """Send a prepared task; its `Task` is reported (and so in the ledger) at once."""
+        what = f"the {prepared.kind} submission"
         secret = self._key.reveal()
-        with scrub_errors(secret):  # an answer without a task id may echo the key
-            response = await self._perform(self.protocol.task_request(prepared))
-            task = self.protocol.new_task(prepared, self.settings.profile)
-            inline = self.protocol.parse_submit(task, response.json())
+        answer = await self._exchange(self.protocol.task_request(prepared), what)
+        task = self.protocol.new_task(prepared, self.settings.profile)
+        try:
+            inline = self._parse(answer, what, lambda body: self.protocol.parse_submit(task, body))
+        except YJError as exc:
+            if task.taskid:  # the platform made the task: it must not go unrecorded
+                record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
+                self._emit_once(record)
+            raise
         redact_task(task, secret)
         self._keep(task, inline)
         self._emit_once(record_for(task, "pending"))
@@ -191,10 +238,19 @@ class MediaCalls(BaseClient):
         wire = self.protocol.status_request(task, detail=detail)
         if wire is None:
             return task  # finished while its request waited: nothing to poll
+        what = "the task status"
         secret = self._key.reveal()
-        with scrub_errors(secret):
-            response = await self._perform(wire)
-            inline = self.protocol.parse_status(task, response.json())
+        try:
+            answer = await self._exchange(wire, what)
+            inline = self._parse(answer, what, lambda body: self.protocol.parse_status(task, body))
+        except _POLL_BLIPS:
+            raise  # the task may well be fine: `wait` polls on, and the record stays open
+        except YJError as exc:
+            # Whatever went wrong, the task can no longer be followed from here: its record
+            # is closed, so the ledger does not keep it `pending` forever.
+            record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
+            self._emit_once(record)
+            raise
         redact_task(task, secret)  # a failure reason may echo the key
         self._keep(task, inline)
         return task
@@ -221,7 +277,7 @@ class MediaCalls(BaseClient):
                 await self.task(task)
             except RateLimitError as exc:
                 pause = max(pause, exc.retry_after or 0.0)
-            except (APIConnectionError, ServerError):
+            except _POLL_BLIPS:
                 pass  # a blip after the GET retries: keep polling until the deadline
             else:
                 if on_update is not None:

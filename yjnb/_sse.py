@@ -22,6 +22,9 @@ Choices where the spec leaves room or where a client wants more:
   `SSEDecoder.retry`; `id:` sets the last event id, which later events carry (per the spec),
   kept as `SSEDecoder.last_event_id`. An `id:` value containing NUL is ignored.
 - Invalid UTF-8 is replaced with U+FFFD, as the spec's UTF-8 decode does.
+- `max_event_bytes` bounds the bytes held for an event that has not ended (one line without a
+  line end, or lines without a blank line): past it, `feed` raises `EventTooLarge` rather than
+  let a hostile server fill the memory.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
+__all__ = ["EventTooLarge", "SSEDecoder", "ServerSentEvent", "aiter_events", "iter_events"]
 
 _BOM = b"\xef\xbb\xbf"
 _LONE_CR = re.compile(rb"\r(?!\n)")
@@ -69,13 +72,25 @@ _set_data, _set_event, _set_id, _set_retry = (
 del _slot
 
 
+class EventTooLarge(ValueError):
+    """An event grew past `max_event_bytes` without ending."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"an event passed {limit} bytes without ending")
+
+
 class SSEDecoder:
     """Feed bytes with `feed()`, call `flush()` at EOF; both return the events completed."""
 
-    __slots__ = ("_cr", "_data", "_event", "_head", "_id", "_retry", "_tail", "retry")
+    __slots__ = (
+        "_cr", "_data", "_event", "_head", "_id", "_max", "_pending", "_retry", "_tail", "retry",
+    )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int | None = None) -> None:
+        self._max = max_event_bytes
         self._tail: list[bytes] = []  # unparsed bytes from a line start; never contains CR
+        self._pending = 0  # bytes in `_tail`
         self._head: bytes | None = b""  # bytes seen before deciding on the BOM; None once done
         self._cr = False  # the last read ended with CR: skip a LF that starts the next one
         self._data: list[str] = []
@@ -118,10 +133,12 @@ class SSEDecoder:
             # Nothing completes unless this read holds a blank line (or starts one).
             if b"\n\n" not in chunk and not (chunk[0] == 10 and tail[-1][-1] == 10):
                 tail.append(chunk)
+                self._hold(self._pending + len(chunk))
                 return []
             tail.append(chunk)
             chunk = b"".join(tail)
             self._tail = []
+            self._pending = 0
         return self._lf(chunk)
 
     def flush(self) -> list[ServerSentEvent]:
@@ -134,6 +151,7 @@ class SSEDecoder:
             self._line(line, out)
         self._dispatch(out)
         self._tail = []
+        self._pending = 0
         self._head = b""
         self._cr = False
         self._id = None
@@ -141,14 +159,24 @@ class SSEDecoder:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _hold(self, pending: int) -> None:
+        """Count the bytes kept for an unfinished event; refuse past the limit."""
+        self._pending = pending
+        if self._max is not None and pending > self._max:
+            self._tail = []
+            self._pending = 0
+            raise EventTooLarge(self._max)
+
     def _lf(self, buf: bytes) -> list[ServerSentEvent]:
         """LF-only bytes starting at a line start."""
         end = buf.rfind(b"\n\n")
         if end < 0:
             self._tail = [buf]
+            self._hold(len(buf))
             return []
         if end + 2 < len(buf):
             self._tail = [buf[end + 2 :]]
+            self._hold(len(buf) - end - 2)
         # No field state is pending here: lines are parsed only once their event is complete.
         if buf.startswith(b"data: "):
             # Fastest path: split the complete events on "\n\ndata: " after one decode. It
@@ -197,18 +225,22 @@ class SSEDecoder:
         self._retry = None
 
 
-def iter_events(byte_chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
+def iter_events(
+    byte_chunks: Iterable[bytes], max_event_bytes: int | None = None
+) -> Iterator[ServerSentEvent]:
     """Events from an iterable of byte reads (e.g. `httpx.Response.iter_bytes()`)."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     feed = decoder.feed
     for chunk in byte_chunks:
         yield from feed(chunk)
     yield from decoder.flush()
 
 
-async def aiter_events(byte_chunks: AsyncIterator[bytes]) -> AsyncIterator[ServerSentEvent]:
+async def aiter_events(
+    byte_chunks: AsyncIterator[bytes], max_event_bytes: int | None = None
+) -> AsyncIterator[ServerSentEvent]:
     """Events from an async iterator of byte reads (e.g. `httpx.Response.aiter_bytes()`)."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_bytes)
     feed = decoder.feed
     async for chunk in byte_chunks:
         for event in feed(chunk):

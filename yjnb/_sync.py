@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import queue
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from ._base import warn
 from ._chat import AsyncChatStream
 from ._client import DEFAULT_WAIT_TIMEOUT_S, AsyncClient, TaskUpdate
 from ._config import Settings
@@ -23,23 +26,57 @@ from .protocols.base import PreparedChat, PreparedTask, Protocol
 
 __all__ = ["ChatStream", "Client"]
 
+logger = logging.getLogger("yjnb")
+
 _END = object()
+
+
+class _Pump:
+    """The task moving one stream's chunks to the queue; it knows nothing of the `ChatStream`,
+    so the stream is not kept alive by its own pump and dropping it finalizes it at once."""
+
+    task: asyncio.Task[None] | None = None
+
+
+async def _pump(stream: AsyncChatStream, chunks: queue.SimpleQueue[Any], pump: _Pump) -> None:
+    pump.task = asyncio.current_task()
+    try:
+        async for chunk in stream:
+            chunks.put(chunk)
+    except BaseException as exc:  # handed to the consumer, including cancellation
+        chunks.put(exc)
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+    else:
+        chunks.put(_END)
+
+
+async def _stop(stream: AsyncChatStream, pump: _Pump, why: str) -> None:
+    # Recorded first, so the record says why; then the pump is stopped and the socket closed.
+    stream._leave(why)
+    task = pump.task
+    if task is not None and not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    await stream.aclose()
 
 
 class ChatStream:
     """A streamed answer for sync code: `for chunk in stream`, then `stream.result`.
 
     Chunks are produced on the runner loop and handed over through a queue, so the cost per
-    chunk is one queue put/get rather than one cross-thread call. Ctrl-C (or `close()`)
-    cancels the stream; `result` then holds the partial answer, marked interrupted.
+    chunk is one queue put/get rather than one cross-thread call. Leaving the stream early
+    (`break`, an exception in the loop body, `close()`, Ctrl-C, or dropping it) stops reading
+    before the next line runs; `result` then holds the partial answer, marked interrupted.
     """
 
     def __init__(self, stream: AsyncChatStream, runner: Runner) -> None:
         self._stream = stream
         self._runner = runner
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._future: Any = None
-        self._task: asyncio.Task[None] | None = None
+        self._pump = _Pump()
+        self._started = False
         self._finished = False
 
     @property
@@ -50,26 +87,26 @@ class ChatStream:
     def text(self) -> str:
         return self._stream.text
 
-    async def _pump(self) -> None:
-        self._task = asyncio.current_task()
-        try:
-            async for chunk in self._stream:
-                self._queue.put(chunk)
-        except BaseException as exc:  # handed to the consumer, including cancellation
-            self._queue.put(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-        else:
-            self._queue.put(_END)
-
     def __iter__(self) -> Iterator[ChatChunk]:
-        return self
+        # A generator, not `self`: a `for` loop left early drops it at once, and its
+        # `finally` is where a `break` becomes visible.
+        try:
+            while True:
+                try:
+                    chunk = self.__next__()
+                except StopIteration:
+                    return
+                yield chunk
+        finally:
+            if not self._finished:
+                self._leave("the caller left the stream before its end")
 
     def __next__(self) -> ChatChunk:
         if self._finished:
             raise StopIteration
-        if self._future is None:
-            self._future = self._runner.submit(self._pump())
+        if not self._started:
+            self._started = True
+            self._runner.submit(_pump(self._stream, self._queue, self._pump))
         try:
             while True:
                 try:
@@ -78,7 +115,8 @@ class ChatStream:
                 except queue.Empty:
                     continue
         except KeyboardInterrupt:
-            self.close()
+            if not self._finished:
+                self._leave("interrupted (KeyboardInterrupt)")
             raise
         if item is _END:
             self._finished = True
@@ -96,23 +134,31 @@ class ChatStream:
 
     def close(self) -> None:
         """Stop the stream; what arrived so far stays in `result`."""
-        self._finished = True
-        self._runner.run(self._stop())
+        if not self._finished:
+            self._leave("closed before the end")
 
-    async def _stop(self) -> None:
-        task = self._task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        await self._stream.aclose()
+    def _leave(self, why: str) -> None:
+        self._finished = True
+        if sys.is_finalizing():
+            return  # the runner's thread may be gone: nothing can be stopped or recorded
+        stop = _stop(self._stream, self._pump, why)
+        if self._runner.in_runner_thread():
+            self._runner.submit(stop)  # a finalizer on the loop's own thread cannot wait
+        else:
+            self._runner.run(stop)
+
+    def __del__(self) -> None:
+        if not getattr(self, "_finished", True):
+            try:
+                self._leave("the stream was dropped before its end")
+            except Exception:  # a finalizer must not raise; the loop may be gone
+                logger.debug("could not stop a dropped stream", exc_info=True)
 
     def __enter__(self) -> ChatStream:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self._finished:
-            self.close()
+        self.close()
 
 
 class Client:
@@ -181,14 +227,14 @@ class Client:
         stream: bool = False,
         **params: Any,
     ) -> ChatResult | ChatStream:
-        if stream:
-            opened = self._runner.run(
-                self._async.chat(prompt, model=model, system=system, stream=True, **params)
-            )
-            return ChatStream(opened, self._runner)
-        return self._runner.run(
-            self._async.chat(prompt, model=model, system=system, stream=False, **params)
-        )
+        # Checked here, in the caller's thread, so that a warning names the caller's line.
+        client = self._async._for(params.pop("profile", None))
+        chat = client.prepare_chat(prompt, model=model, system=system, stream=stream, **params)
+        warn(chat.warnings, stacklevel=2)
+        answer = self._runner.run(client.send_chat(chat))
+        if isinstance(answer, AsyncChatStream):
+            return ChatStream(answer, self._runner)
+        return answer
 
     def models(
         self, catelog: str | None = None, *, profile: str | None = None, platform: str | None = None
@@ -205,10 +251,7 @@ class Client:
         on_update: TaskUpdate | None = None,
         **params: Any,
     ) -> Task:
-        coro = self._async.image(
-            prompt, model=model, wait=wait, timeout=timeout, on_update=on_update, **params
-        )
-        return self._runner.run(coro)
+        return self._media("image", prompt, model, wait, timeout, on_update, params)
 
     def video(
         self,
@@ -221,16 +264,8 @@ class Client:
         on_update: TaskUpdate | None = None,
         **params: Any,
     ) -> Task:
-        coro = self._async.video(
-            prompt,
-            model=model,
-            catelog=catelog,
-            wait=wait,
-            timeout=timeout,
-            on_update=on_update,
-            **params,
-        )
-        return self._runner.run(coro)
+        params["catelog"] = catelog
+        return self._media("video", prompt, model, wait, timeout, on_update, params)
 
     def remix(
         self,
@@ -243,15 +278,28 @@ class Client:
         on_update: TaskUpdate | None = None,
         **params: Any,
     ) -> Task:
-        coro = self._async.remix(
-            task_or_id,
-            prompt,
-            model=model,
-            wait=wait,
-            timeout=timeout,
-            on_update=on_update,
-            **params,
+        params["remix"] = task_or_id
+        return self._media("video", prompt, model, wait, timeout, on_update, params)
+
+    def _media(
+        self,
+        kind: Literal["image", "video"],
+        prompt: str,
+        model: str | None,
+        wait: bool,
+        timeout: float,
+        on_update: TaskUpdate | None,
+        params: dict[str, Any],
+    ) -> Task:
+        """Check in the caller's thread (a warning names the caller's line), then send."""
+        options = {
+            k: params.pop(k) for k in ("catelog", "profile", "platform", "remix") if k in params
+        }
+        client, prepared = self._async.media_request(
+            kind, prompt, model=model, params=params, **options
         )
+        warn(prepared.warnings, stacklevel=3)
+        coro = client.run_task(prepared, wait=wait, timeout=timeout, on_update=on_update)
         return self._runner.run(coro)
 
     def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:

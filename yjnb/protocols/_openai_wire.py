@@ -15,9 +15,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import ValidationError
+from .._errors import MalformedResponse, ValidationError
 from .._types import ChatChunk, Usage
-from ._stream import StreamAccumulator
+from ._stream import StreamAccumulator, str_field
 from .base import Attachment
 
 __all__ = [
@@ -103,8 +103,11 @@ def responses_input(prompt: str, given: Any, images: list[Attachment]) -> list[d
 def _output_text(response: Mapping[str, Any]) -> str:
     if isinstance(response.get("output_text"), str):
         return str(response["output_text"])
+    output = response.get("output") or []
+    if not isinstance(output, list):
+        raise MalformedResponse("the response's output is not a list")
     texts = []
-    for item in response.get("output") or []:
+    for item in output:
         if isinstance(item, dict) and item.get("type", "message") == "message":
             for part in item.get("content") or []:
                 if isinstance(part, dict) and part.get("type") == "output_text":
@@ -115,12 +118,13 @@ def _output_text(response: Mapping[str, Any]) -> str:
 def parse_responses(acc: StreamAccumulator, body: Any) -> None:
     """Fold a whole `/responses` answer into `acc` (text, id, model, usage)."""
     if not isinstance(body, dict):
-        raise acc.interrupted("the answer is not a JSON object")
+        raise MalformedResponse("the response is not a JSON object")
     acc.text_parts = [_output_text(body)]
-    acc.id = body.get("id") or acc.id
-    acc.model = body.get("model") or acc.model
+    acc.id = str_field(body.get("id")) or acc.id
+    acc.model = str_field(body.get("model")) or acc.model
     acc.usage = Usage.from_wire(body.get("usage")) or acc.usage
-    acc.finish_reason = "stop" if body.get("status", "completed") == "completed" else body["status"]
+    status = body.get("status", "completed")
+    acc.finish_reason = "stop" if status == "completed" else str(status)
     acc.finished = True
 
 
@@ -144,12 +148,16 @@ class ResponsesAccumulator(StreamAccumulator):
             raise self.interrupted(f"an event is not a JSON object: {data[:60]!r}")
         kind = str(event.get("type", ""))
         if kind in ("response.failed", "error", "response.incomplete"):
-            error = event.get("error") or (event.get("response") or {}).get("error") or kind
+            response = event.get("response")
+            nested = response.get("error") if isinstance(response, dict) else None
+            error = event.get("error") or nested or kind
             raise self.interrupted(f"the server reported {error}")
         if kind == "response.completed":
             response = event.get("response") or {}
-            self.id = response.get("id") or self.id
-            self.model = response.get("model") or self.model
+            if not isinstance(response, dict):
+                raise self.interrupted(f"an event has an unexpected shape: {data[:60]!r}")
+            self.id = str_field(response.get("id")) or self.id
+            self.model = str_field(response.get("model")) or self.model
             self.usage = Usage.from_wire(response.get("usage")) or self.usage
             self.finish_reason = "stop"
             self.done = self.finished = True
@@ -168,8 +176,11 @@ class ResponsesAccumulator(StreamAccumulator):
 
 def image_items(body: Mapping[str, Any]) -> list[tuple[str, str]]:
     """("url", URL) and ("b64", base64 text) of an images answer, in order."""
+    data = body.get("data") or []
+    if not isinstance(data, list):
+        raise MalformedResponse("the images answer's data is not a list")
     items = []
-    for item in body.get("data") or []:
+    for item in data:
         if not isinstance(item, dict):
             continue
         if isinstance(item.get("url"), str) and item["url"]:

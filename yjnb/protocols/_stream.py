@@ -6,8 +6,10 @@ top-level `content`; the accumulator counts it once. Reasoning may arrive as a t
 has `choices: []`, `finish: "1"`, `usage` and `llmusageid`; then `data: [DONE]`. OpenAI-style
 chunks are the same shape without the copies, so one decoder serves both.
 
-A chunk that is not JSON, or an error reported mid-stream, raises `StreamInterrupted` keeping
-what had arrived.
+A chunk that is not JSON or of the wrong shape (a `delta` that is not an object, a `content`
+that is not a string), or an error reported mid-stream, raises `StreamInterrupted` keeping what
+had arrived. A whole answer of the wrong shape raises `MalformedResponse` (the client adds the
+status and an excerpt).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._errors import StreamInterrupted
+from .._errors import MalformedResponse, StreamInterrupted
 from .._types import ChatChunk, ChatResult, Usage
 
-__all__ = ["StreamAccumulator", "parse_completion"]
+__all__ = ["StreamAccumulator", "parse_completion", "str_field"]
 
 
 def _first_choice(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -28,6 +30,16 @@ def _first_choice(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         return choices[0]
     return None
+
+
+def _text(value: Any) -> bool:
+    """Text fields are strings or absent (null); anything else is the wrong shape."""
+    return value is None or isinstance(value, str)
+
+
+def str_field(value: Any) -> str | None:
+    """An id or a model name: strings only (a number or an object is ignored)."""
+    return value if isinstance(value, str) and value else None
 
 
 class StreamAccumulator:
@@ -60,10 +72,9 @@ class StreamAccumulator:
             raise self.interrupted(f"a chunk is not a JSON object: {data[:60]!r}")
         if "error" in obj and "choices" not in obj:
             raise self.interrupted(f"the server reported an error mid-stream: {obj['error']}")
-        self.id = self.id or obj.get("id")
-        self.usage_id = obj.get("llmusageid") or self.usage_id
-        if obj.get("model"):
-            self.model = obj["model"]
+        self.id = self.id or str_field(obj.get("id"))
+        self.usage_id = str_field(obj.get("llmusageid")) or self.usage_id
+        self.model = str_field(obj.get("model")) or self.model
         if obj.get("usage"):
             self.usage = Usage.from_wire(obj["usage"])
         if obj.get("finish") == "1":
@@ -73,16 +84,20 @@ class StreamAccumulator:
         choice = _first_choice(obj)
         if choice is not None:
             delta = choice.get("delta") or choice.get("message") or {}
+            if not isinstance(delta, dict):
+                raise self.interrupted(f"a chunk has an unexpected shape: {data[:60]!r}")
             text = delta.get("content")
             reasoning = delta.get("reasoning_content")
             if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
+                self.finish_reason = str(choice["finish_reason"])
                 self.finished = True
         else:
             # Only when there is no choice do we fall back to the top-level copy.
             text = obj.get("content")
         if reasoning is None:
             reasoning = obj.get("reasoning_content")
+        if not (_text(text) and _text(reasoning)):
+            raise self.interrupted(f"a chunk has an unexpected shape: {data[:60]!r}")
 
         if not text and not reasoning:
             return None
@@ -136,19 +151,23 @@ def parse_completion(acc: StreamAccumulator, body: Any) -> None:
     """Fold a non-streamed answer into `acc`: `choices[0].message`, falling back to the
     top-level copy."""
     if not isinstance(body, dict):
-        raise acc.interrupted("the answer is not a JSON object")
+        raise MalformedResponse("the chat answer is not a JSON object")
     choice = _first_choice(body)
     message = (choice or {}).get("message") or {}
+    if not isinstance(message, dict):
+        raise MalformedResponse("the chat answer's message is not an object")
     text = message.get("content")
     if text is None:
         text = body.get("content") or ""
     reasoning = message.get("reasoning_content") or body.get("reasoning_content") or ""
+    if not (isinstance(text, str) and isinstance(reasoning, str)):
+        raise MalformedResponse("the chat answer's content is not text")
     acc.text_parts = [text]
     acc.reasoning_parts = [reasoning] if reasoning else []
     acc.first_token_at = time.perf_counter()
-    acc.id = body.get("id")
-    acc.usage_id = body.get("llmusageid")
-    acc.model = body.get("model") or acc.model
+    acc.id = str_field(body.get("id"))
+    acc.usage_id = str_field(body.get("llmusageid"))
+    acc.model = str_field(body.get("model")) or acc.model
     acc.usage = Usage.from_wire(body.get("usage"))
-    acc.finish_reason = (choice or {}).get("finish_reason") or "stop"
+    acc.finish_reason = str_field((choice or {}).get("finish_reason")) or "stop"
     acc.finished = True

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from .._catalog import Catalog
 from .._catalog_types import Prepared
+from .._errors import MalformedResponse
 from .._types import ModelInfo, RetryKind, Task, utcnow
 from ._stream import StreamAccumulator
 
@@ -31,6 +32,7 @@ __all__ = [
     "StreamAccumulator",
     "WireRequest",
     "fold_status",
+    "task_id",
 ]
 
 # What a protocol may or may not do (`Protocol.capabilities` lists what it does), and how a
@@ -172,10 +174,13 @@ class Protocol:
         raise NotImplementedError
 
     def parse_models(self, body: Any, catelog: str | None) -> list[ModelInfo]:
-        """An OpenAI-style list (`data` or `models`) or a bare list; the rest is ignored."""
-        items = body.get("data", body.get("models", [])) if isinstance(body, dict) else body
+        """An OpenAI-style list (`data` or `models`) or a bare list; entries that are not
+        models are skipped, any other shape is a `MalformedResponse`."""
+        items = body.get("data", body.get("models")) if isinstance(body, dict) else body
         if not isinstance(items, list):
-            return []
+            raise MalformedResponse(
+                "the model list is neither a list nor an object with a data or models list"
+            )
         infos = [ModelInfo.from_wire(item) for item in items]
         return [m for m in infos if m is not None and (not catelog or m.catelog in (None, catelog))]
 
@@ -205,8 +210,8 @@ class Protocol:
         )
 
     def parse_submit(self, task: Task, body: Any) -> Inline:
-        """Fold the submission's answer into `task` (its id at least); raise `YJError` if the
-        answer has no task id. Returns media that came inline."""
+        """Fold the submission's answer into `task` (its id at least); raise
+        `MalformedResponse` if the answer has no task id. Returns media that came inline."""
         raise NotImplementedError
 
     def status_request(self, task: Task, *, detail: bool = False) -> WireRequest | None:
@@ -215,8 +220,25 @@ class Protocol:
 
     def parse_status(self, task: Task, body: Any) -> Inline:
         """Fold one status answer into `task`; returns media that came inline."""
-        fold_status(task, body if isinstance(body, dict) else {})
+        if not isinstance(body, dict):
+            raise MalformedResponse("the task status is not a JSON object")
+        fold_status(task, body)
         return []
+
+
+def task_id(kind: str, body: Any, *keys: str) -> str:
+    """The task id of a submission's answer, under the first of `keys` it has: a string or a
+    number. Anything else (none, an object) is a `MalformedResponse`."""
+    if not isinstance(body, dict):
+        raise MalformedResponse(f"the {kind} submission is not a JSON object")
+    value = next((body[k] for k in keys if body.get(k)), None)
+    if value is None:
+        raise MalformedResponse(
+            f"the platform accepted the {kind} task but sent no task id ({keys[0]})"
+        )
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedResponse(f"the {kind} submission's task id is not a string")
+    return str(value)
 
 
 def fold_status(task: Task, body: Mapping[str, Any]) -> Task:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .._catalog import Catalog
-from .._errors import YJError
+from .._errors import MalformedResponse
 from .._types import RetryKind, Task, utcnow
 from ._openai_wire import (
     STATUS,
@@ -31,7 +31,16 @@ from ._openai_wire import (
     responses_input,
 )
 from ._stream import StreamAccumulator
-from .base import Attachment, Inline, PreparedChat, PreparedTask, Protocol, WireRequest, fold_status
+from .base import (
+    Attachment,
+    Inline,
+    PreparedChat,
+    PreparedTask,
+    Protocol,
+    WireRequest,
+    fold_status,
+    task_id,
+)
 from .openai_models import MODELS
 
 __all__ = ["OpenAI"]
@@ -154,15 +163,10 @@ class OpenAI(Protocol):
 
     def parse_submit(self, task: Task, body: Any) -> Inline:
         if not isinstance(body, dict):
-            raise YJError(f"the {task.kind} answer is not a JSON object: {body!r:.200}")
+            raise MalformedResponse(f"the {task.kind} submission is not a JSON object")
         if task.kind == "image" and not self.supports("image_tasks"):
             return self._finished_image(task, body)
-        taskid = body.get("id") or body.get("task_id") or body.get("taskid")
-        if not taskid:
-            raise YJError(
-                f"the platform accepted the {task.kind} task but sent no id: {body!r:.200}"
-            )
-        task.taskid = str(taskid)
+        task.taskid = task_id(task.kind, body, "id", "task_id", "taskid")
         task.status = "PENDING"
         return self.parse_status(task, body)
 
@@ -174,7 +178,7 @@ class OpenAI(Protocol):
         task.usage = dict(body["usage"]) if isinstance(body.get("usage"), dict) else None
         items = image_items(body)
         if not items:
-            raise YJError(f"the image answer has no images: {body!r:.200}")
+            raise MalformedResponse("the image answer has no images")
         return keep_images(task, items)
 
     def status_request(self, task: Task, *, detail: bool = False) -> WireRequest | None:
@@ -188,7 +192,8 @@ class OpenAI(Protocol):
     def parse_status(self, task: Task, body: Any) -> Inline:
         """Fold a video (or gateway image) status into `task`: put in Yuanjing's words for
         `fold_status`, then the detail and the content URL are added."""
-        body = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            raise MalformedResponse("the task status is not a JSON object")
         status = body.get("status")
         if isinstance(status, str) and status:
             status = STATUS.get(status.strip().lower(), status)
@@ -225,7 +230,9 @@ def keep_images(task: Task, items: list[tuple[str, str]]) -> Inline:
         try:
             data = base64.b64decode(value, validate=False)
         except (binascii.Error, ValueError):
-            raise YJError(f"image {number} of task {task.taskid} is not valid base64") from None
+            raise MalformedResponse(
+                f"image {number} of task {task.taskid} is not valid base64"
+            ) from None
         inline.append(("image" if number == 1 else f"image-{number}", data))
     if task.image_urls and not task.image_url:
         task.image_url = task.image_urls[0]

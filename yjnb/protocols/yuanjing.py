@@ -13,9 +13,17 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .._catalog import Catalog
-from .._errors import YJError
 from .._types import RetryKind, Task
-from .base import Attachment, Inline, PreparedChat, PreparedTask, Protocol, WireRequest, fold_status
+from .base import (
+    Attachment,
+    Inline,
+    PreparedChat,
+    PreparedTask,
+    Protocol,
+    WireRequest,
+    fold_status,
+    task_id,
+)
 from .yuanjing_models import MODELS
 
 __all__ = ["Yuanjing", "transcript"]
@@ -104,11 +112,7 @@ class Yuanjing(Protocol):
         return WireRequest("POST", path, json=fields, retry=RetryKind.MEDIA)
 
     def parse_submit(self, task: Task, body: Any) -> Inline:
-        if not isinstance(body, dict) or not body.get("taskid"):
-            raise YJError(
-                f"the platform accepted the {task.kind} task but sent no taskid: {body!r:.200}"
-            )
-        task.taskid = str(body["taskid"])
+        task.taskid = task_id(task.kind, body, "taskid")
         fold_status(task, body)
         return []
 

@@ -36,6 +36,7 @@ from ..services.tasks import Watcher, start_task, wait_in_cell
 from ..views.task_card import DisplaySink
 
 if TYPE_CHECKING:
+    from ...protocols.base import PreparedTask
     from ..session import Session
 
 __all__ = ["cell_prompt", "run_media", "source_task"]
@@ -68,6 +69,22 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
             platform=args.platform,
         )
     prepared = check_request(protocol, settings.profile, kind, model, prompt, params)
+    send_checked(session, args, prepared)
+    return None
+
+
+def cell_prompt(body: str, words: list[str]) -> str:
+    """The prompt: the cell body or the line's prompt words, not both."""
+    if body and words:
+        raise UsageError(
+            "give the prompt either on the line or in the cell body, not both "
+            f"(line words: {' '.join(words)!r})"
+        )
+    return body or " ".join(words)
+
+
+def send_checked(session: Session, args: Any, prepared: PreparedTask) -> None:
+    """Say the check's warnings, check the budget, send the checked request, follow its task."""
     for warning in prepared.warnings:
         print(f"yjnb: {warning}")
     check_budget(session, force=bool(args.force))
@@ -81,17 +98,6 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
         timeout=args.timeout,
     )
     finish_cell(session, args, watcher)
-    return None
-
-
-def cell_prompt(body: str, words: list[str]) -> str:
-    """The prompt: the cell body or the line's prompt words, not both."""
-    if body and words:
-        raise UsageError(
-            "give the prompt either on the line or in the cell body, not both "
-            f"(line words: {' '.join(words)!r})"
-        )
-    return body or " ".join(words)
 
 
 def finish_cell(session: Session, args: Any, watcher: Watcher) -> None:
@@ -162,16 +168,4 @@ def run_remix(session: Session, args: Any, cell: str | None, settings: Settings)
         protocol, settings.profile, "video", model, prompt, params,
         platform=source.platform if source is not None else None, remix_of=taskid,
     )  # fmt: skip
-    for warning in prepared.warnings:
-        print(f"yjnb: {warning}")
-    check_budget(session, force=bool(args.force))
-    watcher = start_task(
-        session,
-        prepared,
-        sink=DisplaySink(session.shell),
-        profile=args.profile,
-        platform=args.platform,
-        save=args.save,
-        timeout=args.timeout,
-    )
-    finish_cell(session, args, watcher)
+    send_checked(session, args, prepared)
