@@ -140,10 +140,14 @@ def api_error(
     return APIError(message, **common)
 
 
-def connection_error(exc: BaseException, url: str, secret: str | None = None) -> APIConnectionError:
+def connection_error(
+    exc: BaseException, request: httpx.Request, secret: str | None = None
+) -> APIConnectionError:
+    # The URL is built here, for an error only: copying it costs a parse on the hot path.
+    url = redact(str(request.url.copy_with(query=None)), secret)
     kind = type(exc).__name__
     detail = redact(str(exc) or kind, secret)
-    return APIConnectionError(f"could not reach {redact(url, secret)}: {kind}: {detail}")
+    return APIConnectionError(f"could not reach {url}: {kind}: {detail}")
 
 
 # -- sending under the retry rules ----------------------------------------------------------
@@ -219,11 +223,10 @@ async def attempt(
     stream: bool, clock: Callable[[], float],
 ) -> httpx.Response | Failed:  # fmt: skip
     """Send once: the answer (its body read unless `stream`), or what went wrong."""
-    url = str(request.url.copy_with(query=None))
     try:
         response = await http.send(request, stream=True)
     except httpx.TransportError as exc:
-        return Failed(transport_failure(exc), connection_error(exc, url, secret))
+        return Failed(transport_failure(exc), connection_error(exc, request, secret))
     status = response.status_code
     if status >= 400:
         error = api_error(response, secret=secret, content=await error_body(response))
@@ -240,7 +243,10 @@ async def attempt(
     except httpx.TransportError as exc:
         await response.aclose()
         failure = Failure.BROKEN if began else transport_failure(exc)
-        return Failed(failure, connection_error(exc, url, secret))
+        return Failed(failure, connection_error(exc, request, secret))
+    except BaseException:  # cancelled (a deadline, an interrupt): the connection is let go
+        await response.aclose()
+        raise
     return response
 
 

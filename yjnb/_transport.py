@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -63,7 +64,8 @@ class MappedStream(httpx.AsyncByteStream):
 
 class PooledTransport(AiohttpTransport):
     """One aiohttp session: `max_connections` in all, TLS from one context, no cookie jar of
-    its own (httpx keeps cookies), proxies from the environment as httpx would."""
+    its own (httpx keeps cookies), proxies from the environment (`HTTPS_PROXY`, `NO_PROXY`,
+    ...) as httpx would."""
 
     def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
         super().__init__(verify=ssl_context, limits=limits, client=self._session)
@@ -77,8 +79,11 @@ class PooledTransport(AiohttpTransport):
             keepalive_timeout=self.limits.keepalive_expiry,
             ssl=self.ssl_context,
         )
+        # Reading the environment on every request (proxies, and .netrc with them) cost
+        # more CPU than the rest of the request: it is done only where a proxy is set.
+        proxied = bool(urllib.request.getproxies())
         return aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=True
+            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=proxied
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
