@@ -4,7 +4,9 @@ run side by side in the same rounds, on the emulator in its own process.
 Each row sends the same chats at the same concurrency; ``time.process_time()`` around a row
 counts this process's CPU only, so CPU per request compares the clients' own work. Rows:
 
-- ``yjnb.AsyncClient``: as shipped (httpx over aiohttp's pool, ``yjnb._http.HTTPPool``);
+- ``yjnb.AsyncClient``: as shipped (httpx over aiohttp's pool, ``yjnb._http.HTTPPool``),
+  recording every call in the usage ledger as users have it;
+- ``yjnb, ledger off``: the same client with the ledger switched off, to show its share;
 - ``yjnb, sharded httpcore pools``: the same client over the pools it had before (four
   httpx clients of 50 connections, handed out in turn), kept here as the reference;
 - ``raw aiohttp``: one ``aiohttp.ClientSession``, the same JSON body, the answer's text;
@@ -32,6 +34,7 @@ import openai
 from httpx_aiohttp import AiohttpTransport
 
 import yjnb
+import yjnb.ledger
 from yjnb._http import DEFAULT_TIMEOUT, USER_AGENT
 from yjnb.emulator import DEMO_KEY
 from yjnb.protocols import create
@@ -41,6 +44,7 @@ IN_FLIGHT = 100
 LATENCY_S = 0.2
 IDEAL_S = CHATS / IN_FLIGHT * LATENCY_S
 YJNB = "yjnb.AsyncClient"
+NO_LEDGER = "yjnb, ledger off"
 SHARDED = "yjnb, sharded httpcore pools"
 AIOHTTP = "raw aiohttp"
 HTTPX_AIOHTTP = "httpx over httpx-aiohttp"
@@ -187,6 +191,7 @@ def calls(
 
     return {
         YJNB: yj(made[YJNB]),
+        NO_LEDGER: yj(made[YJNB]),
         SHARDED: yj(made[SHARDED]),
         AIOHTTP: raw_aiohttp,
         HTTPX_AIOHTTP: plain(made[HTTPX_AIOHTTP]),
@@ -229,9 +234,11 @@ def fanout_rows(
         rows = {name: Row() for name in chats}
         for _ in range(rounds):
             for name, call in chats.items():
+                yjnb.ledger.configure(enabled=name != NO_LEDGER)
                 start = time.process_time()
                 rows[name].walls.append(loop.run_until_complete(fanout(call)))
                 rows[name].cpus.append(time.process_time() - start)
+                yjnb.ledger.configure(enabled=True)
         if rounds > 1:
             for row in rows.values():
                 del row.walls[0], row.cpus[0]
