@@ -176,22 +176,25 @@ def transport_failure(exc: httpx.TransportError) -> Failure | None:
 
 class ReadAhead(httpx.AsyncByteStream):
     """A response body whose first chunk was read before `send` returned, to tell a
-    connection dropped before any answer (retried) from one dropped in the middle of it."""
+    connection dropped before any answer (retried) from one dropped in the middle of it.
+
+    An iterator object, not an async generator: a reader that stops early (a stream left at
+    its end) leaves no generator for the garbage collector to close on a finished loop."""
 
     def __init__(self, first: bytes, rest: AsyncIterator[bytes], source: Any) -> None:
         self._first = first
         self._rest = rest
         self._source = source
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
         first, self._first = self._first, b""
-        if first:
-            yield first
-        async for chunk in self._rest:
-            yield chunk
+        return first or await self._rest.__anext__()
 
     async def aclose(self) -> None:
-        close = getattr(self._rest, "aclose", None)  # an async generator left suspended
+        close = getattr(self._rest, "aclose", None)  # the source's generator, suspended
         if close is not None:
             await close()
         await self._source.aclose()

@@ -46,19 +46,28 @@ def httpx_error(exc: BaseException) -> httpx.TransportError:
 
 
 class MappedStream(httpx.AsyncByteStream):
-    """A response body whose read errors come out as the right httpx errors."""
+    """A response body whose read errors come out as the right httpx errors. An iterator
+    object, not an async generator: one left unfinished has nothing to finalize."""
 
     def __init__(self, source: Any) -> None:
         self._source = source
+        self._chunks: AsyncIterator[bytes] | None = None
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self._chunks = self._source.__aiter__()
+        return self
+
+    async def __anext__(self) -> bytes:
+        assert self._chunks is not None
         try:
-            async for chunk in self._source:
-                yield chunk
+            return await self._chunks.__anext__()
         except (httpx.TransportError, aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             raise httpx_error(exc) from None
 
     async def aclose(self) -> None:
+        close = getattr(self._chunks, "aclose", None)  # httpx-aiohttp's reading generator
+        if close is not None:
+            await close()
         await self._source.aclose()
 
 
