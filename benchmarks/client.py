@@ -15,11 +15,9 @@ Rows:
    ``yjnb.Client``, ``openai.AsyncOpenAI`` and ``openai.OpenAI``, interleaved (A B C D, five
    rounds), median CPU seconds per run divided by the text chunks received. Both consumers
    must receive the same chunks and the same text.
-2. 1,000 non-streamed chats, 100 in flight, 200 ms of emulator latency each (``_fanout.py``):
-   wall time against the ideal 1000 / 100 x 0.2 s = 2 s, and client CPU per request against
-   references run in the same rounds: raw aiohttp, ``AsyncOpenAI`` (as it comes and over
-   aiohttp), one plain ``httpx.AsyncClient`` (also over the ``httpx-aiohttp`` transport),
-   and yjnb over the sharded httpcore pools it had before.
+2. 1,000 non-streamed chats, 100 in flight, 200 ms of emulator latency each: wall against
+   the ideal 1000 / 100 x 0.2 s = 2 s, and client CPU per request against references run in
+   the same rounds (raw aiohttp, ``AsyncOpenAI``, plain httpx, ...: see ``_fanout.py``).
 3. Import cost: ``python -c "import yjnb"`` minus ``python -c "pass"`` (medians of 15
    alternating runs), plus ``-X importtime``'s cumulative figure for ``yjnb``.
 
@@ -81,9 +79,6 @@ class Consumed:
     chunks: int
     text: str
     cpu_s: float
-
-
-# -- the emulator ---------------------------------------------------------------------------
 
 
 # -- 1. CPU per streamed chunk ----------------------------------------------------------------
