@@ -19,11 +19,12 @@ import yjnb
 pytest.importorskip("llmock")
 
 MODEL = "gpt-4o-mini"
+KEY = "sk-llmock-0123456789"  # long enough that redaction does not mangle the messages
 REFUSED = {"gave_up", "retry_after_ignored", "no_backoff"}
 
 
 def client(llmock: Any, **kw: Any) -> yjnb.Client:
-    return yjnb.Client(protocol="openai", base_url=llmock.url, api_key="test", **kw)
+    return yjnb.Client(protocol="openai", base_url=llmock.url, api_key=KEY, **kw)
 
 
 def assert_resilient(llmock: Any, attempts: int) -> None:
@@ -62,7 +63,7 @@ def test_an_rpm_quota_is_waited_out(llmock: Any) -> None:
     llmock.limits(rpm=100)
 
     async def fan_out() -> list[str]:
-        async with yjnb.AsyncClient(protocol="openai", base_url=llmock.url, api_key="t") as yj:
+        async with yjnb.AsyncClient(protocol="openai", base_url=llmock.url, api_key=KEY) as yj:
             calls = [yj.chat(f"hi {n}", model=MODEL, max_tokens=5) for n in range(103)]
             return [result.text for result in await asyncio.gather(*calls)]
 
