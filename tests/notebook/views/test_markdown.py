@@ -211,6 +211,35 @@ def test_code_glued_to_a_bare_url_is_escaped() -> None:
     assert neutralise_markdown("`http://x.test`,`a<b>`") == "`http://x.test`,`a<b>`"
 
 
+def test_code_a_strikethrough_cuts_is_escaped() -> None:
+    # mistune strikes `~~x `a~~` first and reads the rest of the code as Markdown.
+    out = _assert_safe("~~x `a~~ <img src=x onerror=alert(1)>` and `b<c>`")
+    assert out == "~~x `a~~ &lt;img src=x onerror=alert(1)>` and `b&lt;c>`"
+
+
+def test_a_bare_www_link_cannot_reach_code_through_escaped_tags() -> None:
+    # GFM links `www.` while parsing, up to a space or a `<`; `&lt;` does not stop it.
+    out = _assert_safe("www.x.test</b>`<img src=x onerror=alert(1)>`")
+    assert out == "www.x.test&lt;/b>`&lt;img src=x onerror=alert(1)>`"
+
+
+def test_indented_code_after_a_definition_is_text_to_cmark() -> None:
+    # markdown-it: a definition, then indented code; cmark: one paragraph, the definition
+    # read out of it, the indented line its text.
+    text = "[r]: /u\n    <img src=x onerror=alert(1)> [x](javascript:alert(1))"
+    assert _assert_safe(text) == (
+        "[r]: /u\n    &lt;img src=x onerror=alert(1)> &#91;x](javascript:alert(1))"
+    )
+
+
+def test_indented_code_with_a_tab_in_its_indent_is_escaped() -> None:
+    # mistune counts the tab otherwise and reads `> > \t<img …>` as a paragraph.
+    assert _assert_safe("> > \t<img src=x onerror=alert(1)>") == (
+        "> > \t&lt;img src=x onerror=alert(1)>"
+    )
+    assert neutralise_markdown("    if a < b: pass") == "    if a < b: pass"
+
+
 def test_an_escaped_less_than_sign_becomes_an_entity() -> None:
     assert neutralise_markdown("http://x.test\\<img src=x onerror=alert(1)>") == (
         "http://x.test&lt;img src=x onerror=alert(1)>"

@@ -146,19 +146,34 @@ def _scan(text: str, *, tables: bool) -> _Scan:
         return _Scan(hopeless=True)
     lines = Lines(text)
     scan = _Scan(table_blocks=_blocks_with_tables(tokens) if tables else [])
-    for token in tokens:
-        if token.type == "html_block" and token.map:
-            _escape_lines(text, lines, range(*token.map), scan.edits)
-            scan.uncovers = True
-        elif token.type == "definition" and token.map:
-            first, stop = token.map
-            url = token.meta["url"]
-            scan.uncovers |= _neutralise_definition(text, lines, (first, stop), url, scan.edits)
+    _neutralise_blocks(text, lines, tokens, scan)
     if found:
         sources = InlineSources(text, lines, tokens)
         for one in found:
             scan.uncovers |= _neutralise_inline(text, lines, sources, one, scan.edits)
     return scan
+
+
+def _neutralise_blocks(text: str, lines: Lines, tokens: list[Token], scan: _Scan) -> None:
+    """HTML blocks, definitions, and indented code that other renderers may read as text."""
+    definition_end = -1  # the line after the last definition
+    for token in tokens:
+        if not token.map:
+            continue
+        numbers = range(*token.map)
+        if token.type == "html_block":
+            _escape_lines(text, lines, numbers, scan.edits)
+            scan.uncovers = True
+        elif token.type == "code_block" and numbers.start == definition_end:
+            # CommonMark reads definitions out of a paragraph, and an indented line cannot
+            # interrupt one: to cmark (GitHub) this "code" is text, links and tags and all.
+            _escape_lines(text, lines, numbers, scan.edits, brackets=True)
+        elif token.type == "code_block":
+            _escape_tab_indented_code(text, lines, numbers, scan.edits)
+        elif token.type == "definition":
+            definition_end = numbers.stop
+            url = token.meta["url"]
+            scan.uncovers |= _neutralise_definition(text, lines, numbers, url, scan.edits)
 
 
 def _blocks_with_tables(tokens: list[Token]) -> list[tuple[int, int]]:
@@ -170,13 +185,13 @@ def _blocks_with_tables(tokens: list[Token]) -> list[tuple[int, int]]:
 
 
 def _neutralise_definition(
-    text: str, lines: Lines, span: tuple[int, int], url: str, edits: dict[int, str]
+    text: str, lines: Lines, numbers: range, url: str, edits: dict[int, str]
 ) -> bool:
     """A definition to another scheme broken (its uses then stay text); every `<` but a
     bracketed destination's as `&lt;` (markdown-it reads `\\<tab>` on in a destination where
     CommonMark ends it, so what markdown-it takes for a definition may be a paragraph).
     Returns whether a re-parse is needed."""
-    start, end = lines.start(span[0]), lines.end(span[1] - 1)
+    start, end = lines.start(numbers.start), lines.end(numbers.stop - 1)
     opener = _DEFINITION_DESTINATION.search(text, start, end)
     keep = opener.end() - 1 if opener else -1
     for pos in range(start, end):
@@ -240,6 +255,18 @@ def _neutralise_inline(
         return False
     content = one.owner.content
     return not (one.kind == "html_inline" and _INERT_TAG.fullmatch(content, one.start, one.end))
+
+
+def _escape_tab_indented_code(
+    text: str, lines: Lines, numbers: range, edits: dict[int, str]
+) -> None:
+    """Indented code whose indent holds a tab: mistune counts tabs otherwise (`> > \t<b>` is a
+    paragraph to it), so its `<` go as `&lt;`, at the cost of showing so in this code."""
+    for number in numbers:
+        line = text[lines.start(number) : lines.end(number)]
+        indent = line[: len(line) - len(line.lstrip(" \t>"))]
+        if "\t" in indent:
+            _escape_lines(text, lines, range(number, number + 1), edits)
 
 
 def _escape_lines(

@@ -9,8 +9,9 @@ Noted (`Found.kind`):
 - `text_bracket`: a `[` that CommonMark reads as text; `\\[` renders the same, and is needed
   where a lenient renderer may see a link (cmark, GitHub's, takes `[x](javascript:a(b )`);
 - `link_tail`: the destination and title of a safe link, from the label's `]`;
-- `glued_code`: a code span opened inside a bare URL (`http://x`…`): renderers that link bare
-  URLs while parsing (mistune, marked) swallow the backtick and read the code as Markdown.
+- `glued_code`: a code span opened inside a bare URL (`http://x`…`), or holding `~~` after a
+  `~~`: renderers that link bare URLs or strike text while parsing (mistune, marked) swallow
+  the backtick and read the code as Markdown.
 
 The parser sees destinations as written (entities and escapes decoded) and refuses none itself.
 It stops, noting `too_deep`, past nesting no answer has: beyond markdown-it's `maxNesting` it
@@ -37,9 +38,11 @@ from .html import is_safe_destination
 __all__ = ["MAX_DEPTH", "Found", "Parse", "parse"]
 
 MAX_DEPTH = 32  # block quotes, lists, brackets, images in alt text: beyond any real answer
-# A bare URL up to here, as mistune links it (`https?://[^\s<]+`) and marked too (`www.`).
-_URL_RUN_END = re.compile(r"(?:https?://|www\.)[^\s<]*\Z", re.IGNORECASE)
+# A bare URL up to here, as GFM (cmark-gfm's `www.` and scheme autolinks), mistune and marked
+# link it while parsing: up to a space or a `<`, and a text `<` becomes `&lt;` here.
+_URL_RUN_END = re.compile(r"(?:https?://|ftp://|www\.)\S*\Z", re.IGNORECASE)
 _URL_WINDOW = 2048
+_RECENT_CONSTRUCTS = 64  # enough to find the one a URL within the window starts in
 # A backslash that escapes no punctuation and ends a destination in CommonMark.
 _ESCAPED_BREAK = {True: re.compile(r"\\\n"), False: re.compile(r"\\[\x00-\x20\x7f]")}
 
@@ -49,7 +52,7 @@ _ALT_BASE = "yj_alt_base"  # where the alt text being parsed starts in the owner
 _ALT_DEPTH = "yj_alt_depth"
 _FOUND = "yj_found"
 _TOO_DEEP = "yj_too_deep"
-_TAKEN = "yj_taken"  # (id of the source, where the last construct a rule matched ends)
+_TAKEN = "yj_taken"  # (id of the source, start, end) of the constructs matched so far
 
 InlineRule = Callable[[StateInline, bool], bool]
 
@@ -176,7 +179,8 @@ def _watched(name: str, rule: InlineRule) -> InlineRule:
             env[_ALT_BASE], env[_ALT_DEPTH] = base, depth
         if matched and not silent:
             noted = _note(name, state, start, state.tokens[count:])
-            env[_TAKEN] = (id(state.src), state.pos)
+            if name != "backticks" or noted or _opened_code(state.tokens[count:]):
+                env.setdefault(_TAKEN, []).append((id(state.src), start, state.pos))
             if noted:
                 kind, begin = noted
                 env[_FOUND].append(Found(env[_OWNER], base + begin, base + state.pos, kind))
@@ -186,14 +190,26 @@ def _watched(name: str, rule: InlineRule) -> InlineRule:
 
 
 def _glued_to_url(state: StateInline, start: int) -> bool:
-    """Whether a bare URL runs into the backticks at `start`, and began after the last
-    construct (a URL inside code, a link or an autolink is no bare URL to anyone)."""
+    """Whether a bare URL runs into the backticks at `start`, not from inside an earlier
+    construct (a URL in code, a link or an autolink is no bare URL to anyone)."""
     window = max(0, start - _URL_WINDOW)
     run = _URL_RUN_END.search(state.src, window, start)
     if run is None:
         return False
-    source, taken_end = state.env.get(_TAKEN, (None, 0))
-    return source != id(state.src) or run.start() >= taken_end
+    source, begins = id(state.src), run.start()
+    recent = state.env.get(_TAKEN, [])[-_RECENT_CONSTRUCTS:]
+    return not any(s == source and first <= begins < end for s, first, end in recent)
+
+
+def _opened_code(pushed: list[Token]) -> bool:
+    """Whether the backticks rule opened a code span (not a lone run of backticks)."""
+    return any(t.type == "code_inline" for t in pushed)
+
+
+def _cut_by_strikethrough(state: StateInline, start: int) -> bool:
+    """Whether `~~` before the code span at `start` and `~~` inside it may pair: mistune reads
+    strikethrough while parsing, and the code's opening backtick ends up inside it."""
+    return "~~" in state.src[start : state.pos] and "~~" in state.src[:start]
 
 
 _OPENING = {"link": "link_open", "autolink": "link_open", "image": "image"}
@@ -207,8 +223,8 @@ def _note(name: str, state: StateInline, start: int, pushed: list[Token]) -> tup
     if name == "escape":
         return ("escaped_lt", start) if state.src[start + 1 : start + 2] == "<" else None
     if name == "backticks":  # glued: what follows may be read as Markdown, to the end
-        opened = any(t.type == "code_inline" for t in pushed)  # not a lone backtick
-        return ("glued_code", start) if opened and _glued_to_url(state, start) else None
+        glued = _glued_to_url(state, start) or _cut_by_strikethrough(state, start)
+        return ("glued_code", start) if _opened_code(pushed) and glued else None
     opening = next(t for t in pushed if t.type == _OPENING[name])
     destination = opening.attrs.get("src" if name == "image" else "href", "")
     if not is_safe_destination(str(destination)):
