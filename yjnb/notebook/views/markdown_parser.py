@@ -43,7 +43,8 @@ MAX_DEPTH = 32  # block quotes, lists, brackets, images in alt text: beyond any 
 _URL_RUN_END = re.compile(r"(?:https?://|ftp://|www\.)\S*\Z", re.IGNORECASE)
 _URL_WINDOW = 2048
 _RECENT_CONSTRUCTS = 64  # enough to find the one a URL within the window starts in
-# A backslash that escapes no punctuation and ends a destination in CommonMark.
+# A backslash that escapes no punctuation and ends a destination in CommonMark, by whether the
+# destination is bracketed (`<…>`: only a line break ends it).
 _ESCAPED_BREAK = {True: re.compile(r"\\\n"), False: re.compile(r"\\[\x00-\x20\x7f]")}
 
 # Keys of the per-parse `env` that the wrapped rules share.
