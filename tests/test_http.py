@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import yjnb
-from yjnb._http import RetryPolicy, parse_retry_after
+from yjnb._retry import RetryPolicy, parse_retry_after
 
 VIDEO = "POST /llmage/v1/video/generations"
 TASKS = "GET /llmage/v1/tasks"
@@ -47,16 +47,6 @@ def test_insufficient_balance_is_never_retried(
     assert records == []  # no task id exists, nothing recorded as spent
 
 
-def test_a_post_that_got_a_503_is_not_resubmitted(
-    client_kwargs: dict[str, Any], emulator: Any
-) -> None:
-    emulator.set_faults(status=503, times=1, path="/llmage/v1/video/generations")
-    client = yjnb.Client(**client_kwargs)
-    with pytest.raises(yjnb.ServerError):
-        client.video("a cat", model="viduq3-pro", duration=1, wait=False)
-    assert emulator.count(VIDEO) == 1  # submitted exactly once: a resubmission costs money
-
-
 def test_gets_retry_through_5xx(client_kwargs: dict[str, Any], emulator: Any) -> None:
     client = yjnb.Client(**client_kwargs)
     task = client.video("a cat", model="viduq3-pro", duration=1, wait=False)
@@ -82,16 +72,22 @@ def test_rate_limit_retry_after_is_honoured_on_gets(
     assert emulator.count("GET /llmage/v1/models") == 2
 
 
-def test_rate_limited_post_raises_with_retry_after(
+def test_a_chat_rate_limited_every_time_gives_up_with_retry_after(
     client_kwargs: dict[str, Any], emulator: Any
 ) -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
     client = yjnb.Client(
-        **client_kwargs, headers={"X-Emulator-Fault": "rate_limit=1;retry_after=7"}
+        **client_kwargs, max_retries=2, headers={"X-Emulator-Fault": "rate_limit=1;retry_after=7"}
     )
+    client.aio._retry = RetryPolicy(max_retries=2, sleep=record)
     with pytest.raises(yjnb.RateLimitError) as info:
         client.chat("hi")
     assert info.value.retry_after == 7
-    assert emulator.count(CHAT) == 1
+    assert emulator.count(CHAT) == 3 and len(waits) == 2 and min(waits) >= 7
 
 
 def test_connection_refused_is_retried_then_reported() -> None:
@@ -104,18 +100,22 @@ def test_connection_refused_is_retried_then_reported() -> None:
 
 
 def test_retry_policy_backoff_is_jittered_and_capped() -> None:
-    policy = RetryPolicy(backoff_base=0.5, backoff_cap=8.0)
+    policy = RetryPolicy(backoff_base=0.5, backoff_cap=8.0, max_retries=8)
     delays = [policy.delay(n) for n in range(8)]
-    assert all(0 < d <= 8.0 for d in delays)
-    assert delays[0] <= 0.5 and delays[-1] >= 4.0
-    assert policy.delay(0, retry_after=3) == 3
-    assert policy.delay(0, retry_after=10_000) == policy.retry_after_cap
+    assert all(d is not None and 0 < d <= 8.0 for d in delays)
+    assert delays[0] is not None and delays[0] <= 0.5
+    assert delays[-1] is not None and delays[-1] >= 6.0
+    hinted = policy.delay(0, hint=3)
+    assert hinted is not None and 3 <= hinted <= 3.3  # never earlier than asked
+    assert policy.delay(0, hint=10_000) is None  # beyond max_wait: raised, not waited out
+    assert policy.delay(8) is None  # the attempts are used up
 
 
 def test_parse_retry_after() -> None:
     assert parse_retry_after("2") == 2.0
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("soon") is None
 
 
 def test_the_key_never_appears_anywhere(

@@ -31,7 +31,7 @@ from ._errors import (
     redact,
 )
 from ._hooks import emit
-from ._http import HTTPPool, RetryPolicy, send
+from ._http import HTTPPool, RetryKind, RetryPolicy, send
 from ._limits import Limits
 from ._secrets import REDIRECT_STATUSES, scrub_errors
 from ._tasks import PollSchedule, multipart_files
@@ -183,10 +183,11 @@ class BaseClient:
         return {"Authorization": f"Bearer {self._key.reveal()}"}
 
     async def _send(
-        self, method: str, path: str, *, stream: bool = False, **kw: Any
+        self, method: str, path: str, *, retry: RetryKind, stream: bool = False, **kw: Any
     ) -> httpx.Response:
-        """Send to the platform with the key. Errors leave redacted and chaining nothing; an
-        answer that redirects is an error (an API call is never followed elsewhere)."""
+        """Send to the platform with the key, retried as `retry` allows. Errors leave redacted
+        and chaining nothing; an answer that redirects is an error (an API call is never
+        followed elsewhere)."""
         http = self._client()
         with scrub_errors(self._key.reveal()):
             try:
@@ -200,7 +201,7 @@ class BaseClient:
             response = await send(
                 http,
                 request,
-                idempotent=method == "GET",
+                kind=retry,
                 policy=self._retry,
                 secret=self._key.reveal(),
                 stream=stream,
@@ -222,7 +223,7 @@ class BaseClient:
             kw["data"] = wire.data
         else:
             kw["json"] = wire.json
-        return await self._send(wire.method, wire.path, stream=True, **kw)
+        return await self._send(wire.method, wire.path, retry=wire.retry_kind, stream=True, **kw)
 
     async def _exchange(self, wire: WireRequest, what: str) -> Answer:
         """Send a request that does not stream and read its JSON answer within the limits:

@@ -1,19 +1,16 @@
-"""The httpx client factory, the retry policy and the mapping of error statuses to exceptions.
+"""The httpx client factory, sending under the retry rules, and the mapping of error
+statuses to exceptions.
 
-Retry rules (DESIGN.md): a GET is retried on connection errors, timeouts, 408, rate-limit 429
-and 5xx, with jittered exponential backoff that honours `Retry-After`. A POST is retried only
-when the connection never opened (a resubmitted video task costs the user money). 400, 401,
-403, 404, 422 and "Insufficient balance" are never retried.
+What is retried, and how long `send` waits first, is `yjnb._retry`'s table: every request
+says what sending it again could cost (`RetryKind`: a read, a chat, or a paid media
+submission), and a failure is retried only where that table says so.
 """
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
-import random
-import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +25,24 @@ from ._errors import (
     InsufficientBalanceError,
     RateLimitError,
     ServerError,
+    YJError,
     redact,
 )
+from ._retry import RETRIED_ON, Failure, RetryKind, RetryPolicy, status_failure, wait_hint
+from ._transport import PooledTransport
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "HTTPPool",
+    "RetryKind",
+    "RetryPolicy",
+    "api_error",
+    "error_details",
+    "is_balance_error",
+    "send",
+]
 
 USER_AGENT = "yjnb/0.1"
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # The platform's connect/pool timeouts are short; reads are long because video submission
 # with files and first tokens of big models can take a while. A stream that stalls longer
 # than `read` raises StreamInterrupted.
@@ -41,68 +51,33 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=60.0, pool=30.0)
 ERROR_BODY_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How many times, and how long to wait, before giving up on a retryable failure."""
-
-    max_retries: int = 3
-    backoff_base: float = 0.5
-    backoff_cap: float = 8.0
-    retry_after_cap: float = 60.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_cap)
-        ceiling = min(self.backoff_cap, self.backoff_base * 2**attempt)
-        return random.uniform(ceiling / 2, ceiling)  # jitter keeps many clients apart
-
-
-# httpcore checks every pooled connection on each request event, so one big pool costs
-# O(connections) per request under fan-out. A few smaller pools, used in turn, measured
-# 1.15x the ideal for 1,000 chats with 100 in flight against 1.35x for one pool of 200
-# (benchmarks/client.py). Keep-alive per pool stays at or below its share of the traffic:
-# an idle set larger than that made httpcore's checks blow up (15 s instead of 2.5 s).
-POOL_SHARDS = 4
-SHARD_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=25)
+# One pool of this many connections. Under fan-out httpcore re-checked every pooled
+# connection on each request (O(connections) per request: CPU-bound at 100 in flight, which
+# four sharded pools only softened); aiohttp's pool underneath does not (see `_transport`).
+POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=200)
 
 
 class HTTPPool:
-    """`POOL_SHARDS` httpx clients sharing one SSL context, handed out in turn."""
+    """The httpx client every request goes out through, over aiohttp's pool."""
 
     def __init__(
         self, *, timeout: httpx.Timeout | float | None = None, headers: Mapping[str, str] | None
     ) -> None:
         ssl_context = httpx.create_ssl_context()  # built once: loading CA certs is slow
-        self._clients = [
-            httpx.AsyncClient(
-                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-                headers={"User-Agent": USER_AGENT, **(headers or {})},
-                limits=SHARD_LIMITS,
-                follow_redirects=False,
-                verify=ssl_context,
-            )
-            for _ in range(POOL_SHARDS)
-        ]
-        self._turn = 0
+        transport = PooledTransport(ssl_context=ssl_context, limits=POOL_LIMITS)
+        self._client = httpx.AsyncClient(
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            follow_redirects=False,
+            transport=transport,
+        )
+        weakref.finalize(self, transport.forget)  # a pool nobody closed closes quietly
 
     def next(self) -> httpx.AsyncClient:
-        self._turn = (self._turn + 1) % len(self._clients)
-        return self._clients[self._turn]
+        return self._client
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return None if parsed is None else max(parsed.timestamp() - time.time(), 0.0)
+        await self._client.aclose()
 
 
 def error_details(response: httpx.Response, content: bytes | None = None) -> tuple[str, str | None]:
@@ -159,62 +134,165 @@ def api_error(
     if status == 429:
         if is_balance_error(status, message, code):
             return InsufficientBalanceError(message, **common)
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RateLimitError(message, retry_after=retry_after, **common)
+        return RateLimitError(message, retry_after=wait_hint(response.headers, status), **common)
     if status >= 500:
         return ServerError(message, **common)
     return APIError(message, **common)
 
 
-def connection_error(exc: BaseException, url: str, secret: str | None = None) -> APIConnectionError:
+def connection_error(
+    exc: BaseException, request: httpx.Request, secret: str | None = None
+) -> APIConnectionError:
+    # The URL is built here, for an error only: copying it costs a parse on the hot path.
+    url = redact(str(request.url.copy_with(query=None)), secret)
     kind = type(exc).__name__
     detail = redact(str(exc) or kind, secret)
-    return APIConnectionError(f"could not reach {redact(url, secret)}: {kind}: {detail}")
+    return APIConnectionError(f"could not reach {url}: {kind}: {detail}")
+
+
+# -- sending under the retry rules ----------------------------------------------------------
+
+
+@dataclass
+class Failed:
+    """One attempt that did not work: what went wrong (None: never retried), the error to
+    raise if it is not retried, and the wait the server asked for."""
+
+    failure: Failure | None
+    error: YJError
+    hint: float | None = None
+
+
+def transport_failure(exc: httpx.TransportError) -> Failure | None:
+    """The retry table's name for a transport error before any answer arrived."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return Failure.CONNECT  # nothing was sent
+    if isinstance(exc, httpx.ReadTimeout):
+        return Failure.TIMEOUT
+    if isinstance(exc, (httpx.NetworkError, httpx.WriteTimeout, httpx.RemoteProtocolError)):
+        return Failure.DROPPED
+    return None  # a proxy error, a URL httpx cannot send, ...: the same again next time
+
+
+class ReadAhead(httpx.AsyncByteStream):
+    """A response body whose first chunk was read before `send` returned, to tell a
+    connection dropped before any answer (retried) from one dropped in the middle of it.
+
+    An iterator object, not an async generator: a reader that stops early (a stream left at
+    its end) leaves no generator for the garbage collector to close on a finished loop."""
+
+    def __init__(self, first: bytes, rest: AsyncIterator[bytes], source: Any) -> None:
+        self._first = first
+        self._rest = rest
+        self._source = source
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        first, self._first = self._first, b""
+        return first or await self._rest.__anext__()
+
+    async def aclose(self) -> None:
+        close = getattr(self._rest, "aclose", None)  # the source's generator, suspended
+        if close is not None:
+            await close()
+        await self._source.aclose()
+
+
+async def read_ahead(response: httpx.Response) -> None:
+    """Wait for the first bytes of the body (or its end) and keep them for the reader."""
+    source = response.stream
+    assert isinstance(source, httpx.AsyncByteStream)
+    rest = source.__aiter__()
+    try:
+        first = await rest.__anext__()
+    except StopAsyncIteration:
+        first = b""
+    response.stream = ReadAhead(first, rest, source)
+
+
+async def error_body(response: httpx.Response) -> bytes:
+    """At most `ERROR_BODY_BYTES` of an error answer: enough for its message, and a body that
+    never ends cannot hang the call. Closes the response."""
+    try:
+        return (await read_capped(response, ERROR_BODY_BYTES))[0]
+    except httpx.TransportError:
+        return b""  # the message falls back on the status's reason phrase
+
+
+async def attempt(
+    http: httpx.AsyncClient, request: httpx.Request, kind: RetryKind, *, secret: str | None,
+    stream: bool, clock: Callable[[], float],
+) -> httpx.Response | Failed:  # fmt: skip
+    """Send once: the answer (its body read unless `stream`), or what went wrong."""
+    try:
+        response = await http.send(request, stream=True)
+    except httpx.TransportError as exc:
+        return Failed(transport_failure(exc), connection_error(exc, request, secret))
+    status = response.status_code
+    if status >= 400:
+        error = api_error(response, secret=secret, content=await error_body(response))
+        out_of_credit = isinstance(error, InsufficientBalanceError)
+        failure = status_failure(status, out_of_credit=out_of_credit)
+        return Failed(failure, error, wait_hint(response.headers, status, clock))
+    began = False  # whether any byte of the body had arrived
+    try:
+        if 200 <= status < 300 and Failure.DROPPED in RETRIED_ON[kind]:
+            await read_ahead(response)
+        began = True
+        if not stream:
+            await response.aread()
+    except httpx.TransportError as exc:
+        await response.aclose()
+        failure = Failure.BROKEN if began else transport_failure(exc)
+        return Failed(failure, connection_error(exc, request, secret))
+    except BaseException:  # cancelled (a deadline, an interrupt): the connection is let go
+        await response.aclose()
+        raise
+    return response
 
 
 async def send(
     http: httpx.AsyncClient,
     request: httpx.Request,
     *,
-    idempotent: bool,
+    kind: RetryKind,
     policy: RetryPolicy,
     secret: str | None = None,
     stream: bool = False,
 ) -> httpx.Response:
-    """Send `request` under the retry rules and return a 2xx response or raise.
+    """Send `request` under the retry rules for its `kind` and return a 2xx response or raise.
 
-    With `stream=True` the body is not read; the caller must close the response.
+    With `stream=True` the body is not read (only its first bytes have arrived); the caller
+    must close the response.
     """
-    url = str(request.url.copy_with(query=None))
-    attempt = 0
+    retries = 0
     while True:
-        try:
-            response = await http.send(request, stream=stream)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # The request never reached the server: safe to retry for any method.
-            if attempt >= policy.max_retries:
-                raise connection_error(exc, url, secret) from None
-        except httpx.TransportError as exc:
-            # It may have reached the server: only idempotent requests are retried.
-            if not idempotent or attempt >= policy.max_retries:
-                raise connection_error(exc, url, secret) from None
-        else:
-            if response.status_code < 400:
-                return response
-            # An error needs only its message: a body that never ends must not hang it.
-            content = (await read_capped(response, ERROR_BODY_BYTES))[0] if stream else None
-            error = api_error(response, secret=secret, content=content)
-            await response.aclose()
-            retryable = (
-                idempotent
-                and response.status_code in RETRYABLE_STATUS
-                and not isinstance(error, InsufficientBalanceError)
-            )
-            if not retryable or attempt >= policy.max_retries:
-                raise error
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            await asyncio.sleep(policy.delay(attempt, retry_after))
-            attempt += 1
-            continue
-        await asyncio.sleep(policy.delay(attempt))
-        attempt += 1
+        outcome = await attempt(
+            http, request, kind, secret=secret, stream=stream, clock=policy.clock
+        )
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        retried = outcome.failure is not None and outcome.failure in RETRIED_ON[kind]
+        wait = policy.delay(retries, outcome.hint) if retried else None
+        if wait is None:
+            raise not_sent_again(outcome, kind)
+        await policy.sleep(wait)
+        retries += 1
+
+
+def not_sent_again(failed: Failed, kind: RetryKind) -> YJError:
+    """The error to raise; for a media submission that failed in a way that may have made
+    the task anyway, it says so (sending it again could have paid for two)."""
+    error = failed.error
+    refused_or_unsent = failed.failure is None or failed.failure in RETRIED_ON[RetryKind.MEDIA]
+    if kind is not RetryKind.MEDIA or refused_or_unsent:
+        return error
+    note = "not sent again: the task may have been created, check before submitting it again"
+    if isinstance(error, APIError):
+        return type(error)(
+            f"{error.message}; {note}", status_code=error.status_code, method=error.method,
+            url=error.url, body=error.body,
+        )  # fmt: skip
+    return APIConnectionError(f"{error}; {note}")

@@ -35,7 +35,7 @@ from ._errors import (
     ValidationError,
     YJError,
 )
-from ._http import send
+from ._http import RetryKind, send
 from ._prepare import prepare_task
 from ._secrets import REDIRECT_STATUSES, redact_task, same_origin, scrub_errors
 from ._tasks import copy_local, record_for, save_bytes, save_response
@@ -353,7 +353,7 @@ class MediaCalls(BaseClient):
             http = self._client()
             request = http.build_request("GET", target, headers=self._auth() if keyed else {})
             response = await send(
-                http, request, idempotent=True, policy=self._retry, secret=self._key.reveal(),
+                http, request, kind=RetryKind.READ, policy=self._retry, secret=self._key.reveal(),
                 stream=True,
             )  # fmt: skip
             if response.is_success:

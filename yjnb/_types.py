@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-__all__ = ["ChatChunk", "ChatResult", "ModelInfo", "Task", "Usage", "UsageRecord"]
+__all__ = ["ChatChunk", "ChatResult", "ModelInfo", "RetryKind", "Task", "Usage", "UsageRecord"]
 
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+
+class RetryKind(enum.Enum):
+    """What sending a request again could cost; it decides which failures are retried (the
+    table in `yjnb._retry`). A protocol says it where it builds the request."""
+
+    READ = "read"  # a GET: asking again buys nothing
+    CHAT = "chat"  # a chat: at worst the tokens of an answer that was lost anyway
+    MEDIA = "media"  # a task submission: a second task is paid for again
 
 
 def utcnow() -> datetime:

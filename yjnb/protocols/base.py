@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from .._catalog import Catalog
 from .._catalog_types import Prepared
 from .._errors import MalformedResponse
-from .._types import ModelInfo, Task, utcnow
+from .._types import ModelInfo, RetryKind, Task, utcnow
 from ._stream import StreamAccumulator
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "PreparedChat",
     "PreparedTask",
     "Protocol",
+    "RetryKind",
     "StreamAccumulator",
     "WireRequest",
     "fold_status",
@@ -62,6 +63,16 @@ class WireRequest:
     files: list[tuple[str, Any]] = field(default_factory=list)
     params: dict[str, str] | None = None  # the query string
     stream: bool = False
+    retry: RetryKind | None = None  # what a retry could cost; None: from the method
+
+    @property
+    def retry_kind(self) -> RetryKind:
+        """As the protocol said; else a GET is a read, and any other request is treated as a
+        paid submission (the kind retried least), so a POST nobody marked is never bought
+        twice. Chats mark themselves `CHAT`, task submissions `MEDIA`."""
+        if self.retry is not None:
+            return self.retry
+        return RetryKind.READ if self.method == "GET" else RetryKind.MEDIA
 
 
 @dataclass(frozen=True)

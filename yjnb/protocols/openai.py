@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from .._catalog import Catalog
 from .._errors import MalformedResponse
-from .._types import Task, utcnow
+from .._types import RetryKind, Task, utcnow
 from ._openai_wire import (
     STATUS,
     ResponsesAccumulator,
@@ -93,13 +93,17 @@ class OpenAI(Protocol):
             body["stream"] = chat.stream
             if chat.system:
                 body["instructions"] = chat.system
-            return WireRequest("POST", f"{root}/responses", json=body, stream=chat.stream)
+            return WireRequest(
+                "POST", f"{root}/responses", json=body, stream=chat.stream, retry=RetryKind.CHAT
+            )
         sent = messages(chat.prompt, chat.system, given, images, files)
         body = {"model": chat.model, "messages": sent, **extra, "stream": chat.stream}
         if chat.stream:
             # Token counts of a streamed answer come only when asked for (an extra last chunk).
             body.setdefault("stream_options", {"include_usage": True})
-        return WireRequest("POST", f"{root}/chat/completions", json=body, stream=chat.stream)
+        return WireRequest(
+            "POST", f"{root}/chat/completions", json=body, stream=chat.stream, retry=RetryKind.CHAT
+        )
 
     def chat_decoder(self, chat: PreparedChat) -> StreamAccumulator:
         if chat.api == "responses":
@@ -147,8 +151,10 @@ class OpenAI(Protocol):
         if files:
             data = {k: str(v) for k, v in body.items()}
             files = [(self.multipart_name(w), v) for w, v in files]
-            return WireRequest("POST", path, data=data, files=files, params=query)
-        return WireRequest("POST", path, json=body, params=query)
+            return WireRequest(
+                "POST", path, data=data, files=files, params=query, retry=RetryKind.MEDIA
+            )
+        return WireRequest("POST", path, json=body, params=query, retry=RetryKind.MEDIA)
 
     def new_task(self, task: PreparedTask, profile: str) -> Task:
         made = super().new_task(task, profile)

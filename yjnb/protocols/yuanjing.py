@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .._catalog import Catalog
-from .._types import Task
+from .._types import RetryKind, Task
 from .base import (
     Attachment,
     Inline,
@@ -83,7 +83,8 @@ class Yuanjing(Protocol):
             body["sys_prompt"] = chat.system
         body.update(chat.params)
         body["stream"] = chat.stream
-        return WireRequest("POST", "/llmage/v1/chat/completions", json=body, stream=chat.stream)
+        path = "/llmage/v1/chat/completions"
+        return WireRequest("POST", path, json=body, stream=chat.stream, retry=RetryKind.CHAT)
 
     # -- models -------------------------------------------------------------------------------
 
@@ -106,8 +107,9 @@ class Yuanjing(Protocol):
         path, fields = self.task_path(task), self.task_fields(task)
         if task.request.files:
             data = {k: str(v) for k, v in fields.items()}
-            return WireRequest("POST", path, data=data, files=list(task.request.files))
-        return WireRequest("POST", path, json=fields)
+            files = list(task.request.files)
+            return WireRequest("POST", path, data=data, files=files, retry=RetryKind.MEDIA)
+        return WireRequest("POST", path, json=fields, retry=RetryKind.MEDIA)
 
     def parse_submit(self, task: Task, body: Any) -> Inline:
         task.taskid = task_id(task.kind, body, "taskid")

@@ -214,8 +214,9 @@ def test_several_models_code_goes_to_one_cell(shell: Any) -> None:
 
 
 def test_one_failing_model_keeps_the_others(shell: Any, emulator: Any) -> None:
-    emulator.set_faults(status=503, path="/llmage/v1/chat", times=1)
-    with pytest.raises(UsageError, match="ServerError"):
+    # A 404 is never retried (a 503 would be, and the model would answer after all).
+    emulator.set_faults(status=404, path="/llmage/v1/chat", times=1)
+    with pytest.raises(UsageError, match="BadRequestError"):
         shell.run_cell_magic("yj_chat", "-m qwen3-max,qwen-plus", "echo: ok")
     results = shell.user_ns["_yj"]
     assert len(results) == 1 and next(iter(results.values())).text == "ok"
