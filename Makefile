@@ -84,6 +84,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/chat_magic.py
+	$(BIN)/python benchmarks/markdown.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/ledger.py
 	$(BIN)/python benchmarks/load_ext.py

@@ -13,13 +13,15 @@ another of its platforms for one cell. `protocols.py` holds what depends on the 
 
 from __future__ import annotations
 
+import argparse
 import functools
+import math
 import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Enum, Float, Integer, Unicode, observe
 from traitlets.config.configurable import Configurable
@@ -47,14 +49,61 @@ def user_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def answers_help(method: F) -> F:
+    """`--help`, `-h` or `?` anywhere on the line prints the magic's help instead of running it
+    (IPython's magic parsers have no help option: `%yj_tasks --help` was an unknown argument)."""
+
+    @functools.wraps(method)
+    def wrapper(self: YJMagics, line: str, *args: Any, **kwargs: Any) -> Any:
+        words = line.split()
+        if words == ["?"] or "--help" in words or "-h" in words:
+            print(getattr(self, method.__name__).parser.format_help())
+            return None
+        return method(self, line, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def chat_models(value: str) -> str:
+    """-m for %%yj_chat: one model or several, comma-separated, at least one named."""
+    if not any(name.strip() for name in value.split(",")):
+        raise argparse.ArgumentTypeError(f"no model in {value!r}: give -m NAME or -m NAME,NAME")
+    return value.strip()
+
+
+def one_model(value: str) -> str:
+    """-m for the media magics: one model, named."""
+    name = value.strip()
+    if not name.strip(", "):
+        raise argparse.ArgumentTypeError(f"no model in {value!r}: give -m NAME")
+    if "," in name:
+        raise argparse.ArgumentTypeError(f"one model at a time, not {value!r}")
+    return name
+
+
+def positive_seconds(value: str) -> float:
+    """--timeout: a number of seconds above zero (0, negative or nan would not wait at all)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"give a positive number of seconds, not {value!r}")
+    return seconds
+
+
 def media_arguments(kind: str) -> Callable[[Any], Any]:
     """The arguments %yj_video and %yj_image share."""
     decorators = [
         magic_arguments(),
-        argument("-m", "--model", help=f"Model (default: YJMagics.{kind}_model)."),
+        argument("-m", "--model", type=one_model, help=f"Model (default: YJMagics.{kind}_model)."),
         argument("--bg", action="store_true", help="Return at once; the card keeps updating."),
         argument("--save", metavar="DIR", help="Save media here (relative to the notebook)."),
-        argument("--timeout", type=float, help="Seconds to wait (default YJMagics.wait_timeout)."),
+        argument(
+            "--timeout",
+            type=positive_seconds,
+            help="Seconds to wait (default YJMagics.wait_timeout).",
+        ),
         argument("-o", "--output", metavar="VAR", help="Store the Task in this variable."),
         argument("-p", "--profile", help="Profile to use."),
         argument("--platform", help="Gateway profiles: the platform for this cell."),
@@ -153,7 +202,10 @@ class YJMagics(Magics, Configurable):
     # -- chat, config, models ----------------------------------------------------------------
 
     @magic_arguments()
-    @argument("-m", "--model", help="Model, or several comma-separated to compare side by side.")
+    @argument(
+        "-m", "--model", type=chat_models,
+        help="Model, or several comma-separated to compare side by side.",
+    )  # fmt: skip
     @argument("-s", "--system", help="System prompt.")
     @argument("--no-stream", action="store_true", help="Wait for the whole answer.")
     @argument("-o", "--output", metavar="VAR", help="Also store the result in this variable.")
@@ -177,12 +229,15 @@ class YJMagics(Magics, Configurable):
         help="Model parameters as name=value; images=a.jpg,b.png (openai, gateway) and "
         "files=doc.pdf (gateway) attach local files or URLs to the message.",
     )  # fmt: skip
-    @cell_magic
+    @line_cell_magic  # the line form only answers `%yj_chat --help` (IPython refuses an
+    @answers_help  # empty cell before the magic runs, and points to the line form)
     @user_errors
-    def yj_chat(self, line: str, cell: str) -> None:
+    def yj_chat(self, line: str, cell: str | None = None) -> None:
         """Send the cell to a chat model and stream the answer."""
         from .commands.chat import run_chat
 
+        if cell is None:
+            raise UsageError("%%yj_chat takes the prompt in the cell, under %%yj_chat [options]")
         args = self.yj_chat.parser.parse_args(split_words(line))  # quotes removed
         run_chat(self.session, args, cell)
 
@@ -201,6 +256,7 @@ class YJMagics(Magics, Configurable):
     @argument("--platform", help="With --add-profile: the gateway's platform (google, ...).")
     @argument("--default", action="store_true", help="With --add-profile: make it the default.")
     @line_magic
+    @answers_help
     @user_errors
     def yj_config(self, line: str) -> Any:
         """Show or change yjnb's settings (the key is always masked); add profiles."""
@@ -213,6 +269,7 @@ class YJMagics(Magics, Configurable):
     @argument("-p", "--profile", help="Profile to use (its protocol picks the catalog).")
     @argument("--platform", help="Gateway profiles: list this platform's models.")
     @line_magic
+    @answers_help
     @user_errors
     def yj_models(self, line: str) -> Any:
         """A table of models with their parameters and allowed values."""
@@ -224,6 +281,7 @@ class YJMagics(Magics, Configurable):
 
     @media_arguments("video")
     @line_cell_magic
+    @answers_help
     @user_errors
     def yj_video(self, line: str, cell: str | None = None) -> Any:
         """Generate a video; with no prompt, show a form."""
@@ -235,6 +293,7 @@ class YJMagics(Magics, Configurable):
 
     @media_arguments("image")
     @line_cell_magic
+    @answers_help
     @user_errors
     def yj_image(self, line: str, cell: str | None = None) -> Any:
         """Generate an image; with no prompt, show a form."""
@@ -249,6 +308,7 @@ class YJMagics(Magics, Configurable):
     @argument("-p", "--profile", help="Only the tasks of this profile.")
     @argument("taskid", nargs="?", help="One task to show.")
     @line_magic
+    @answers_help
     @user_errors
     def yj_tasks(self, line: str) -> Any:
         """List tasks and their status; --resume picks unfinished ones up again."""
@@ -264,6 +324,7 @@ class YJMagics(Magics, Configurable):
     @argument("--plot", action="store_true", help="Chart credits and tokens over time.")
     @argument("-p", "--profile", help="Only the calls made with this profile.")
     @line_magic
+    @answers_help
     @user_errors
     def yj_usage(self, line: str) -> Any:
         """What was spent, on what: a summary of the usage ledger."""

@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 from chat_helpers import run
+from IPython.utils.capture import capture_output
+from markdown_oracle import html_problems, problems
 
 from yjnb import ChatResult
 from yjnb._types import Usage
+from yjnb.notebook.views import stream_view
 from yjnb.notebook.views.html import esc, safe_src
-from yjnb.notebook.views.stream_view import PLAIN_LIMIT, StreamView, footer, md_safe
+from yjnb.notebook.views.stream_view import PLAIN_LIMIT, ColumnsView, StreamView, footer
 
 
 def test_a_long_fast_stream_is_throttled(shell: Any, magics: Any) -> None:
@@ -60,23 +63,81 @@ def test_demo_mode_is_said_in_every_output(shell: Any, magics: Any) -> None:
     assert "demo mode" in shown.stdout
 
 
+def test_a_hostile_answer_cannot_carry_script(shell: Any, magics: Any) -> None:
+    magics.stream_output = "display"
+    hostile = "[x](&#106;avascript:alert(1)) \\`<img src=x onerror=alert(1)>` <b onclick=x>"
+    shown = run(shell, "", f"echo: {hostile}")
+    assert shown.error is None
+    assert shell.user_ns["_yj"].text == hostile  # the result keeps the answer as it came
+    for output in shown.outputs:
+        assert problems(output.data["text/markdown"]) == {}
+    assert "&lt;img src=x onerror=alert(1)>" in shown.final["text/markdown"]
+
+
 # -- units ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
-        ("a `<b>` c <b>", "a `<b>` c &lt;b>"),
-        ("```html\n<b>x</b>\n```\n<i>", "```html\n<b>x</b>\n```\n&lt;i>"),
-        ("[x](javascript:alert(1))", "[x]\\(javascript:alert(1))"),
-        ("[x](https://example.com)", "[x](https://example.com)"),
-        ("[r]: javascript:alert(1)", "\\[r]: javascript:alert(1)"),
-        ("plain **markdown** 1 < 2", "plain **markdown** 1 &lt; 2"),
-    ],
-)
-def test_md_safe(text: str, expected: str) -> None:
-    assert md_safe(text) == expected
+def _final_markdown(shell: Any, result: ChatResult, **view: Any) -> str:
+    with capture_output() as captured:
+        StreamView("m", mode="display", **view).finish(result)
+    return str(captured.outputs[-1].data["text/markdown"])
+
+
+def test_reasoning_stays_inside_its_html_block(shell: Any) -> None:
+    # A blank line ends an HTML block in Markdown: what followed it was read as Markdown.
+    reasoning = "think\n\n[x](javascript:alert(1))\n\n<img src=x onerror=alert(1)>"
+    markdown = _final_markdown(shell, ChatResult(text="hi", model="m", reasoning=reasoning))
+    assert problems(markdown) == {}
+    assert "think&#10;&#10;[x](javascript:alert(1))&#10;&#10;&lt;img" in markdown
+
+
+def test_the_footer_cannot_carry_a_link(shell: Any) -> None:
+    # The model name comes from the server; notes carry error messages.
+    model = "[x](javascript:alert(1)) <b onclick=x> `code` *em*"
+    markdown = _final_markdown(shell, ChatResult(text="hi", model=model))
+    assert problems(markdown) == {}
+    footer_line = markdown.rsplit("<small>", 1)[1]
+    assert footer_line.startswith("\\[x\\](javascript:alert(1)) &lt;b onclick=x&gt; \\`code\\`")
+
+
+def test_columns_show_answers_as_escaped_text(shell: Any) -> None:
+    text = "<img src=x onerror=alert(1)> [x](javascript:alert(1))"
+    results = [
+        ChatResult(text=text, model="a", reasoning="why\n\n<b onclick=x>"),
+        ChatResult(text="ok", model="<i onclick=x>"),
+    ]
+    with capture_output() as captured:
+        ColumnsView(["a", "b"], mode="display").finish(results, [None, None])
+    html = captured.outputs[-1].data["text/html"]
+    assert html_problems(html) == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_a_slow_refresh_quiets_the_next_ones(shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(stream_view.time, "monotonic", lambda: clock[0])
+
+    def slow_neutralise(text: str) -> str:
+        clock[0] += 0.5  # a long answer: half a second to neutralise
+        return text
+
+    monkeypatch.setattr(stream_view, "neutralise_markdown", slow_neutralise)
+    view = StreamView("m", mode="display")
+    with capture_output() as captured:
+        view.start()  # t = 100.5 after its own neutralise
+        view.add(0, "a", "")
+        view.refresh()  # shown: 100.5 -> 101.0, quiet until 102.5
+        view.add(0, "b", "")
+        clock[0] = 102.0
+        view.refresh()  # skipped, still dirty
+        assert view.dirty and len(captured.outputs) == 2
+        clock[0] = 102.5
+        view.refresh()  # shown
+        view.add(0, "c", "")
+        view.finish(ChatResult(text="abc", model="m"))  # never skipped
+    assert [o.data["text/markdown"].split("\n")[0] for o in captured.outputs] == [
+        "", "a", "ab", "abc",
+    ]  # fmt: skip
 
 
 def test_footer() -> None:

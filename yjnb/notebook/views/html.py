@@ -2,7 +2,7 @@
 
 Every piece of model or server text put into HTML goes through `esc`; every URL put into a
 `src` (or `href`) attribute goes through `safe_src`, which allows only http(s) URLs and local
-relative paths.
+relative paths. Links in model Markdown are judged by `is_safe_destination` (`markdown.py`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,15 @@ import html
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["esc", "safe_src"]
+__all__ = ["esc", "is_safe_destination", "safe_src"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# What a browser's URL parser ignores: tabs and newlines anywhere, C0 controls and spaces at the
+# ends. `java\tscript:` is `javascript:` to it.
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
 
 
 def esc(text: object) -> str:
@@ -45,3 +50,19 @@ def safe_src(url: str | None) -> str | None:
     if ".." in url.split("?", 1)[0].split("#", 1)[0].split("/"):
         return None
     return esc(url)
+
+
+def is_safe_destination(url: str) -> bool:
+    """True for http(s), mailto and relative (scheme-less) URLs, read as a browser reads them.
+
+    Checked once more with character references decoded: CommonMark leaves `&#1;` alone, but
+    some renderers (mistune, in nbconvert) decode it, and a browser drops the control character
+    that it leaves in front of `javascript:`.
+    """
+    return _has_safe_scheme(url) and _has_safe_scheme(html.unescape(url))
+
+
+def _has_safe_scheme(url: str) -> bool:
+    cleaned = _TAB_OR_NEWLINE.sub("", url).strip(_C0_OR_SPACE)
+    scheme = _SCHEME.match(cleaned)
+    return scheme is None or scheme.group(0)[:-1].lower() in _SAFE_SCHEMES

@@ -11,61 +11,42 @@ final update only. The final `text/plain` is the text cut at `PLAIN_LIMIT` chara
 answer is in the `text/markdown` next to it and in `_yj`, so the notebook holds it once.
 Stdout mode (terminal IPython) writes the text as it comes, flushed at each refresh.
 
-Model text is escaped where it goes into HTML: in Markdown, raw HTML outside code is neutralised
-(`<` -> `&lt;`) and links to non-web schemes are shown as text.
+Model and server text cannot carry script: the answer goes through `neutralise_markdown`
+(raw HTML and links to other schemes shown as text), the reasoning into `<pre>` escaped and on
+one line (`&#10;` for its line breaks: a blank line would end the HTML block and let the rest
+be read as Markdown), the footer (model name, errors) through `markdown_text`.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ..._types import ChatResult
 from .html import esc
+from .markdown import neutralise_markdown
 
-__all__ = ["PLAIN_LIMIT", "ColumnsView", "StreamView", "footer", "md_safe"]
+__all__ = ["PLAIN_LIMIT", "ColumnsView", "StreamView", "footer", "markdown_text"]
 
 PLAIN_LIMIT = 1000
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
-_BAD_LINK = re.compile(r"\]\(\s*<?(?!(?:https?|mailto):)(?=[A-Za-z][\w+.-]*:)")
-_BAD_REF = re.compile(r"^( {0,3})\[(?=[^\]]*\]:\s*<?(?!(?:https?|mailto):)[A-Za-z][\w+.-]*:)", re.M)
+# Neutralising parses the whole answer at each refresh; after a slow one (a long answer) the
+# view waits this many times as long before the next, so that it takes at most about a
+# quarter of the time. The final update is never skipped.
+QUIET_FACTOR = 3.0
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+# Links, code spans, emphasis and our own escapes; `_` is left alone, as usage ids hold it and
+# inside a word it emphasises nothing.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]~])")
 
 
-def _inline(line: str) -> str:
-    """`<` escaped outside inline code spans; unsafe link targets turned into text."""
-    parts, last = [], 0
-    for m in _SPAN.finditer(line):
-        parts.append(line[last : m.start()].replace("<", "&lt;"))
-        parts.append(m.group(0))
-        last = m.end()
-    parts.append(line[last:].replace("<", "&lt;"))
-    return _BAD_LINK.sub(r"]\\(", "".join(parts))
-
-
-def md_safe(text: str) -> str:
-    """Model Markdown made safe to render: no raw HTML, no `javascript:` links. Code blocks
-    and code spans are left alone (a Markdown renderer shows them literally)."""
-    if "<" not in text and ":" not in text:
-        return text
-    out: list[str] = []
-    fence: str | None = None
-    for line in text.splitlines(keepends=True):
-        m = _FENCE.match(line)
-        if fence is None:
-            if m:
-                fence = m.group(1)
-                out.append(line.replace("<", "&lt;"))
-            else:
-                out.append(_inline(line))
-        else:
-            closing = m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence)
-            if closing and m and not line[m.end() :].strip():
-                fence = None
-            out.append(line)
-    return _BAD_REF.sub(r"\1\\[", "".join(out))
+def markdown_text(text: str) -> str:
+    """`text` as inert Markdown inside our own HTML: HTML-escaped, Markdown's link, code and
+    emphasis characters backslash-escaped, line breaks as `<br>` (no blank line can end the
+    HTML around it)."""
+    return _LINE_BREAK.sub("<br>", _MARKDOWN_SPECIAL.sub(r"\\\1", esc(text)))
 
 
 def _secs(value: float | None) -> str:
@@ -100,11 +81,13 @@ def _plain(text: str) -> str:
 
 
 def _details(reasoning: str, *, open_: bool = False) -> str:
+    """The reasoning, collapsed, in one line of HTML (in Markdown, a blank line ends it)."""
     if not reasoning:
         return ""
+    one_line = _LINE_BREAK.sub("&#10;", esc(reasoning))
     return (
         f"<details{' open' if open_ else ''}><summary>reasoning ({len(reasoning)} characters)"
-        f'</summary><pre style="white-space: pre-wrap">{esc(reasoning)}</pre></details>\n\n'
+        f'</summary><pre style="white-space: pre-wrap">{one_line}</pre></details>\n\n'
     )
 
 
@@ -144,6 +127,7 @@ class StreamView(_Base):
         self.reasoning: list[str] = []
         self._written = 0  # stdout mode: pieces of text already written
         self._thinking = False
+        self._quiet_until = 0.0  # display mode: no refresh before (time.monotonic())
 
     def start(self) -> None:
         if self.mode == "display":
@@ -176,13 +160,19 @@ class StreamView(_Base):
             self._written = len(self.text)
 
     def refresh(self) -> None:
-        self.dirty = False
         if self.mode == "stdout":
+            self.dirty = False
             self._flush_text()
             self.out.flush()
             return
+        if time.monotonic() < self._quiet_until:
+            return  # still dirty: a later refresh, or finish(), shows it
+        self.dirty = False
+        started = time.monotonic()
         status = self._status(self.model, f"streaming… ({sum(map(len, self.text))} characters)")
         self._publish(self._data("".join(self.text), "".join(self.reasoning), status))
+        ended = time.monotonic()
+        self._quiet_until = ended + QUIET_FACTOR * (ended - started)
 
     def finish(
         self, result: ChatResult | None, *, note: str | None = None, extra: str | None = None
@@ -206,11 +196,11 @@ class StreamView(_Base):
         if self.fmt == "text":
             head = f"[reasoning]\n{reasoning}\n\n" if reasoning else ""
             return {"text/plain": f"{head}{text}\n\n— {status}"}
-        md = _details(reasoning, open_=not text and not final) + md_safe(text)
-        if text and not text.endswith("\n"):
+        md = _details(reasoning, open_=not text and not final) + neutralise_markdown(text)
+        if text and not md.endswith("\n"):
             md += "\n"
         return {
-            "text/markdown": f"{md}\n<small>{esc(status).replace(chr(10), '<br>')}</small>\n",
+            "text/markdown": f"{md}\n<small>{markdown_text(status)}</small>\n",
             "text/plain": f"{_plain(text)}\n\n— {status}",
         }
 
