@@ -148,7 +148,8 @@ class RateLimitError(APIError):
 
 
 class ServerError(APIError):
-    """5xx: the platform failed. GETs are retried; a POST is not (it may have been billed)."""
+    """5xx: the platform failed. Reads and chats are retried; a media submission is not (it may
+    have created a task that costs money)."""
 
 
 class MalformedResponse(APIError):
