@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import yjnb
+from tests.emulator.helpers import ManualClock
 from yjnb.emulator import serve
 
 CHAT_PATH = "/llmage/v1/chat/completions"
@@ -51,19 +52,6 @@ def test_a_rate_limited_chat_is_sent_again_after_its_retry_after(
     assert client.chat("hi").text
     assert emulator.count(CHAT) == 2
     assert len(waits.seen) == 1 and 2.0 <= waits.seen[0] <= 2.2  # the hint, plus some jitter
-
-
-class ManualClock:
-    """The emulator's quota clock, moved only by the client's waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
