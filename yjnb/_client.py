@@ -21,7 +21,7 @@ from ._base import (
 from ._chat import AsyncChatStream, chat_record
 from ._errors import YJError, redact
 from ._media import MediaCalls
-from ._prepare import prepare_chat
+from ._prepare import is_remote, prepare_chat
 from ._tasks import read_input
 from ._types import ChatResult, ModelInfo, utcnow
 from .protocols.base import Attachment, PreparedChat
@@ -34,12 +34,10 @@ __all__ = [
     "YJWarning",
 ]
 
-_REMOTE = ("http://", "https://", "data:")
-
 
 def load_attachment(value: Any, what: str) -> Attachment:
     """A chat image or file: a URL as given, anything else read into bytes now."""
-    if isinstance(value, str) and value[:8].lower().startswith(_REMOTE):
+    if is_remote(value):
         return Attachment(url=value)
     _, data, mime = read_input(value, what)
     return Attachment(data=data, mime=mime)

@@ -26,10 +26,15 @@ from ._tasks import file_labels
 from .protocols import capability_problem
 from .protocols.base import PreparedChat, PreparedTask, Protocol
 
-__all__ = ["as_list", "prepare_chat", "prepare_task"]
+__all__ = ["as_list", "is_remote", "prepare_chat", "prepare_task"]
 
 CHAT_APIS = ("chat", "responses")
 _REMOTE = ("http://", "https://", "data:")
+
+
+def is_remote(value: Any) -> bool:
+    """A chat attachment sent as given (an http(s) or `data:` URL), not a file to read."""
+    return isinstance(value, str) and value[:8].lower().startswith(_REMOTE)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -42,7 +47,7 @@ def _attachment_problems(what: str, items: list[Any], kind: str | None = None) -
     is valid UTF-8; with a `kind` ("image"), local ones must start like that kind of media."""
     problems = []
     for item in items:
-        if isinstance(item, str) and item[:8].lower().startswith(_REMOTE):
+        if is_remote(item):
             continue
         shown = "the data given"
         if hasattr(item, "read") and isinstance(item, io.TextIOBase):
