@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -19,19 +20,48 @@ import httpx
 
 from ._errors import MalformedResponse, redact
 
-__all__ = ["Answer", "DeadlinePassed", "StreamDeadlines", "read_answer", "read_capped", "within"]
+__all__ = [
+    "Answer",
+    "DeadlinePassed",
+    "StreamDeadlines",
+    "deadline",
+    "read_answer",
+    "read_capped",
+]
 
 T = TypeVar("T")
 EXCERPT_CHARS = 200
 
 
-async def within(seconds: float, awaitable: Awaitable[T]) -> T:
-    """`awaitable`, cancelled after `seconds` with `asyncio.TimeoutError`."""
+def deadline(seconds: float) -> AsyncContextManager[None]:
+    """`async with deadline(s):` cancels its block after `seconds`, raising
+    `asyncio.TimeoutError`. No extra task or coroutine: this runs once per call, on the
+    fan-out's hot path."""
     if sys.version_info >= (3, 11):
-        # No extra task, unlike wait_for: this runs once per call, on the fan-out's hot path.
-        async with asyncio.timeout(seconds):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover (Python 3.10)
+        return asyncio.timeout(seconds)
+    return _Deadline310(seconds)  # pragma: no cover (Python 3.10)
+
+
+class _Deadline310:  # pragma: no cover (Python 3.10, which has no `asyncio.timeout`)
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+        self._fired = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._timer = asyncio.get_running_loop().call_later(self._seconds, self._fire, task)
+
+    def _fire(self, task: asyncio.Task[Any]) -> None:
+        self._fired = True
+        task.cancel()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        assert self._timer is not None
+        self._timer.cancel()
+        if self._fired and exc_type is asyncio.CancelledError:
+            raise asyncio.TimeoutError from None
 
 
 async def read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:

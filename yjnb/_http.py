@@ -22,6 +22,7 @@ from ._errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    ConfigError,
     InsufficientBalanceError,
     RateLimitError,
     ServerError,
@@ -29,14 +30,16 @@ from ._errors import (
     redact,
 )
 from ._retry import RETRIED_ON, Failure, RetryKind, RetryPolicy, status_failure, wait_hint
-from ._transport import PooledTransport
+from ._transport import AiohttpClient, HTTPClient
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "HTTPClient",
     "HTTPPool",
     "RetryKind",
     "RetryPolicy",
     "api_error",
+    "check_transport",
     "error_details",
     "is_balance_error",
     "send",
@@ -53,27 +56,49 @@ ERROR_BODY_BYTES = 64 * 1024
 
 # One pool of this many connections. Under fan-out httpcore re-checked every pooled
 # connection on each request (O(connections) per request: CPU-bound at 100 in flight, which
-# four sharded pools only softened); aiohttp's pool underneath does not (see `_transport`).
+# four sharded pools only softened); aiohttp's pool does not (see `_transport`).
 POOL_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+# What `transport=None` means: "aiohttp" (yjnb's requests straight onto aiohttp's pool) or
+# "httpx" (httpx's own client and pool). Tests run the same behaviour on both.
+DEFAULT_TRANSPORT = "aiohttp"
+
+
+def check_transport(transport: object) -> httpx.AsyncBaseTransport | str:
+    """`transport` if yjnb can send through it; a `ConfigError` otherwise."""
+    if transport in ("aiohttp", "httpx") or isinstance(transport, httpx.AsyncBaseTransport):
+        return transport  # type: ignore[return-value]
+    raise ConfigError(
+        f"transport={transport!r} is not known; use 'aiohttp', 'httpx' or an "
+        "httpx.AsyncBaseTransport"
+    )
 
 
 class HTTPPool:
-    """The httpx client every request goes out through, over aiohttp's pool."""
+    """The client every request goes out through (`HTTPClient`): aiohttp's pool by default;
+    `transport=` gives httpx's client over that httpx transport, `"httpx"` over httpx's own."""
 
     def __init__(
-        self, *, timeout: httpx.Timeout | float | None = None, headers: Mapping[str, str] | None
-    ) -> None:
+        self, *, timeout: httpx.Timeout | float | None = None,
+        headers: Mapping[str, str] | None, transport: httpx.AsyncBaseTransport | str | None = None,
+    ) -> None:  # fmt: skip
+        timeout = httpx.Timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+        headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        transport = check_transport(DEFAULT_TRANSPORT if transport is None else transport)
         ssl_context = httpx.create_ssl_context()  # built once: loading CA certs is slow
-        transport = PooledTransport(ssl_context=ssl_context, limits=POOL_LIMITS)
-        self._client = httpx.AsyncClient(
-            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            follow_redirects=False,
-            transport=transport,
-        )
-        weakref.finalize(self, transport.forget)  # a pool nobody closed closes quietly
+        self._client: HTTPClient
+        if transport == "aiohttp":
+            direct = AiohttpClient(
+                timeout=timeout, headers=headers, ssl_context=ssl_context, limits=POOL_LIMITS
+            )
+            weakref.finalize(self, direct.forget)  # a pool nobody closed closes quietly
+            self._client = direct
+        else:
+            self._client = httpx.AsyncClient(
+                timeout=timeout, headers=headers, follow_redirects=False, limits=POOL_LIMITS,
+                verify=ssl_context, transport=None if transport == "httpx" else transport,
+            )  # fmt: skip
 
-    def next(self) -> httpx.AsyncClient:
+    def next(self) -> HTTPClient:
         return self._client
 
     async def aclose(self) -> None:
@@ -222,7 +247,7 @@ async def error_body(response: httpx.Response) -> bytes:
 
 
 async def attempt(
-    http: httpx.AsyncClient, request: httpx.Request, kind: RetryKind, *, secret: str | None,
+    http: HTTPClient, request: httpx.Request, kind: RetryKind, *, secret: str | None,
     stream: bool, clock: Callable[[], float],
 ) -> httpx.Response | Failed:  # fmt: skip
     """Send once: the answer (its body read unless `stream`), or what went wrong."""
@@ -254,7 +279,7 @@ async def attempt(
 
 
 async def send(
-    http: httpx.AsyncClient,
+    http: HTTPClient,
     request: httpx.Request,
     *,
     kind: RetryKind,

@@ -13,6 +13,7 @@ Nothing here imports pandas: `_frame.py` does that when a DataFrame is asked for
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -195,8 +196,9 @@ class Store:
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for row in rows:
-                    conn.execute(UPSERT if row[taskid_at] else INSERT, row)
+                # Runs of the same statement in one call each (a fan-out's chats), in order.
+                for is_task, run in itertools.groupby(rows, key=lambda row: bool(row[taskid_at])):
+                    conn.executemany(UPSERT if is_task else INSERT, run)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ SEED_WAIT_S = 2.0
 # How old the tally may get before `today()` asks the writer to re-read the file, so that
 # other kernels' spending shows up even while this one records nothing.
 RESYNC_AFTER_S = 2.0
+# How often at most the writer re-reads today's totals after writing (a flush, a call and
+# `today()` when the tally is `RESYNC_AFTER_S` old re-read at once).
+RESYNC_GAP_S = 0.5
+# How long the writer waits after waking for a record, so that a burst of calls (a fan-out)
+# is written in one transaction and wakes the thread once, not once per call.
+LINGER_S = 0.02
 # Waits are sliced so that a kernel interrupt is seen promptly (see `yjnb._runner`).
 WAIT_SLICE_S = 0.2
 
@@ -91,6 +98,8 @@ class Writer:
         # child that inherits a connection mid-transaction finds the file locked for good.
         self._busy = threading.Lock()
         self._warned = False
+        self._unsynced_writes = False  # written since the last read of today's totals
+        self._synced_at = float("-inf")  # time.monotonic() of that read
 
     @property
     def backlog(self) -> int:
@@ -235,6 +244,8 @@ class Writer:
 
     def _take(self) -> list[object]:
         batch = [self._queue.get()]
+        if isinstance(batch[0], _Write) and batch[0].done is None:
+            time.sleep(LINGER_S)  # a record nobody waits for: let its burst come along
         while len(batch) < MAX_BATCH:
             try:
                 batch.append(self._queue.get_nowait())
@@ -244,9 +255,13 @@ class Writer:
 
     def _serve(self, batch: list[object]) -> bool:
         """Write the batch's records (each run in one transaction), run its calls in order.
-        False once the batch held the stop."""
+        False once the batch held the stop.
+
+        Today's totals are re-read after a write only every `RESYNC_GAP_S` (a re-read scans
+        the day's rows: after every write, a fan-out of calls cost the square of its rows),
+        and always before a call or a flush runs: a flushed tally is in step with the file.
+        Between re-reads the tally counts this process's records from memory."""
         writes: list[_Write] = []
-        synced = False
         for item in [*batch, None]:  # None: the end of the batch writes the last run
             if isinstance(item, _Write):
                 writes.append(item)
@@ -255,16 +270,19 @@ class Writer:
                 self._write(writes)
                 self._finished += len(writes)
                 writes = []
-                self._sync_quietly()  # before any flush returns: a flushed tally is in step
-                synced = True
-            if isinstance(item, _Call):
-                self._run_call(item)
-            elif item is _SYNC:
-                self._sync_asked = False
-                if not synced:
+                self._unsynced_writes = True
+            if item is None:
+                if self._unsynced_writes and time.monotonic() - self._synced_at >= RESYNC_GAP_S:
                     self._sync_quietly()
-            if item is not None:
-                self._finished += 1
+                continue
+            if isinstance(item, _Call) or item is _SYNC:
+                if self._unsynced_writes or item is _SYNC:
+                    self._sync_quietly()
+                if item is _SYNC:
+                    self._sync_asked = False
+                else:
+                    self._run_call(item)  # type: ignore[arg-type]
+            self._finished += 1
             if item is _STOP:
                 return False
         return True
@@ -315,6 +333,8 @@ class Writer:
         return totals
 
     def _sync_quietly(self) -> None:
+        self._unsynced_writes = False
+        self._synced_at = time.monotonic()
         try:
             self._resync(self._store)
         except Exception:  # an unreadable file: the tally counts from memory until it reads
