@@ -28,6 +28,17 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return home
 
 
+TRANSPORTS = ("aiohttp", "httpx")
+
+
+@pytest.fixture(params=TRANSPORTS)
+def each_transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test once on each transport: yjnb's requests straight onto aiohttp's pool (the
+    default), and httpx's own client and pool (`transport="httpx"`)."""
+    monkeypatch.setattr("yjnb._http.DEFAULT_TRANSPORT", request.param)
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[Any]:
     from yjnb.emulator import serve

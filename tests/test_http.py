@@ -10,6 +10,9 @@ import pytest
 import yjnb
 from yjnb._retry import RetryPolicy, parse_retry_after
 
+# The retry rules hold on both transports.
+pytestmark = pytest.mark.usefixtures("each_transport")
+
 VIDEO = "POST /llmage/v1/video/generations"
 TASKS = "GET /llmage/v1/tasks"
 CHAT = "POST /llmage/v1/chat/completions"

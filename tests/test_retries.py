@@ -15,6 +15,9 @@ import yjnb
 from tests.emulator.helpers import ManualClock
 from yjnb.emulator import serve
 
+# The retry rules hold on both transports.
+pytestmark = pytest.mark.usefixtures("each_transport")
+
 CHAT_PATH = "/llmage/v1/chat/completions"
 CHAT = "POST " + CHAT_PATH
 VIDEO_PATH = "/llmage/v1/video/generations"

@@ -1,10 +1,12 @@
-"""The transport under yjnb (httpx over aiohttp's pool): its errors say whether a request
-left, which decides what is retried. A raw socket server on loopback misbehaves on purpose
-and counts the requests it read."""
+"""The transports under yjnb (its requests straight onto aiohttp's pool, or httpx's own client):
+their errors say whether a request left, which decides what is retried; the request sent is
+the one httpx would build. A raw socket server on loopback misbehaves on purpose and counts
+the requests it read. The behaviour tests run on both transports."""
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import threading
@@ -16,6 +18,7 @@ import pytest
 
 import yjnb
 from yjnb._retry import RetryPolicy
+from yjnb._transport import AiohttpClient
 
 Handler = Callable[[socket.socket, bytes], None]
 ANSWER = {"content": "ok", "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
@@ -78,6 +81,7 @@ def answer_json(conn: socket.socket, head: bytes) -> None:
     )
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_a_video_submission_whose_connection_was_dropped_is_not_sent_again(
     serve_raw: Callable[[Handler], RawServer],
 ) -> None:
@@ -88,6 +92,7 @@ def test_a_video_submission_whose_connection_was_dropped_is_not_sent_again(
     assert server.requests == [b"POST /llmage/v1/video/generations HTTP/1.1"]
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_a_chat_whose_connection_was_dropped_before_any_answer_is_sent_again(
     serve_raw: Callable[[Handler], RawServer],
 ) -> None:
@@ -99,6 +104,7 @@ def test_a_chat_whose_connection_was_dropped_before_any_answer_is_sent_again(
     assert len(server.requests) == 2
 
 
+@pytest.mark.usefixtures("each_transport")
 def test_proxies_from_the_environment_are_used(
     serve_raw: Callable[[Handler], RawServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,3 +137,97 @@ def test_only_a_connection_that_never_opened_is_a_connect_error(
     wrapped.__cause__ = raised
     assert type(httpx_error(wrapped)) is mapped
     assert type(httpx_error(raised)) is mapped
+
+
+def answer_gzipped(conn: socket.socket, head: bytes) -> None:
+    body = gzip.compress(json.dumps(ANSWER).encode())
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n"
+        + f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+
+
+@pytest.mark.usefixtures("each_transport")
+def test_a_compressed_answer_is_decoded(serve_raw: Callable[[Handler], RawServer]) -> None:
+    server = serve_raw(answer_gzipped)
+    assert yjnb.Client(api_key="sk-x", base_url=server.url).chat("hi").text == "ok"
+
+
+@pytest.mark.usefixtures("each_transport")
+def test_cookies_the_platform_sets_are_sent_back(
+    serve_raw: Callable[[Handler], RawServer],
+) -> None:
+    heads: list[bytes] = []
+
+    def set_cookie(conn: socket.socket, head: bytes) -> None:
+        heads.append(head)
+        body = json.dumps(ANSWER).encode()
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            + b"set-cookie: lb=node-7; Path=/\r\n"
+            + f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+
+    server = serve_raw(set_cookie)
+    client = yjnb.Client(api_key="sk-x", base_url=server.url)
+    client.chat("hi")
+    client.chat("again")
+    assert b"lb=node-7" not in heads[0].lower()
+    assert b"cookie: lb=node-7" in heads[1].lower()  # a load balancer's sticky session
+
+
+def test_a_custom_httpx_transport_is_used() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=ANSWER)
+
+    client = yjnb.Client(
+        api_key="sk-x", base_url="http://platform.test", transport=httpx.MockTransport(handler)
+    )
+    assert client.chat("hi").text == "ok"
+    assert [str(r.url) for r in seen] == ["http://platform.test/llmage/v1/chat/completions"]
+    assert seen[0].headers["authorization"] == "Bearer sk-x"
+
+
+def test_an_unknown_transport_is_refused_before_any_request() -> None:
+    with pytest.raises(yjnb.ConfigError, match="transport='curl' is not known"):
+        yjnb.AsyncClient(api_key="sk-x", base_url="http://platform.test", transport="curl")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"json": {"model": "m", "messages": [{"role": "user", "content": "héllo"}], "n": 1.5}},
+        {"params": {"task_id": "t 1/2", "x": "ä"}},
+        {"data": {"prompt": "a cat"}, "files": [("image", ("a.png", b"\x89PNG", "image/png"))]},
+        {"headers": {"user-agent": "mine/1", "X-Extra": "1"}, "json": []},
+    ],
+)
+def test_the_request_built_for_aiohttp_is_the_one_httpx_builds(call: dict[str, object]) -> None:
+    """What the direct path sends (and shows in errors) is what httpx's client would send."""
+    headers = {"User-Agent": "yjnb/0.1", "X-Default": "d"}
+    url = "http://platform.test:8080/base/v1/tasks?fixed=1"
+    ours = AiohttpClient(
+        timeout=httpx.Timeout(5.0), headers=headers, ssl_context=httpx.create_ssl_context(),
+        limits=httpx.Limits(),
+    ).build_request("POST", url, **call)  # type: ignore[arg-type]  # fmt: skip
+    theirs = httpx.AsyncClient(headers=headers).build_request("POST", url, **call)  # type: ignore[arg-type]
+    theirs.read()  # a multipart body is a stream until read
+    assert (ours.method, ours.url) == (theirs.method, theirs.url)
+    assert str(ours.wire_url) == str(theirs.url)  # type: ignore[attr-defined]
+    if "files" in call:  # a multipart boundary is random: the same parts, another boundary
+        boundary = theirs.headers["content-type"].split("boundary=")[1].encode()
+        ours_boundary = ours.headers["content-type"].split("boundary=")[1].encode()
+        assert ours.content.replace(ours_boundary, boundary) == theirs.content
+    else:
+        assert ours.content == theirs.content
+    expected = {k: v for k, v in theirs.headers.multi_items() if k != "connection"}
+    got = dict(ours.headers.multi_items())
+    if "files" in call:
+        expected.pop("content-type"), got.pop("content-type")
+    assert got == expected
+    assert len(ours.headers.get_list("user-agent")) == 1

@@ -234,13 +234,11 @@ class AiohttpClient:
     def _url(
         self, url: httpx.URL | str, params: Mapping[str, str] | None
     ) -> tuple[httpx.URL, yarl.URL]:
-        """The URL (with `params` merged into its query), parsed once and kept when it can be."""
+        """The URL (`params`, if any, as its query), parsed once and kept when it can be."""
         key = url if isinstance(url, str) and not params else None
         if key is not None and key in self._urls:
             return self._urls[key]
-        parsed = httpx.URL(url)
-        if params:
-            parsed = parsed.copy_merge_params(params)
+        parsed = httpx.URL(url, params=params) if params else httpx.URL(url)  # as httpx does
         pair = parsed, yarl.URL(str(parsed), encoded=True)  # already encoded by httpx
         if key is not None:
             if len(self._urls) >= URL_CACHE_SIZE:

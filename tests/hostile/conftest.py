@@ -16,3 +16,9 @@ def hostile() -> Iterator[HostileServer]:
     server = HostileServer().start()
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def on_each_transport(each_transport: str) -> str:
+    """Every hostile test runs on both transports (see the top conftest)."""
+    return each_transport

@@ -46,3 +46,9 @@ def elsewhere(
 def client(hostile: HostileMediaServer) -> Iterator[Any]:
     with yjnb.Client(api_key=KEY, base_url=hostile.url, poll=FAST_POLL, max_retries=0) as c:
         yield c
+
+
+@pytest.fixture(autouse=True)
+def on_each_transport(each_transport: str) -> str:
+    """Every hostile test runs on both transports (see the top conftest)."""
+    return each_transport
