@@ -4,11 +4,11 @@ run side by side in the same rounds, on the emulator in its own process.
 Each row sends the same chats at the same concurrency; ``time.process_time()`` around a row
 counts this process's CPU only, so CPU per request compares the clients' own work. Rows:
 
-- ``yjnb.AsyncClient``: as shipped (httpx over aiohttp's pool, ``yjnb._http.HTTPPool``),
-  recording every call in the usage ledger as users have it;
+- ``yjnb.AsyncClient``: as shipped (its requests straight onto aiohttp's pool,
+  ``yjnb._transport.AiohttpClient``), recording every call in the usage ledger as users have it;
 - ``yjnb, ledger off``: the same client with the ledger switched off, to show its share;
-- ``yjnb, sharded httpcore pools``: the same client over the pools it had before (four
-  httpx clients of 50 connections, handed out in turn), kept here as the reference;
+- ``yjnb over httpx-aiohttp``: yjnb with ``transport=httpx_aiohttp.AiohttpTransport(...)``,
+  httpx's client over aiohttp's pool: what it shipped before the direct path;
 - ``raw aiohttp``: one ``aiohttp.ClientSession``, the same JSON body, the answer's text;
 - ``httpx over httpx-aiohttp``: one plain ``httpx.AsyncClient`` on that transport;
 - ``plain httpx``: one plain ``httpx.AsyncClient`` (200 connections, 50 kept alive);
@@ -35,49 +35,30 @@ from httpx_aiohttp import AiohttpTransport
 
 import yjnb
 import yjnb.ledger
-from yjnb._http import DEFAULT_TIMEOUT, USER_AGENT
+from yjnb._http import DEFAULT_TIMEOUT
 from yjnb.emulator import DEMO_KEY
 from yjnb.protocols import create
 
-CHATS = 1000
+CHATS = 1000  # `client.py --chats N` changes it (and the ideal) for a quicker run
 IN_FLIGHT = 100
 LATENCY_S = 0.2
 IDEAL_S = CHATS / IN_FLIGHT * LATENCY_S
+
+
+def set_chats(chats: int) -> None:
+    global CHATS, IDEAL_S
+    CHATS = chats
+    IDEAL_S = CHATS / IN_FLIGHT * LATENCY_S
+
+
 YJNB = "yjnb.AsyncClient"
 NO_LEDGER = "yjnb, ledger off"
-SHARDED = "yjnb, sharded httpcore pools"
+YJNB_HTTPX = "yjnb over httpx-aiohttp"
 AIOHTTP = "raw aiohttp"
 HTTPX_AIOHTTP = "httpx over httpx-aiohttp"
 HTTPX = "plain httpx"
 SDK = "AsyncOpenAI"
 SDK_AIOHTTP = "AsyncOpenAI (aiohttp)"
-
-
-class ShardedPools:
-    """yjnb's pools before the aiohttp transport: four httpx clients, used in turn."""
-
-    def __init__(self, headers: dict[str, str]) -> None:
-        ssl_context = httpx.create_ssl_context()
-        limits = httpx.Limits(max_connections=50, max_keepalive_connections=25)
-        self._clients = [
-            httpx.AsyncClient(
-                timeout=60.0,
-                headers={"User-Agent": USER_AGENT, **headers},
-                limits=limits,
-                follow_redirects=False,
-                verify=ssl_context,
-            )
-            for _ in range(4)
-        ]
-        self._turn = 0
-
-    def next(self) -> httpx.AsyncClient:
-        self._turn = (self._turn + 1) % len(self._clients)
-        return self._clients[self._turn]
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
 
 
 @dataclass
@@ -124,18 +105,16 @@ async def clients(url: str, protocol: str, model: str, sdk_path: str) -> dict[st
     auth = {"Authorization": f"Bearer {DEMO_KEY}"}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 
-    def yj(pools: Any = None) -> yjnb.AsyncClient:
-        client = yjnb.AsyncClient(
-            api_key=DEMO_KEY, base_url=url, headers=fault, timeout=60.0, protocol=protocol
-        )
-        if pools is not None:  # what `_client()` would make, replaced before first use
-            client._http, client._http_loop = pools, asyncio.get_running_loop()
-        return client
+    def yj(transport: Any = None) -> yjnb.AsyncClient:
+        return yjnb.AsyncClient(
+            api_key=DEMO_KEY, base_url=url, headers=fault, timeout=60.0, protocol=protocol,
+            transport=transport,
+        )  # fmt: skip
 
     sdk_args = dict(base_url=url + sdk_path, api_key=DEMO_KEY, default_headers=fault)
     return {
         YJNB: yj(),
-        SHARDED: yj(ShardedPools(fault)),
+        YJNB_HTTPX: yj(AiohttpTransport(limits=limits)),
         AIOHTTP: aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=200), headers={**fault, **auth}
         ),
@@ -192,7 +171,7 @@ def calls(
     return {
         YJNB: yj(made[YJNB]),
         NO_LEDGER: yj(made[YJNB]),
-        SHARDED: yj(made[SHARDED]),
+        YJNB_HTTPX: yj(made[YJNB_HTTPX]),
         AIOHTTP: raw_aiohttp,
         HTTPX_AIOHTTP: plain(made[HTTPX_AIOHTTP]),
         HTTPX: plain(made[HTTPX]),

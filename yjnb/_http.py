@@ -65,8 +65,10 @@ DEFAULT_TRANSPORT = "aiohttp"
 
 def check_transport(transport: object) -> httpx.AsyncBaseTransport | str:
     """`transport` if yjnb can send through it; a `ConfigError` otherwise."""
-    if transport in ("aiohttp", "httpx") or isinstance(transport, httpx.AsyncBaseTransport):
-        return transport  # type: ignore[return-value]
+    if isinstance(transport, httpx.AsyncBaseTransport):
+        return transport
+    if transport == "aiohttp" or transport == "httpx":
+        return str(transport)
     raise ConfigError(
         f"transport={transport!r} is not known; use 'aiohttp', 'httpx' or an "
         "httpx.AsyncBaseTransport"
@@ -95,7 +97,7 @@ class HTTPPool:
         else:
             self._client = httpx.AsyncClient(
                 timeout=timeout, headers=headers, follow_redirects=False, limits=POOL_LIMITS,
-                verify=ssl_context, transport=None if transport == "httpx" else transport,
+                verify=ssl_context, transport=transport if not isinstance(transport, str) else None,
             )  # fmt: skip
 
     def next(self) -> HTTPClient:

@@ -145,20 +145,22 @@ class OutgoingRequest(httpx.Request):
 
     def __init__(
         self, method: str, url: httpx.URL, wire_url: yarl.URL, headers: dict[str, str],
-        body: bytes | None,
+        body: bytes | None, defaults: Mapping[str, str],
     ) -> None:  # fmt: skip
         self.method = method
         self.url = url
         self.wire_url = wire_url
-        self.wire_headers = headers
+        self.wire_headers = headers  # this request's own; the session sends the defaults
         self.wire_body = body
+        self._defaults = defaults
         self._content = body or b""  # `.content`, as `httpx.Request(content=...)` has it
 
-    @property  # type: ignore[override]
+    @property
     def headers(self) -> httpx.Headers:
         made = self.__dict__.get("headers")
         if made is None:
-            listed = [("Host", self.url.netloc.decode("ascii")), *self.wire_headers.items()]
+            sent = merged(self._defaults, self.wire_headers)
+            listed = [("Host", self.url.netloc.decode("ascii")), *sent.items()]
             if self.wire_body is not None or self.method in ("POST", "PUT", "PATCH"):
                 listed.append(("Content-Length", str(len(self._content))))
             made = self.__dict__["headers"] = httpx.Headers(listed)
@@ -168,7 +170,7 @@ class OutgoingRequest(httpx.Request):
     def headers(self, value: httpx.Headers) -> None:
         self.__dict__["headers"] = value
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> httpx.ByteStream:
         made = self.__dict__.get("stream")
         if made is None:
@@ -179,7 +181,7 @@ class OutgoingRequest(httpx.Request):
     def stream(self, value: Any) -> None:
         self.__dict__["stream"] = value
 
-    @property  # type: ignore[override]
+    @property
     def extensions(self) -> dict[str, Any]:
         return self.__dict__.setdefault("extensions", {})
 
@@ -198,8 +200,8 @@ class AiohttpClient:
         self, *, timeout: httpx.Timeout, headers: Mapping[str, str], ssl_context: ssl.SSLContext,
         limits: httpx.Limits,
     ) -> None:  # fmt: skip
+        # Sent by the session: a request adds only its own (the key, its Content-Type).
         self._headers = {"Accept": "*/*", "Accept-Encoding": ACCEPT_ENCODING, **headers}
-        self._names = {name.lower(): name for name in self._headers}
         self._ssl_context = ssl_context
         self._limits = limits
         # httpx's pool timeout is aiohttp's `connect`: getting a connection, opening included.
@@ -220,16 +222,16 @@ class AiohttpClient:
         """The request, as `httpx.AsyncClient.build_request` would make it. Raises what httpx
         raises for a body it cannot encode (`TypeError`, `ValueError`) or a bad URL."""
         parsed, wire_url = self._url(url, params)
-        sent = self._merged(headers)
+        sent = dict(headers) if headers else {}
         body: bytes | None = None
         if files or data:  # multipart or a form: encoded by httpx, then read once
-            form = httpx.Request(method, parsed, headers=sent, data=data, files=files)
+            form = httpx.Request(method, parsed, data=data, files=files)
             body = form.read()
             sent["Content-Type"] = form.headers["Content-Type"]
         elif json is not None:
             body = _json_bytes(json)
             sent["Content-Type"] = "application/json"
-        return OutgoingRequest(method.upper(), parsed, wire_url, sent, body)
+        return OutgoingRequest(method.upper(), parsed, wire_url, sent, body, self._headers)
 
     def _url(
         self, url: httpx.URL | str, params: Mapping[str, str] | None
@@ -245,16 +247,6 @@ class AiohttpClient:
                 self._urls.clear()
             self._urls[key] = pair
         return pair
-
-    def _merged(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        """The client's headers with `headers` over them, names compared case-insensitively."""
-        merged = self._headers.copy()
-        for name, value in (headers or {}).items():
-            default = self._names.get(name.lower())
-            if default is not None and default != name:
-                del merged[default]
-            merged[name] = value
-        return merged
 
     async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
         """Send `request` (redirects are not followed); errors are httpx's transport errors."""
@@ -298,6 +290,7 @@ class AiohttpClient:
         proxied = bool(urllib.request.getproxies())
         self._session = aiohttp.ClientSession(
             connector=connector,
+            headers=self._headers,
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # as httpx's client: IP hosts too
             trust_env=proxied,
             auto_decompress=False,  # httpx decodes, so the limits count inflated bytes
@@ -332,6 +325,17 @@ class AiohttpClient:
 # JSON as httpx encodes it: compact, UTF-8, NaN refused (a `ValueError`). One encoder, made
 # once: `json.dumps` with options makes a new one per call.
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def merged(defaults: Mapping[str, str], headers: Mapping[str, str]) -> dict[str, str]:
+    """`defaults` with `headers` over them, names compared case-insensitively (as httpx and
+    aiohttp merge a client's headers with a request's)."""
+    out = dict(defaults)
+    for name, value in headers.items():
+        for default in [d for d in out if d.lower() == name.lower() and d != name]:
+            del out[default]
+        out[name] = value
+    return out
 
 
 def _json_bytes(value: Any) -> bytes:
