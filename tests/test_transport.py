@@ -231,3 +231,41 @@ def test_the_request_built_for_aiohttp_is_the_one_httpx_builds(call: dict[str, o
         expected.pop("content-type"), got.pop("content-type")
     assert got == expected
     assert len(ours.headers.get_list("user-agent")) == 1
+
+
+def test_the_response_from_aiohttp_reads_as_httpx_s(
+    serve_raw: Callable[[Handler], RawServer],
+) -> None:
+    """Headers, reason, history and body of the direct path's response, as httpx gives them."""
+
+    def answer(conn: socket.socket, head: bytes) -> None:
+        conn.sendall(
+            b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n"
+            b"Retry-After: 3\r\nx-ratelimit-reset-requests: 2s\r\nset-cookie: a=1\r\n"
+            b'set-cookie: b=2\r\nconnection: close\r\ncontent-length: 11\r\n\r\n{"error":1}'
+        )
+
+    server = serve_raw(answer)
+
+    async def fetch() -> tuple[httpx.Response, httpx.Response]:
+        ours = AiohttpClient(
+            timeout=httpx.Timeout(5.0), headers={}, ssl_context=httpx.create_ssl_context(),
+            limits=httpx.Limits(),
+        )  # fmt: skip
+        async with httpx.AsyncClient() as plain:
+            theirs = await plain.get(server.url)
+        got = await ours.send(ours.build_request("GET", server.url))
+        await ours.aclose()
+        return got, theirs
+
+    got, theirs = asyncio.run(fetch())
+    assert got.headers.multi_items() == theirs.headers.multi_items()
+    assert got.headers.get_list("set-cookie") == ["a=1", "b=2"]
+    assert (got.status_code, got.reason_phrase, got.http_version) == (
+        429,
+        "Too Many Requests",
+        "HTTP/1.1",
+    )
+    assert got.history == [] and not got.is_success
+    assert got.json() == theirs.json() == {"error": 1}
+    assert got.request.url == httpx.URL(server.url)

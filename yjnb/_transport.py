@@ -117,23 +117,90 @@ class AiohttpBody(httpx.AsyncByteStream):
 
 
 class AiohttpResponse(httpx.Response):
-    """An `httpx.Response` whose body aiohttp reads. A body sent as is (no Content-Encoding)
-    is handed on in the reads it came in, without httpx's decoder and re-chunking layers."""
+    """An `httpx.Response` whose body aiohttp reads. Its httpx headers, extensions and history
+    are made only when something reads them (an error, a redirect, a download): on the hot
+    path nothing does. A body sent as is (no Content-Encoding) is handed on in the reads it
+    came in, without httpx's decoder and re-chunking layers."""
 
-    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        if chunk_size is not None or "content-encoding" in self.headers:
-            async for chunk in super().aiter_bytes(chunk_size):
-                yield chunk
-            return
+    def __init__(self, answer: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        # What `httpx.Response(status, headers=..., stream=..., request=...)` sets, but lazily.
+        self.status_code = answer.status
+        self._request = request
+        self.next_request = None
+        self.is_closed = False
+        self.is_stream_consumed = False
+        self.default_encoding = "utf-8"
+        self.stream = AiohttpBody(answer)
+        self._num_bytes_downloaded = 0
+        self._answer = answer
+
+    @property
+    def headers(self) -> httpx.Headers:
+        made = self.__dict__.get("headers")
+        if made is None:
+            made = self.__dict__["headers"] = httpx.Headers(self._answer.raw_headers)
+        return made
+
+    @headers.setter
+    def headers(self, value: httpx.Headers) -> None:
+        self.__dict__["headers"] = value
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        made = self.__dict__.get("extensions")
+        if made is None:
+            made = self.__dict__["extensions"] = {"http_version": b"HTTP/1.1"}
+            if self._answer.reason:
+                made["reason_phrase"] = self._answer.reason.encode("ascii", "replace")
+        return made
+
+    @extensions.setter
+    def extensions(self, value: dict[str, Any]) -> None:
+        self.__dict__["extensions"] = value
+
+    @property
+    def history(self) -> list[httpx.Response]:
+        return self.__dict__.setdefault("history", [])
+
+    @history.setter
+    def history(self, value: list[httpx.Response]) -> None:
+        self.__dict__["history"] = value
+
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        if chunk_size is not None or "content-encoding" in self._answer.headers:
+            return super().aiter_bytes(chunk_size)
         if self.is_stream_consumed:
             raise httpx.StreamConsumed()
         if self.is_closed:
             raise httpx.StreamClosed()
         self.is_stream_consumed = True
-        assert isinstance(self.stream, httpx.AsyncByteStream)
-        async for chunk in self.stream:
-            yield chunk
-        await self.aclose()
+        return BodyReads(self)
+
+
+class BodyReads:
+    """A response's reads, closing it at the end. An iterator object, not an async
+    generator: one left unfinished (a stream the caller left) has nothing to finalize."""
+
+    __slots__ = ("_done", "_reads", "_response")
+
+    def __init__(self, response: httpx.Response) -> None:
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        self._response = response
+        self._reads = response.stream.__aiter__()
+        self._done = False
+
+    def __aiter__(self) -> BodyReads:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:  # asked again after the end (a second `async for`): still the end
+            raise StopAsyncIteration
+        try:
+            return await self._reads.__anext__()
+        except StopAsyncIteration:
+            self._done = True
+            await self._response.aclose()
+            raise
 
 
 class OutgoingRequest(httpx.Request):
@@ -264,13 +331,7 @@ class AiohttpClient:
             )  # fmt: skip
         except _AIOHTTP_ERRORS as exc:
             raise httpx_error(exc) from None
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if answer.reason:
-            extensions["reason_phrase"] = answer.reason.encode("ascii", "replace")
-        response = AiohttpResponse(
-            answer.status, headers=answer.raw_headers, stream=AiohttpBody(answer),
-            request=request, extensions=extensions,
-        )  # fmt: skip
+        response = AiohttpResponse(answer, request)
         if not stream:
             await response.aread()
         return response
