@@ -68,6 +68,13 @@ def unsendable(exc: Exception) -> ValidationError:
     return ValidationError(f"the request cannot be encoded: {type(exc).__name__}: {exc}")
 
 
+def _retries(value: Any, name: str) -> int:
+    """A number of retries: a whole number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a whole number, 0 or more; got {value!r}")
+    return value
+
+
 class YJWarning(UserWarning):
     """Something worth knowing that does not stop the call (an unknown model, say)."""
 
@@ -97,6 +104,7 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         poll: PollSchedule | None = None,
         limits: Limits | None = None,
+        stream_retries: int = 1,
     ) -> None:
         settings = load_settings(
             api_key=api_key,
@@ -123,7 +131,9 @@ class BaseClient:
             settings.protocol, settings.base_url, settings.platform
         )
         self._timeout = httpx.Timeout(timeout) if isinstance(timeout, (int, float)) else timeout
-        self._retry = RetryPolicy(max_retries=max_retries)
+        self._retry = RetryPolicy(
+            max_retries=max_retries, stream_retries=_retries(stream_retries, "stream_retries")
+        )
         self._headers = dict(headers or {})
         self._poll = poll or PollSchedule()
         self.limits = limits or Limits()
@@ -133,7 +143,7 @@ class BaseClient:
         # What a client for another profile (`profile=` on a call) is made with.
         self._options: dict[str, Any] = dict(
             demo=demo, home=home, timeout=timeout, max_retries=max_retries, headers=headers,
-            poll=poll, limits=limits,
+            poll=poll, limits=limits, stream_retries=stream_retries,
         )  # fmt: skip
         self._others: dict[str, BaseClient] = {}
 

@@ -7,6 +7,12 @@ signal, sends a chunk that is not JSON, stalls (past the read timeout, or with n
 `Limits.max_event_bytes` or an answer over `Limits.max_answer_chars`, or is cancelled raises
 `StreamInterrupted`, keeping what had arrived.
 
+A stream that breaks in a way worth another try (`StreamBreak`: dropped, cut without a finish
+signal, a chunk that cannot be read) is sent again from scratch, at most
+`RetryPolicy.stream_retries` times, unless the caller has left it. The caller is told with a
+`ChatChunk(restart=...)`; the broken attempt is recorded as interrupted with its partial text
+when the new one is open, and kept in `broken_attempts`.
+
 A stream can be left at any moment: `break` out of `async for`, `aclose()`, or drop it. It
 stops reading at once, and the call is recorded as interrupted with `result` set, before the
 next line of the caller runs. That is why the reading generator works on a `_Reading` and
@@ -20,15 +26,16 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
 
 from ._bounded import DeadlinePassed, StreamDeadlines
-from ._errors import StreamInterrupted, redact
+from ._errors import StreamInterrupted, YJError, redact
 from ._limits import Limits
+from ._retry import RetryPolicy, StreamBreak
 from ._secrets import detached
 from ._sse import EventTooLarge, SSEDecoder
 from ._types import ChatChunk, ChatResult, UsageRecord, utcnow
@@ -37,6 +44,8 @@ from .protocols.base import StreamAccumulator
 __all__ = ["AsyncChatStream", "chat_record"]
 
 ChatDone = Callable[[ChatResult, str, "str | None"], None]
+# Sends a stream's request again: the new response, and a fresh decoder for it.
+Reopen = Callable[[], Awaitable["tuple[httpx.Response, StreamAccumulator]"]]
 logger = logging.getLogger("yjnb")
 
 
@@ -49,7 +58,8 @@ def chat_record(
     params: Mapping[str, Any],
     profile: str,
 ) -> UsageRecord:
-    """The usage-hook record of one chat call (the caller redacts `error`)."""
+    """The usage-hook record of one chat call (the caller redacts `error`). A call that did
+    not end well keeps the text it had received."""
     usage = result.usage
     return UsageRecord(
         kind="chat",
@@ -69,12 +79,14 @@ def chat_record(
         latency_s=result.latency_s,
         ttft_s=result.ttft_s,
         error=error,
+        partial_text=result.text if status != "ok" and result.text else None,
     )
 
 
 class _Reading:
-    """Everything one stream's reading needs: the response, the decoder, the limits and the
-    outcome. The stream and its generator share it; it refers to neither."""
+    """Everything one stream's reading needs: the response, the decoder, the limits, how to
+    start it again, and the outcome. The stream and its generator share it; it refers to
+    neither."""
 
     def __init__(
         self,
@@ -85,6 +97,8 @@ class _Reading:
         limits: Limits,
         started: float | None,
         secret: str | None,
+        reopen: Reopen | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self.response = response
         self.secret = secret  # redacted from what the server sends back into an error
@@ -93,6 +107,10 @@ class _Reading:
         self.read_timeout = read_timeout
         self.limits = limits
         self.started = started  # the loop's clock at the request: the total deadline counts it
+        self.reopen = reopen  # sends the request again: a new response and a fresh decoder
+        self.policy = policy or RetryPolicy()
+        self.restarts = 0
+        self.broken: list[ChatResult] = []  # the attempts that broke and were started again
         self.loop = asyncio.get_running_loop()
         self.left = False  # the caller left: read no more
         self.reported = False
@@ -112,6 +130,16 @@ class _Reading:
         self.left = True
         self.finish("interrupted", why)
         _soon(self.loop, self.response.aclose())
+
+    def started_again(
+        self, response: httpx.Response, accumulator: StreamAccumulator, note: str
+    ) -> None:
+        """A new attempt is open: the broken one is recorded as interrupted, with its partial
+        text (it was paid for), and kept in `broken`; reading goes on with the new one."""
+        broken = self.acc.result(interrupted=True)
+        self.broken.append(broken)
+        self.on_done(broken, "interrupted", note)
+        self.response, self.acc = response, accumulator
 
 
 # Closing tasks started from finalizers: the loop keeps only weak references to tasks.
@@ -152,6 +180,14 @@ def _leave_quietly(reading: _Reading, why: str) -> None:
         logger.debug("could not record a stream that was left", exc_info=True)
 
 
+class _Unfinished(Exception):
+    """The body ended, cleanly, without any finish signal: a cut answer, not a whole one."""
+
+
+# What breaks one attempt at a stream; `_stream_break` tells which of them are restarted.
+_BROKEN = (StreamInterrupted, DeadlinePassed, EventTooLarge, httpx.TransportError, _Unfinished)
+
+
 def _interruption(
     acc: StreamAccumulator, exc: Exception, read_timeout: float | None, secret: str | None
 ) -> StreamInterrupted:
@@ -165,6 +201,8 @@ def _interruption(
         why = str(exc)
     elif isinstance(exc, EventTooLarge):
         why = f"{exc} (Limits.max_event_bytes)"
+    elif isinstance(exc, _Unfinished):
+        why = "the stream ended without a finish signal"
     elif isinstance(exc, httpx.ReadTimeout):
         why = f"no data for {read_timeout or 0:g} s (stalled)"
     else:
@@ -172,60 +210,126 @@ def _interruption(
     return detached(acc.interrupted(why))
 
 
-async def _read_chunks(r: _Reading) -> AsyncIterator[ChatChunk]:
-    """The stream's chunks, ending it (and recording it) however it ends."""
+def _stream_break(exc: Exception) -> StreamBreak | None:
+    """The `StreamBreak` that `exc` is, if it is one (a stall, a deadline, a limit or an
+    error the server reported would most likely happen again: those are not)."""
+    if isinstance(exc, _Unfinished):
+        return StreamBreak.TRUNCATED
+    if isinstance(exc, StreamInterrupted):
+        return StreamBreak.MALFORMED if exc.malformed else None
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.TimeoutException):
+        return StreamBreak.DROPPED
+    return None
+
+
+async def _attempt(r: _Reading, deadlines: StreamDeadlines) -> AsyncIterator[ChatChunk]:
+    """The chunks of one attempt (`r.response`), until its end or until the caller leaves;
+    what breaks it is raised (one of `_BROKEN`)."""
     acc, limits = r.acc, r.limits
     decoder = SSEDecoder(limits.max_event_bytes)
+    chars = 0
+    source = r.response.aiter_bytes()
+    while not (r.left or acc.done):
+        try:
+            raw = await deadlines.read(source)
+        except StopAsyncIteration:
+            break
+        events = decoder.feed(raw)
+        for event in events:
+            chunk = acc.feed(event.data)
+            if chunk is not None:
+                chars += len(chunk.text) + len(chunk.reasoning)
+                if chars > limits.max_answer_chars:
+                    raise acc.interrupted(
+                        f"the answer passed {limits.max_answer_chars} characters "
+                        "(Limits.max_answer_chars)"
+                    )
+                yield chunk
+                if r.left:
+                    return
+        if events:
+            # Events arrived, and the caller has taken them all: the stall clock starts
+            # again now, so the caller's own time between chunks is never a stall.
+            deadlines.progress()
+    if r.left:
+        return
+    for event in decoder.flush():
+        chunk = acc.feed(event.data)
+        if chunk is not None:
+            yield chunk
+    if not acc.finished:
+        raise _Unfinished
+
+
+async def _read_chunks(r: _Reading) -> AsyncIterator[ChatChunk]:
+    """The stream's chunks, across its attempts, ending it (and recording it) however it
+    ends. A restart is announced with a `ChatChunk(restart=...)` before it starts."""
+    limits = r.limits
     deadlines = StreamDeadlines(
         stall_s=limits.stream_stall_s, total_s=limits.stream_total_s, started=r.started
     )
-    chars = 0
     try:
-        source = r.response.aiter_bytes()
-        while not (r.left or acc.done):
+        while True:
             try:
-                raw = await deadlines.read(source)
-            except StopAsyncIteration:
+                async with contextlib.aclosing(_attempt(r, deadlines)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
                 break
-            events = decoder.feed(raw)
-            for event in events:
-                chunk = acc.feed(event.data)
-                if chunk is not None:
-                    chars += len(chunk.text) + len(chunk.reasoning)
-                    if chars > limits.max_answer_chars:
-                        raise acc.interrupted(
-                            f"the answer passed {limits.max_answer_chars} characters "
-                            "(Limits.max_answer_chars)"
-                        )
-                    yield chunk
-                    if r.left:
-                        return
-            if events:
-                # Events arrived, and the caller has taken them all: the stall clock starts
-                # again now, so the caller's own time between chunks is never a stall.
-                deadlines.progress()
-        if not r.left:
-            for event in decoder.flush():
-                chunk = acc.feed(event.data)
-                if chunk is not None:
-                    yield chunk
-    except (StreamInterrupted, DeadlinePassed, EventTooLarge, httpx.TransportError) as exc:
-        broken = _interruption(acc, exc, r.read_timeout, r.secret)
-        r.finish("interrupted", str(broken))
-        raise broken from None
+            except _BROKEN as exc:
+                broken, how, delay = _restart_or_raise(r, exc)
+            yield ChatChunk(restart=how.value)
+            if r.left or not await _start_again(r, broken, how, delay):
+                return
+            deadlines.progress()
     except (asyncio.CancelledError, GeneratorExit):
         r.finish("interrupted", "cancelled")
         raise
     finally:
         deadlines.close()
         await r.response.aclose()
+    if not r.left:
+        r.finish("ok")
+
+
+def _restart_or_raise(r: _Reading, exc: Exception) -> tuple[StreamInterrupted, StreamBreak, float]:
+    """(the interruption, how it broke, the wait before the restart) for a stream that is
+    started again; otherwise the stream ends here, recorded, with the interruption raised."""
+    broken = _interruption(r.acc, exc, r.read_timeout, r.secret)
+    how = _stream_break(exc)
+    restartable = how is not None and r.reopen is not None and not r.left
+    delay = r.policy.restart_delay(r.restarts) if restartable else None
+    if how is None or delay is None:
+        if r.restarts:
+            spent = f"started again {r.restarts} time(s), stream_retries={r.policy.stream_retries}"
+            broken.args = (f"{broken.args[0]} ({spent})",)
+        r.finish("interrupted", str(broken))
+        raise broken from None
+    return broken, how, delay
+
+
+async def _start_again(
+    r: _Reading, broken: StreamInterrupted, how: StreamBreak, delay: float
+) -> bool:
+    """Wait, send the request again and go on with its answer; False if the caller left
+    meanwhile. The broken attempt is recorded once the new one is open: until then it is
+    still the stream's (a cancel or a leave records it, and nothing else)."""
+    await r.response.aclose()
+    await r.policy.sleep(delay)
+    assert r.reopen is not None
+    try:
+        response, accumulator = await r.reopen()
+    except YJError as exc:
+        failed = detached(r.acc.interrupted(f"{how.value}, and starting it again failed: {exc}"))
+        r.finish("interrupted", str(failed))
+        raise failed from None
     if r.left:
-        return
-    if not acc.finished:
-        unfinished = acc.interrupted("the stream ended without a finish signal")
-        r.finish("interrupted", str(unfinished))
-        raise unfinished
-    r.finish("ok")
+        await response.aclose()
+        return False
+    r.restarts += 1
+    r.started_again(
+        response, accumulator, f"{broken}; started again ({r.restarts} of {r.policy.stream_retries})"
+    )
+    return True
 
 
 class _Iteration:
@@ -253,6 +357,11 @@ class AsyncChatStream:
 
     Leaving early (`break`, `aclose()`, cancelling, or dropping the stream) stops reading at
     once; `result` then holds the partial answer with `finish_reason="interrupted"`.
+
+    A stream that breaks (dropped, cut without a finish signal, a malformed chunk) is started
+    again from scratch, up to `stream_retries` times: a `ChatChunk` with `restart` set says
+    so, and the text so far is to be forgotten (`text` starts over too). `result` is then the
+    new attempt's answer; the broken one is in `broken_attempts`.
     """
 
     def __init__(
@@ -265,15 +374,25 @@ class AsyncChatStream:
         limits: Limits | None = None,
         started: float | None = None,
         secret: str | None = None,
+        reopen: Reopen | None = None,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self._reading = _Reading(
-            response, accumulator, on_done, read_timeout, limits or Limits(), started, secret
-        )
+            response, accumulator, on_done, read_timeout, limits or Limits(), started, secret,
+            reopen, policy,
+        )  # fmt: skip
         self._chunks: AsyncIterator[ChatChunk] | None = None
 
     @property
     def result(self) -> ChatResult | None:
+        """The answer once the stream has ended: the last attempt's, complete or partial."""
         return self._reading.result
+
+    @property
+    def broken_attempts(self) -> list[ChatResult]:
+        """The attempts that broke and were started again, oldest first: their partial
+        answers (`finish_reason="interrupted"`), each recorded as an interrupted call."""
+        return list(self._reading.broken)
 
     @property
     def text(self) -> str:

@@ -3,7 +3,7 @@
 Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
-`started_at`.
+`started_at`; version 3 added `partial_text` (what an interrupted chat had received).
 """
 
 from __future__ import annotations
@@ -73,6 +73,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX calls_started_at ON calls (started_at);
         """,
     ),
+    (
+        3,
+        """
+        -- What an interrupted chat had received (a broken stream's partial answer).
+        ALTER TABLE calls ADD COLUMN partial_text TEXT;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -104,6 +111,7 @@ COLUMNS: tuple[str, ...] = (
     "local_path",
     "notebook",
     "usage_raw",
+    "partial_text",
 )
 WRITTEN = COLUMNS[1:]  # `id` is the database's
 JSON_COLUMNS = ("params", "usage_raw")
@@ -202,6 +210,7 @@ def record_row(
         "local_path": record.local_path,
         "notebook": notebook,
         "usage_raw": _json(record.usage_raw),
+        "partial_text": record.partial_text if prompts else None,
     }
     return tuple(values[c] for c in WRITTEN)
 
