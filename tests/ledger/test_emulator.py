@@ -136,3 +136,18 @@ def test_async_client_calls_are_recorded(client_kwargs: dict[str, Any], ledger: 
     df = yjnb.usage()
     assert len(df) == 10 and set(df["status"]) == {"ok"}
     assert sorted(df["prompt"]) == sorted(f"question {i}" for i in range(10))
+
+
+def test_a_restarted_stream_leaves_its_broken_attempt_in_the_ledger(
+    emulator: Any, client_kwargs: dict[str, Any], ledger: Ledger
+) -> None:
+    emulator.set_faults(path="/llmage/v1/chat/completions", times=1, drop_after=4)
+    stream = yjnb.Client(**client_kwargs).chat("tell me a long story", stream=True)
+    list(stream)
+    (broken,) = stream.broken_attempts
+    df = yjnb.usage()
+    assert list(df["status"]) == ["interrupted", "ok"]
+    assert df.iloc[0]["partial_text"] == broken.text != ""
+    assert "connection dropped: started again (1 of 1)" in df.iloc[0]["error"]
+    assert df["partial_text"].isna().iloc[1]
+    assert df.iloc[1]["total_tokens"] == stream.result.usage.total_tokens
