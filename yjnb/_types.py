@@ -209,6 +209,8 @@ class UsageRecord:
     image_url: str | None = None
     local_path: str | None = None
     usage_raw: dict[str, Any] | None = None
+    # Made against the demo emulator: kept apart from real spending (budgets, totals).
+    demo: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -2,13 +2,21 @@
 
 ``--api-key``/``--balance`` set the key it accepts and its starting credits (default: the
 demo key with 1,000,000); ``--rpm``/``--tpm`` give every key a per-minute quota.
+
+``--state-file PATH`` (what demo mode starts it with): once the port listens, write
+``{"pid", "port", "url", "api_key", "started_at"}`` there as JSON (atomically), so that other
+processes find it; the file is removed when this process ends normally.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 import sys
+import time
+from pathlib import Path
 
 from .app import create_app
 from .quotas import limits_from
@@ -37,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpm", type=int, default=None, help="requests per minute, per key")
     parser.add_argument("--tpm", type=int, default=None, help="chat tokens per minute, per key")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument(
+        "--state-file", type=Path, default=None, help="write the port, pid and key here (JSON)"
+    )
     return parser
 
 
@@ -64,8 +75,41 @@ def main(argv: list[str] | None = None) -> int:
     if limits.active:
         quota = ", ".join(f"{n} {name}" for name, n in limits.describe().items() if n)
         print(f"quota per key: {quota}", flush=True)
-    make_server(create_app(state), log_level=args.log_level).run(sockets=[sock])
+    server = make_server(create_app(state), log_level=args.log_level)
+    if args.state_file is None:
+        server.run(sockets=[sock])
+        return 0
+    sock.listen(2048)  # connections made from now on wait in the backlog until uvicorn runs
+    _write_state(args.state_file, port, key)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        _remove_state(args.state_file)
     return 0
+
+
+def _write_state(path: Path, port: int, key: str) -> None:
+    """The state file, written whole or not at all (a reader never sees half of it)."""
+    state = {
+        "pid": os.getpid(),
+        "port": port,
+        "url": f"http://{HOST}:{port}",
+        "api_key": key,
+        "started_at": time.time(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(state), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_state(path: Path) -> None:
+    """Remove the state file if it still names this process (a successor may own it now)."""
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ they see every record queued before them; process exit writes what is still queu
 "today" line (`today_totals()`) comes from an in-process tally (`_today.py`) that the writer
 keeps in step with the file.
 
-* `yjnb.usage(since=None, kind=None, model=None)`: the default ledger as a pandas DataFrame.
+* `yjnb.usage(since=None, kind=None, model=None, demo=False)`: the default ledger as a pandas
+  DataFrame; real calls only by default, `demo=True` the demo-mode ones, `demo=None` both.
+* Demo calls (made against the demo emulator; column `demo`) never count in the "today"
+  totals, the session totals or the budgets: they cost nothing.
 * `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
   `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
 * Switches: `YJ_LEDGER=0` (or `%config YJMagics.ledger = False`) records nothing;
@@ -145,6 +148,8 @@ def sink(record: UsageRecord) -> None:
 
 
 def _tally(record: UsageRecord) -> None:
+    if record.demo:  # the demo emulator's credits are not spending
+        return
     with _lock:
         if record.taskid:  # as the ledger row: a late `pending` does not undo an `ok`
             _state.tasks[record.taskid] = fold(_state.tasks.get(record.taskid), record)
@@ -153,13 +158,14 @@ def _tally(record: UsageRecord) -> None:
 
 
 def session_totals() -> Totals:
-    """What this process recorded since it started: calls, tokens, credits."""
+    """What this process spent since it started (real calls): calls, tokens, credits."""
     with _lock:
         return sum((spend.totals for spend in _state.tasks.values()), _state.chats)
 
 
 def today_totals(*, fresh: bool = False) -> Totals:
-    """Every kernel's calls since midnight UTC on the default ledger (by their start time).
+    """Every kernel's real calls since midnight UTC on the default ledger (by their start
+    time; demo calls are not counted).
 
     By default from memory, with no SQLite on the calling thread (the usage line runs on the
     event loop): the file's totals as the writer thread last read them (after each write, and
@@ -192,9 +198,15 @@ def uninstall() -> None:
     remove_usage_sink(sink)
 
 
-def usage(since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
-    """The default ledger (`YJ_HOME/ledger.sqlite`) as a DataFrame, newest last."""
-    return default_ledger().frame(since=since, kind=kind, model=model)
+def usage(
+    since: Since = None, kind: Names = None, model: Names = None, *, demo: bool | None = False
+) -> pd.DataFrame:
+    """The default ledger (`YJ_HOME/ledger.sqlite`) as a DataFrame, newest last.
+
+    `demo=False` (the default): real calls only; `demo=True`: the calls made in demo mode
+    (against the emulator); `demo=None`: both, told apart by the `demo` column.
+    """
+    return default_ledger().frame(since=since, kind=kind, model=model, demo=demo)
 
 
 def _reset_default() -> None:

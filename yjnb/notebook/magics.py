@@ -323,6 +323,10 @@ class YJMagics(Magics, Configurable):
     @argument("--since", metavar="DATE", help="Only calls since this date (YYYY-MM-DD).")
     @argument("--plot", action="store_true", help="Chart credits and tokens over time.")
     @argument("-p", "--profile", help="Only the calls made with this profile.")
+    @argument(
+        "--demo", action="store_true",
+        help="The calls made in demo mode (the emulator) instead of the real ones.",
+    )  # fmt: skip
     @line_magic
     @answers_help
     @user_errors

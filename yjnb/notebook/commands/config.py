@@ -38,6 +38,7 @@ def run_config(session: Session, args: Any) -> None:
     if args.profile:
         load_settings(profile=args.profile)  # ConfigError (one line) for an unknown profile
         session.options.profile = args.profile
+        session.profile_switched_to = args.profile
         session.demo = False
     if args.demo:
         session.current_settings(None, start_demo=False)  # a broken config fails first

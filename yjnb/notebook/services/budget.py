@@ -2,10 +2,11 @@
 
 For the commands and the forms (a contract):
 
-* `check_budget(session, force=args.force)` before any paid request: warns at 80 % of a
-  budget, raises a one-line `UsageError` beyond it unless `--force`.
-* `usage_line(kind, tokens=..., credits=...)` after the call: "this call: 36 tokens · today:
-  12 calls, 1,234 tokens, 12.5 credits", or "" when the ledger is off. Plain text: escape it.
+* `check_budget(session, force=args.force, demo=...)` before any paid request: warns at 80 % of
+  a budget, raises a one-line `UsageError` beyond it unless `--force`; a demo call passes.
+* `usage_line(kind, tokens=..., credits=..., demo=...)` after the call: "this call: 36 tokens
+  · today: 12 calls, 1,234 tokens, 12.5 credits", or "" when the ledger is off. Plain text:
+  escape it. Budgets and "today" count real calls only; a demo call's line says so.
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ def ledger_active(session: Session) -> bool:
     return bool(session.options.ledger) and _ledger.enabled()
 
 
-def check_budget(session: Session, *, force: bool) -> None:
+def check_budget(session: Session, *, force: bool, demo: bool = False) -> None:
     """Before a paid call: warn at 80 % of a credit budget, refuse beyond it unless `force`.
 
     `YJMagics.budget_credits` is per UTC day, over every kernel writing to the same ledger;
-    `YJMagics.session_budget_credits` counts this process only. 0 means no budget.
+    `YJMagics.session_budget_credits` counts this process only. 0 means no budget. Both count
+    real calls only, and a `demo` call (the emulator: nothing is paid) is never refused.
     """
+    if demo:
+        return
     daily = float(session.options.budget_credits or 0)
     per_session = float(session.options.session_budget_credits or 0)
     if (daily <= 0 and per_session <= 0) or not ledger_active(session):
@@ -86,18 +90,31 @@ def check_budget(session: Session, *, force: bool) -> None:
             )
 
 
+def _demo_line(kind: str, tokens: int | None, credits: float | None) -> str:
+    this = [f"{tokens:,} tokens"] if tokens is not None else []
+    if credits is not None:
+        this.append(f"{_fmt_credits(credits)} demo credits")
+    head = f"this call: {', '.join(this)} · " if this else ""
+    return head + "demo: not counted in today's totals or budgets (%yj_usage --demo)"
+
+
 def _raised(budget: float, spent: float) -> float:
     """A suggestion for a new budget: double, and at least 20 % above what was spent."""
     return float(max(budget * 2, round(spent * 1.2 + 0.5)))
 
 
-def usage_line(kind: str, *, tokens: int | None = None, credits: float | None = None) -> str:
+def usage_line(
+    kind: str, *, tokens: int | None = None, credits: float | None = None, demo: bool = False
+) -> str:
     """One line for under an output: this call's tokens or credits and today's totals.
 
     `kind` is "chat", "image" or "video"; "" when the ledger is off (nothing to total).
+    Today's totals are real calls only: a `demo` call says it is not counted in them.
     """
     if not _ledger.enabled():
         return ""
+    if demo:
+        return _demo_line(kind, tokens, credits)
     try:
         today = _ledger.today_totals()
     except Exception:  # an unreadable ledger must not break the output it annotates
