@@ -268,3 +268,30 @@ def _locked(path: Path) -> Iterator[IO[bytes]]:
                 yield handle
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m yjnb._demo start|stop|status [HOME]` (the Makefile's demo targets)."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] not in ("start", "stop", "status") or len(args) > 2:
+        print("usage: python -m yjnb._demo start|stop|status [YJ_HOME]", file=sys.stderr)
+        return 2
+    home = args[1] if len(args) == 2 else None
+    if args[0] == "start":
+        found = demo_emulator(home)
+        print(f"yjnb demo emulator: {found.url} (pid {found.pid}, {found.state_file})")
+    elif args[0] == "stop":
+        print("yjnb demo emulator stopped" if stop_demo(home) else "no demo emulator running")
+    else:
+        answering = _answering(read_state(_home(home)))
+        print(
+            f"yjnb demo emulator: {answering.url} (pid {answering.pid})"
+            if answering is not None
+            else "no demo emulator running"
+        )
+        return 0 if answering is not None else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -127,7 +127,7 @@ class Session:
         if label is not None and sources.get("profile") == "argument":
             sources["profile"] = label
             if sources.get("demo", "").startswith("argument profile"):
-                sources["demo"] = f"{label} (chosen profiles beat YJ_DEMO)"
+                sources["demo"] = f"{label}, profile {settings.profile!r}"
         if self.demo and sources.get("demo") == "argument demo":
             sources["demo"] = "%yj_config --demo"
         return dataclasses.replace(settings, sources=sources)
