@@ -84,7 +84,9 @@ def test_processes_with_one_home_share_one_emulator_that_outlives_them(
     assert (isolated_env / LOG_FILE).exists()
     found = read_state(isolated_env)
     assert found is not None
-    answer = httpx.get(f"{found.url}/llmage/v1/models", headers={"Authorization": f"Bearer {found.api_key}"})
+    answer = httpx.get(
+        f"{found.url}/llmage/v1/models", headers={"Authorization": f"Bearer {found.api_key}"}
+    )
     assert answer.status_code == 200
 
 

@@ -193,11 +193,11 @@ def _start(home: Path) -> DemoEmulator:
         state_file.unlink()
     # The key is the user's business, not the emulator's: it does not inherit it.
     env = {k: v for k, v in os.environ.items() if not k.endswith("API_KEY")}
-    detach: dict[str, Any] = (
-        {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
-        if sys.platform == "win32"
-        else {"start_new_session": True}
-    )
+    detach: dict[str, Any] = {"start_new_session": True}  # out of the kernel's process group
+    if sys.platform == "win32":
+        detach = {
+            "creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
+        }
     with open(home / LOG_FILE, "ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting\n".encode())
         log.flush()

@@ -65,12 +65,15 @@ def test_demo_rows_are_kept_apart(tmp_path: Path) -> None:
     assert ledger.totals(demo=True).credits == 475.0 and ledger.totals().credits == 10.0
 
 
-def test_the_default_ledger_today_and_session_count_real_calls_only() -> None:
+def test_the_default_ledger_totals_keep_real_and_demo_apart() -> None:
     for record in _now_records():
         yjnb._hooks.emit(record)
     assert today_totals().credits == 10.0  # from memory, before any read of the file
     assert today_totals(fresh=True) == today_totals()
     assert session_totals().credits == 10.0 and session_totals().calls == 2
+    # The demo world's own totals, for demo mode's usage lines and budgets.
+    assert today_totals(demo=True).credits == 475.0 == session_totals(demo=True).credits
+    assert today_totals(fresh=True, demo=True).tokens == 1000
     assert yjnb.usage()["demo"].tolist() == [False, False]
     assert yjnb.usage(demo=True)["credits"].sum() == 475.0
     assert len(yjnb.usage(demo=None)) == 4

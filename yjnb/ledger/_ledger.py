@@ -182,10 +182,10 @@ class Ledger:
             self._writer.close()
         self._store.close()
 
-    def _today_totals(self, *, fresh: bool) -> Totals:
+    def _today_totals(self, *, fresh: bool, demo: bool = False) -> Totals:
         if self._writer is None:  # not the default ledger: no tally, read the file
-            return self.totals("today")
-        return self._writer.today(fresh=fresh)
+            return self.totals("today", demo=demo)
+        return self._writer.today(fresh=fresh, demo=demo)
 
 
 @contextlib.contextmanager

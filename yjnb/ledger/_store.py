@@ -284,6 +284,18 @@ class Store:
             calls, tokens, credits = self._connection().execute(sql, args).fetchone()
         return Totals(int(calls), int(tokens), float(credits))
 
+    def totals_by_world(self, since: datetime) -> dict[bool, Totals]:
+        """{False: real calls' totals, True: demo calls'} since `since`, in one query."""
+        sql = (
+            "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0) "
+            "FROM calls WHERE started_at >= ? GROUP BY demo"
+        )
+        out = {False: Totals(), True: Totals()}
+        with self._lock:
+            for demo, calls, tokens, credits in self._connection().execute(sql, (iso(since),)):
+                out[bool(demo)] = Totals(int(calls), int(tokens), float(credits))
+        return out
+
     def count(self) -> int:
         with self._lock:
             return int(self._connection().execute("SELECT COUNT(*) FROM calls").fetchone()[0])

@@ -4,8 +4,8 @@ The usage line under an output runs on the event loop (a background task's card)
 `today_totals()` must not query SQLite there. `TodayTally` holds the file's totals for today
 as the writer thread last read them, plus what this process recorded after that read; the
 writer re-reads after each write, so other kernels' rows on the same file show up then and
-this process's own records show up at once. Only real calls count: demo ones (the demo
-emulator's) are left out on both sides.
+this process's own records show up at once. The writer keeps one tally for real calls and
+one for demo calls (the demo emulator's): the two never add up.
 
 Both sides count a row the way the SQL does: by the UTC day its `started_at` falls on (a task
 stays on the day it was submitted, whatever day it ends), a task once however many states it
@@ -83,10 +83,7 @@ class TodayTally:
         self._synced_at = float("-inf")  # time.monotonic() of the last read
 
     def note(self, seq: int, record: UsageRecord) -> None:
-        """Count `record` (queued as number `seq`) until a read of the file includes it.
-        Demo records are not counted (the file's totals leave them out too)."""
-        if record.demo:
-            return
+        """Count `record` (queued as number `seq`) until a read of the file includes it."""
         with self._lock:
             previous = self._tasks.get(record.taskid) if record.taskid else None
             spend = fold(previous, record)

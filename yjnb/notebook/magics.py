@@ -245,7 +245,7 @@ class YJMagics(Magics, Configurable):
     @argument("--key", action="store_true", help="Enter the API key (hidden, not stored).")
     @argument(
         "--demo", action="store_true",
-        help="Start the embedded emulator and use it; with --add-profile: the new profile "
+        help="Use the demo emulator (started if needed); with --add-profile: the new profile "
         "uses the emulator.",
     )  # fmt: skip
     @argument("-p", "--profile", help="Switch to this profile.")

@@ -91,14 +91,16 @@ class Session:
         )
         return self._labelled(settings, profile)
 
-    def current_settings(self, profile: str | None, *, start_demo: bool = True) -> Settings:
+    def current_settings(
+        self, profile: str | None, *, start_demo: bool = True, label: str | None = None
+    ) -> Settings:
         """The settings a client made by `client(profile)` would use, with or without a key.
 
-        In demo mode the embedded emulator is started (unless `start_demo` is false) for its URL.
+        In demo mode the demo emulator is started if needed (unless `start_demo` is false).
         """
         name = profile or self.options.profile or None
         settings = load_settings(profile=name, demo=True if self.demo else None)
-        settings = self._labelled(settings, profile)
+        settings = self._labelled(settings, profile, label)
         if settings.demo and start_demo:
             from .._demo import demo_endpoint
 
@@ -112,12 +114,15 @@ class Session:
             )
         return settings
 
-    def _labelled(self, settings: Settings, profile: str | None) -> Settings:
+    def _labelled(
+        self, settings: Settings, profile: str | None, label: str | None = None
+    ) -> Settings:
         """`settings` whose sources name the notebook's own ways of choosing, not "argument":
-        `-p` on the cell, `%yj_config --profile`, `%config YJMagics.profile`, `--demo`."""
+        `-p` on the cell (or `label`), `%yj_config --profile`, `%config YJMagics.profile`,
+        `%yj_config --demo`."""
         sources = dict(settings.sources)
         if profile:
-            label = "-p on the cell"
+            label = label or "-p on the cell"
         elif self.options.profile and self.options.profile == self.profile_switched_to:
             label = "%yj_config --profile"
         elif self.options.profile:

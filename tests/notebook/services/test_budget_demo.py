@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from yjnb.ledger import session_totals, today_totals
@@ -32,7 +34,7 @@ def test_demo_spending_never_counts_against_a_real_budget(
     spent = demo.video("a cat on the moon", model="viduq3-pro", duration=5)  # 125 credits
     assert spent.credits == 125.0
     assert (today_totals(fresh=True).credits, session_totals().credits) == (0.0, 0.0)
-
+    assert today_totals(fresh=True, demo=True).credits == 125.0
     shell.run_line_magic("yj_config", "--profile real")  # the real platform, the real key
     before = emulator.count(IMAGES)
     with capture_output() as cap:
@@ -50,17 +52,25 @@ def test_demo_spending_never_counts_against_a_real_budget(
         shell.run_line_magic("yj_usage", "--by kind --demo")
     text = _outputs(cap)
     assert "video" in text and "125" in text and "image" not in text
-    assert "Demo mode" in cap.stdout
+    assert "demo mode" in cap.stdout
 
 
-def test_a_demo_call_is_never_refused_by_a_real_budget(
+def test_demo_and_real_are_two_worlds_for_budgets_and_today_lines(
     shell: Any, magics: Any, emulator: Any
 ) -> None:
     magics.budget_credits = 10
     magics.session.client().video("real spending", model="viduq3-pro", duration=1)  # 25 > 10
+    with pytest.raises(UsageError, match="25 of 10 credits spent today"):
+        shell.run_cell_magic("yj_chat", "", "echo: refused")  # the real world is over budget
     shell.run_line_magic("yj_config", "--demo")
     with capture_output() as cap:
-        shell.run_cell_magic("yj_chat", "", "echo: still answered")
+        shell.run_cell_magic("yj_chat", "", "echo: still answered")  # the demo world is not
     assert shell.user_ns["_yj"].text == "still answered"
     footer = _outputs(cap) + "".join(o.data.get("text/markdown", "") for o in cap.outputs)
-    assert "demo: not counted in today's totals or budgets" in footer
+    assert "today: 1 call, " in footer and "0 credits" in footer  # the demo world's day
+    assert today_totals(fresh=True, demo=True).calls == 1 == session_totals(demo=True).calls
+    assert today_totals(fresh=True).credits == 25.0 == session_totals().credits
+    # Demo budgets work the same, on demo spending: a demo session can try them out.
+    magics.session.client().video("demo spending", model="viduq3-pro", duration=1)
+    with pytest.raises(UsageError, match="25 of 10 credits spent today"):
+        shell.run_cell_magic("yj_chat", "", "echo: refused in demo too")

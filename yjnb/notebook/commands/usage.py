@@ -51,7 +51,7 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
         print(f"No {what} recorded{where} in {ledger.path}{hint}.")
         return
     if demo:
-        print("Demo mode (the emulator): these calls cost nothing and count in no budget.")
+        print("Calls made in demo mode (the demo emulator): nothing was paid for them.")
     from ...ledger._frame import summarize
 
     _show(session, summarize(frame, args.by))
