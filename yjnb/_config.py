@@ -190,7 +190,7 @@ def load_settings(
     home_path = _home(home, env, cwd, sources)
     prof, explicit = _profile(profile, env, home_path, sources)
     chosen = _Chosen(profile is not None, base_url is not None, bool(api_key))
-    from_profile = _from_profile(prof, home_path)
+    from_profile = _from_profile(prof)
     is_demo = _demo(demo, chosen, (prof, from_profile), explicit, env, sources)
     url = _base_url(base_url, (prof, from_profile), explicit, is_demo, env, sources)
     key, key_source = _key(api_key, prof, env)
@@ -317,12 +317,12 @@ def _key(
     return None, None
 
 
-def _from_profile(prof: Profile, home: Path) -> str:
-    """Where a profile's values come from: "built-in profile 'yuanjing'", or
-    "profile 'ext' in /home/.yjnb/config.toml"."""
+def _from_profile(prof: Profile) -> str:
+    """Where a profile's values come from: "built-in profile 'yuanjing'", or "profile 'ext'
+    in the config file" (`Settings.config_path`)."""
     if BUILTIN_PROFILES.get(prof.name) is prof:
         return f"built-in profile {prof.name!r}"
-    return f"profile {prof.name!r} in {home / 'config.toml'}"
+    return f"profile {prof.name!r} in the config file"
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

@@ -8,7 +8,8 @@ survive a kernel restart (`%yj_tasks --resume`), and several kernels share one d
 as they would share the real one. A file lock (`demo-emulator.lock`) keeps two kernels from
 starting two emulators at once. An emulator that died or stopped answering is replaced.
 
-`stop_demo(home)` stops it (tests; `make demo-stop`).
+It ends by itself after `IDLE_EXIT_S` (4 hours) without a request; `stop_demo(home)` stops it
+at once (tests; `make demo-stop`; `python -m yjnb._demo stop|start|status [HOME]`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ LOCK_FILE = "demo-emulator.lock"
 # Starting takes about a second; a busy machine (or a cold disk cache) may take much longer.
 START_TIMEOUT_S = 60.0
 CHECK_TIMEOUT_S = 3.0
+# An emulator nobody has asked anything for this long ends (its state file with it): a
+# throwaway YJ_HOME (a tutorial's, a test run's) leaves no process behind for good. Demo tasks
+# it held are gone then; nothing was paid for them.
+IDLE_EXIT_S = 4 * 3600.0
 
 _children: list[subprocess.Popen[bytes]] = []  # kept so that a child that dies is reaped
 
@@ -181,7 +186,7 @@ def _command(state_file: Path) -> list[str]:
     return [
         sys.executable, "-m", "yjnb.emulator", "--port", "0",
         "--speed", str(DEMO_SPEED), "--chunk-delay", str(DEMO_CHUNK_DELAY_S),
-        "--state-file", str(state_file),
+        "--state-file", str(state_file), "--idle-exit", str(IDLE_EXIT_S),
     ]  # fmt: skip
 
 

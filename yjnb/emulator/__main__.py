@@ -5,7 +5,9 @@ demo key with 1,000,000); ``--rpm``/``--tpm`` give every key a per-minute quota.
 
 ``--state-file PATH`` (what demo mode starts it with): once the port listens, write
 ``{"pid", "port", "url", "api_key", "started_at"}`` there as JSON (atomically), so that other
-processes find it; the file is removed when this process ends normally.
+processes find it; the file is removed when this process ends normally. ``--idle-exit N``:
+end after N seconds without a request (none in flight), so that an emulator nobody uses any
+more does not run forever.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import json
 import math
 import os
 import sys
+import threading
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 from .app import create_app
 from .quotas import limits_from
@@ -48,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-file", type=Path, default=None, help="write the port, pid and key here (JSON)"
     )
+    parser.add_argument(
+        "--idle-exit", type=float, default=0.0, help="end after this many idle seconds (0: never)"
+    )
     return parser
 
 
@@ -56,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.speed <= 0:
         parser.error("--speed must be positive")
+    if not (math.isfinite(args.idle_exit) and args.idle_exit >= 0):
+        parser.error("--idle-exit must be a number of seconds (0: never)")
     if args.balance is not None and not math.isfinite(args.balance):
         parser.error("--balance must be a number")
     try:
@@ -75,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     if limits.active:
         quota = ", ".join(f"{n} {name}" for name, n in limits.describe().items() if n)
         print(f"quota per key: {quota}", flush=True)
-    server = make_server(create_app(state), log_level=args.log_level)
+    app: Any = create_app(state)
+    if args.idle_exit > 0:
+        app = _Activity(app)
+    server = make_server(app, log_level=args.log_level)
+    if args.idle_exit > 0:
+        _exit_when_idle(server, app, args.idle_exit)
     if args.state_file is None:
         server.run(sockets=[sock])
         return 0
@@ -86,6 +101,39 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         _remove_state(args.state_file)
     return 0
+
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _Activity:
+    """The app, noting when it last served and how many requests are in flight."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last = time.monotonic()
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.active += 1  # one event loop: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+            self.last = time.monotonic()
+
+
+def _exit_when_idle(server: Any, activity: _Activity, idle: float) -> None:
+    def watch() -> None:
+        while not server.should_exit:
+            time.sleep(min(5.0, idle / 4))
+            if activity.active == 0 and time.monotonic() - activity.last > idle:
+                print(f"idle for {idle:g} s: exiting", flush=True)
+                server.should_exit = True
+
+    threading.Thread(target=watch, name="yjnb-emulator-idle", daemon=True).start()
 
 
 def _write_state(path: Path, port: int, key: str) -> None:

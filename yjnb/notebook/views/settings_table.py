@@ -23,6 +23,8 @@ __all__ = ["show_settings"]
 
 
 def _key_line(session: Session, s: Settings) -> str:
+    if s.demo and not s.base_url:  # not started yet: its URL and key come with it
+        return "the demo emulator's (none needed)"
     if not s.api_key:
         return (
             f"not set: put {s.key_env}=... in the environment or a .env file, "
@@ -39,6 +41,12 @@ def _model_row(session: Session, s: Settings, kind: str, label: str, trait: str)
     if not getattr(session.options, trait):
         return label, f"{model} ({s.protocol} default; %config YJMagics.{trait} to change)"
     return label, f"{model} (%config YJMagics.{trait})"
+
+
+def _url_line(s: Settings) -> str:
+    if s.demo and not s.base_url:
+        return "the demo emulator's, once it runs (one process per YJ_HOME)"
+    return f"{s.base_url} (from {s.sources.get('base_url', 'demo emulator')})"
 
 
 def _mode_row(s: Settings) -> tuple[str, str]:
@@ -62,7 +70,7 @@ def show_settings(session: Session, s: Settings) -> None:
     rows = [_mode_row(s)]
     rows += [
         ("profile", f"{s.profile} (from {src.get('profile', '?')})"),
-        ("base URL", f"{s.base_url} (from {src.get('base_url', 'demo emulator')})"),
+        ("base URL", _url_line(s)),
         ("protocol", f"{s.protocol} (from {src.get('protocol', '?')})"),
     ]
     if protocol_of(s).supports("platform"):
