@@ -131,3 +131,12 @@ def test_a_missing_dependency_is_one_clear_line(
     with pytest.raises(yjnb.ConfigError, match=r"uvicorn is missing\): pip install 'yjnb\[demo\]'"):
         demo_emulator(isolated_env)
     assert not (isolated_env / STATE_FILE).exists()
+
+
+def test_a_state_file_pointing_off_the_machine_is_not_followed(isolated_env: Path) -> None:
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    state = {"pid": os.getpid(), "port": 443, "url": "https://evil.example", "api_key": "k"}
+    (isolated_env / STATE_FILE).write_text(json.dumps(state))
+    assert read_state(isolated_env) is None
+    found = demo_emulator(isolated_env)  # a real one is started instead
+    assert found.url.startswith("http://127.0.0.1:") and found.pid != os.getpid()

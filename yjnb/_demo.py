@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +57,7 @@ CHECK_TIMEOUT_S = 3.0
 # it held are gone then; nothing was paid for them.
 IDLE_EXIT_S = 4 * 3600.0
 
+_LOOPBACK_URL = re.compile(r"http://127\.0\.0\.1:[0-9]{1,5}")
 _children: list[subprocess.Popen[bytes]] = []  # kept so that a child that dies is reaped
 
 
@@ -97,9 +99,11 @@ def read_state(home: str | os.PathLike[str]) -> DemoEmulator | None:
     path = Path(home) / STATE_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return DemoEmulator(str(data["url"]), str(data["api_key"]), int(data["pid"]), path)
-    except (OSError, ValueError, KeyError, TypeError):
+        found = DemoEmulator(str(data["url"]), str(data["api_key"]), int(data["pid"]), path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    # Only ever a loopback emulator: a file pointing elsewhere would send prompts off the machine.
+    return found if _LOOPBACK_URL.fullmatch(found.url) else None
 
 
 def stop_demo(home: str | os.PathLike[str] | None = None, timeout: float = 10.0) -> bool:
