@@ -7,8 +7,9 @@ BIN    := $(abspath $(VENV))/bin
 PORT   ?= 8888
 # Notebook runs under test get a fresh, private YJ_HOME (ledger, media), never the user's.
 NB_HOME := $(CURDIR)/build/nb-home
-NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME)
-# The demo emulator the notebook runs started under NB_HOME (a detached process): stopped after.
+# Demo emulators (detached processes, one per YJ_HOME) end 5 idle minutes after the run: the
+# lessons with a throwaway YJ_HOME of their own start one each. NB_HOME's is stopped at once.
+NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME) YJ_DEMO_IDLE_EXIT=300
 NB_STOP := $(BIN)/python -m yjnb._demo stop $(NB_HOME)
 
 .PHONY: demo demo-stop test lint typecheck pytest notebooks binder-check browser-test bench clean
@@ -46,7 +47,7 @@ typecheck: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests --ignore=tests/browser
-	rm -rf $(NB_HOME)
+	$(NB_STOP); rm -rf $(NB_HOME)
 	$(NB_ENV) $(BIN)/python -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks; \
 		status=$$?; $(NB_STOP); exit $$status
@@ -54,7 +55,7 @@ pytest: $(VENV)/.dev-installed
 
 # Re-execute the tutorials so the outputs nbval compares are current.
 notebooks: $(VENV)/.dev-installed
-	rm -rf $(NB_HOME)
+	$(NB_STOP); rm -rf $(NB_HOME)
 	cd notebooks && for nb in *.ipynb; do \
 		$(NB_ENV) $(BIN)/jupyter execute --inplace "$$nb" || { $(NB_STOP); exit 1; }; done
 	$(NB_STOP)
@@ -74,8 +75,8 @@ binder-check: $(BIN)/python
 	$(BINDER_VENV)/bin/pip install --quiet -r binder/requirements.txt
 	PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" bash binder/postBuild
 	$(BINDER_VENV)/bin/pip install --quiet nbval pytest-timeout
-	rm -rf $(NB_HOME)
-	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
+	$(NB_STOP); rm -rf $(NB_HOME)
+	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) YJ_DEMO_IDLE_EXIT=300 PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
 		python -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks; \
 		status=$$?; $(BINDER_VENV)/bin/python -m yjnb._demo stop $(NB_HOME); exit $$status

@@ -27,6 +27,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "yjhome"
     monkeypatch.setenv("YJ_HOME", str(home))
+    # A demo emulator left behind by a crashed run still ends on its own, soon.
+    monkeypatch.setenv("YJ_DEMO_IDLE_EXIT", "600")
     monkeypatch.chdir(tmp_path)
     yield home
     stop_demo(home)

@@ -140,3 +140,15 @@ def test_a_state_file_pointing_off_the_machine_is_not_followed(isolated_env: Pat
     assert read_state(isolated_env) is None
     found = demo_emulator(isolated_env)  # a real one is started instead
     assert found.url.startswith("http://127.0.0.1:") and found.pid != os.getpid()
+
+
+def test_the_idle_time_comes_from_yj_demo_idle_exit(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YJ_DEMO_IDLE_EXIT", "soon")
+    with pytest.raises(yjnb.ConfigError, match=r"YJ_DEMO_IDLE_EXIT='soon' is not a number"):
+        demo_emulator(isolated_env)
+    monkeypatch.setenv("YJ_DEMO_IDLE_EXIT", "123")
+    found = demo_emulator(isolated_env)
+    cmdline = Path(f"/proc/{found.pid}/cmdline").read_bytes().split(b"\0")
+    assert cmdline[cmdline.index(b"--idle-exit") + 1] == b"123.0"

@@ -8,7 +8,8 @@ survive a kernel restart (`%yj_tasks --resume`), and several kernels share one d
 as they would share the real one. A file lock (`demo-emulator.lock`) keeps two kernels from
 starting two emulators at once. An emulator that died or stopped answering is replaced.
 
-It ends by itself after `IDLE_EXIT_S` (4 hours) without a request; `stop_demo(home)` stops it
+It ends by itself after `IDLE_EXIT_S` (4 hours; `YJ_DEMO_IDLE_EXIT` seconds if set) without a
+request; `stop_demo(home)` stops it
 at once (tests; `make demo-stop`; `python -m yjnb._demo stop|start|status [HOME]`).
 """
 
@@ -190,14 +191,32 @@ def _command(state_file: Path) -> list[str]:
     return [
         sys.executable, "-m", "yjnb.emulator", "--port", "0",
         "--speed", str(DEMO_SPEED), "--chunk-delay", str(DEMO_CHUNK_DELAY_S),
-        "--state-file", str(state_file), "--idle-exit", str(IDLE_EXIT_S),
+        "--state-file", str(state_file), "--idle-exit", str(_idle_exit()),
     ]  # fmt: skip
+
+
+def _idle_exit() -> float:
+    """`YJ_DEMO_IDLE_EXIT` (seconds; test runs set a short one), else `IDLE_EXIT_S`."""
+    text = os.environ.get("YJ_DEMO_IDLE_EXIT", "").strip()
+    if not text:
+        return IDLE_EXIT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and seconds != float("inf")):
+        raise ConfigError(
+            f"YJ_DEMO_IDLE_EXIT={text!r} is not a number of seconds: give one above 0 "
+            f"(default {IDLE_EXIT_S:g})"
+        )
+    return seconds
 
 
 def _start(home: Path) -> DemoEmulator:
     """Start a detached emulator for `home` and wait until it answers (under the lock)."""
     _check_dependencies()
     state_file = home / STATE_FILE
+    command = _command(state_file)
     with contextlib.suppress(FileNotFoundError):
         state_file.unlink()
     # The key is the user's business, not the emulator's: it does not inherit it.
@@ -211,7 +230,7 @@ def _start(home: Path) -> DemoEmulator:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting\n".encode())
         log.flush()
         child = subprocess.Popen(
-            _command(state_file), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=home, env=env, close_fds=True, **detach,
         )  # fmt: skip
     _children.append(child)

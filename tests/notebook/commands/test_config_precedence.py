@@ -64,7 +64,7 @@ def test_a_chosen_profile_beats_yj_demo_and_says_so(
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in table.splitlines())
     if demo_expected:
         assert rows["mode"].startswith("DEMO") and "from env YJ_DEMO" in rows["mode"]
-        assert str(isolated_env / STATE_FILE) in rows["mode"]
+        assert rows["state file"] == str(isolated_env / STATE_FILE)
         assert rows["base URL"].endswith("(from demo emulator)")
         return
     assert rows["mode"].startswith("real calls (from ")

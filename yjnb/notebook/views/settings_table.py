@@ -55,11 +55,7 @@ def _mode_row(s: Settings) -> tuple[str, str]:
     source = s.sources.get("demo", "?")
     if not s.demo:
         return "mode", f"real calls (from {source})"
-    where = f"; state file {s.home / STATE_FILE}" if s.base_url else ""
-    return (
-        "mode",
-        f"DEMO: the demo emulator answers; no real calls, no charges (from {source}{where})",
-    )
+    return "mode", f"DEMO: the demo emulator answers; no real calls, no charges (from {source})"
 
 
 def show_settings(session: Session, s: Settings) -> None:
@@ -82,6 +78,7 @@ def show_settings(session: Session, s: Settings) -> None:
         _model_row(session, s, "video", "video model", "video_model"),
         ("chat history", f"{session.options.max_history} exchanges (%config YJMagics.max_history)"),
         ("home", f"{s.home} (from {src.get('home', '?')})"),
+        *([("state file", str(s.home / STATE_FILE))] if s.demo and s.base_url else []),
         ("config file", str(s.config_path)),
         ("ledger", str(s.home / "ledger.sqlite")),
     ]
