@@ -118,12 +118,13 @@ class BaseClient:
         if settings.demo:
             from ._demo import demo_endpoint
 
-            url, key = demo_endpoint()
+            url, key = demo_endpoint(settings.home)
             settings = dataclasses.replace(
                 settings,
                 base_url=url,
                 api_key=Secret(api_key or key),
                 key_source="argument" if api_key else "demo emulator",
+                sources={**settings.sources, "base_url": "demo emulator"},
             )
         self._key = settings.require_key()
         self.settings: Settings = settings
@@ -284,7 +285,10 @@ class BaseClient:
                 raise answer.malformed(why[:200]) from None
 
     def _emit_once(self, record: UsageRecord) -> None:
-        """Emit, but each state of a task only once (a wait repeated on a finished task)."""
+        """Emit, but each state of a task only once (a wait repeated on a finished task).
+        Every record of a demo client says so (the ledger keeps demo apart from real)."""
+        if self.settings.demo and not record.demo:
+            record = dataclasses.replace(record, demo=True)
         if record.taskid:
             key = (record.taskid, record.status)
             if key in self._reported:

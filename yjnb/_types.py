@@ -218,6 +218,8 @@ class UsageRecord:
     usage_raw: dict[str, Any] | None = None
     # What an interrupted chat had received (its partial answer): the user paid for it.
     partial_text: str | None = None
+    # Made against the demo emulator: kept apart from real spending (budgets, totals).
+    demo: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

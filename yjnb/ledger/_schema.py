@@ -3,7 +3,8 @@
 Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
-`started_at`; version 3 added `partial_text` (what an interrupted chat had received).
+`started_at`; version 3 added `partial_text` (what an interrupted chat had received);
+version 4 added `demo` (1: made against the demo emulator; older rows are real).
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE calls ADD COLUMN partial_text TEXT;
         """,
     ),
+    (
+        4,
+        """
+        -- Demo calls (the emulator) apart from real ones: budgets and totals count real only.
+        ALTER TABLE calls ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -110,6 +118,7 @@ COLUMNS: tuple[str, ...] = (
     "image_url",
     "local_path",
     "notebook",
+    "demo",
     "usage_raw",
     "partial_text",
 )
@@ -209,6 +218,7 @@ def record_row(
         "image_url": record.image_url,
         "local_path": record.local_path,
         "notebook": notebook,
+        "demo": 1 if record.demo else 0,
         "usage_raw": _json(record.usage_raw),
         "partial_text": record.partial_text if prompts else None,
     }
