@@ -2,7 +2,11 @@
 run side by side in the same rounds, on the emulator in its own process.
 
 Each row sends the same chats at the same concurrency; ``time.process_time()`` around a row
-counts this process's CPU only, so CPU per request compares the clients' own work. Rows:
+counts this process's CPU only, so CPU per request compares the clients' own work. Each row
+starts from ``gc.collect()``: a full collection is brought on by the objects that survived
+since the last one, and without it the row that happened to cross the threshold paid for the
+rows before it (the same row every round, as the order repeats). The garbage collector's share
+of each row's CPU is reported beside it. Rows:
 
 - ``yjnb.AsyncClient``: as shipped (its requests straight onto aiohttp's pool,
   ``yjnb._transport.AiohttpClient``), recording every call in the usage ledger as users have it;
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import gc
 import io
 import pstats
 import statistics
@@ -63,10 +68,12 @@ SDK_AIOHTTP = "AsyncOpenAI (aiohttp)"
 
 @dataclass
 class Row:
-    """One client's rounds: wall seconds and client CPU seconds per round."""
+    """One client's rounds: wall seconds, client CPU seconds, and the CPU seconds of it the
+    cyclic garbage collector took, per round."""
 
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
+    gcs: list[float] = field(default_factory=list)
 
     @property
     def wall(self) -> float:
@@ -75,6 +82,24 @@ class Row:
     @property
     def cpu_per_request_ms(self) -> float:
         return statistics.median(self.cpus) / CHATS * 1000
+
+    @property
+    def gc_per_request_ms(self) -> float:
+        return statistics.median(self.gcs) / CHATS * 1000
+
+
+class GCClock:
+    """CPU seconds spent in the cyclic garbage collector (`gc.callbacks`)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.total += time.process_time() - self._started
 
 
 async def fanout(call: Callable[[], Awaitable[str]]) -> float:
@@ -211,17 +236,24 @@ def fanout_rows(
     try:
         chats = calls(made, url, protocol, model, sdk_path, prompt)
         rows = {name: Row() for name in chats}
+        clock = GCClock()
+        gc.callbacks.append(clock)
         for _ in range(rounds):
             for name, call in chats.items():
                 yjnb.ledger.configure(enabled=name != NO_LEDGER)
-                start = time.process_time()
+                # Each row starts from a full collection, so that no row pays for a full
+                # pass that the objects of the rows before it brought on.
+                gc.collect()
+                clock.total, start = 0.0, time.process_time()
                 rows[name].walls.append(loop.run_until_complete(fanout(call)))
                 yjnb.ledger.flush()  # the writer thread's CPU is the row's, not the next one's
                 rows[name].cpus.append(time.process_time() - start)
+                rows[name].gcs.append(clock.total)
                 yjnb.ledger.configure(enabled=True)
+        gc.callbacks.remove(clock)
         if rounds > 1:
             for row in rows.values():
-                del row.walls[0], row.cpus[0]
+                del row.walls[0], row.cpus[0], row.gcs[0]
         if profile:
             profiled = profile_yjnb(loop, chats[YJNB])
     finally:

@@ -307,13 +307,14 @@ def fanout_table(rows: dict[str, _fanout.Row]) -> list[str]:
         "",
         f"Fan-out, medians of rounds 2-{FANOUT_ROUNDS} (ideal {_fanout.IDEAL_S:.2f} s):",
         "",
-        "| client | wall | x ideal | CPU per request | x raw aiohttp | walls | CPU s |",
-        "|---|---:|---:|---:|---:|---|---|",
+        "| client | wall | x ideal | CPU per request | x raw aiohttp | of it GC | walls | CPU s |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, row in rows.items():
         out.append(
             f"| {name} | {row.wall:.2f} s | {row.wall / _fanout.IDEAL_S:.2f}x "
             f"| {row.cpu_per_request_ms:.2f} ms | {row.cpu_per_request_ms / aio:.2f}x "
+            f"| {row.gc_per_request_ms:.2f} ms "
             f"| {', '.join(f'{w:.2f}' for w in row.walls)} "
             f"| {', '.join(f'{c:.2f}' for c in row.cpus)} |"
         )
