@@ -49,7 +49,8 @@ class AsyncClient(MediaCalls):
     Arguments: `api_key`, `base_url`, `profile`, and keywords `protocol`, `platform` (gateway),
     `demo`, `home`, `timeout`, `max_retries`, `headers`, `poll`, `limits` (`yjnb.Limits`: the
     size and time bounds of every call), `stream_retries` (how often a broken chat stream is
-    started again, default 1; 0 never). `profile=` on a call uses another profile's client,
+    started again, default 1; 0 never), `transport` (None: aiohttp's pool directly; "httpx",
+    or an `httpx.AsyncBaseTransport`). `profile=` on a call uses another profile's client,
     made once and kept.
     """
 
