@@ -173,7 +173,10 @@ class YJMagics(Magics, Configurable):
     ).tag(config=True)
     wait_timeout = Float(600.0, help="Seconds a media magic waits for its task.").tag(config=True)
     media_dir = Unicode(
-        "", help="Where media are saved; empty means YJ_HOME/media. --save overrides it."
+        "media",
+        help="Folder for the media the magics and forms make, relative to the notebook (the "
+        "kernel's working directory), so a saved notebook finds them again; --save overrides "
+        "it; empty means YJ_HOME/media (not reachable from the notebook: images are embedded).",
     ).tag(config=True)
     budget_credits = Float(
         0.0, help="Daily credit budget: warn at 80%, refuse paid calls beyond it. 0 = none."

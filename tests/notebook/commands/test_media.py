@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,9 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from ..media_helpers import JPEG, last_html, watcher_of
+    from ..media_helpers import JPEG, image_outputs, last_html, watcher_of
 else:
-    from media_helpers import JPEG, last_html, watcher_of
+    from media_helpers import JPEG, image_outputs, last_html, watcher_of
 
 from yjnb.notebook.services.media_request import split_params
 from yjnb.protocols import create
@@ -65,25 +66,47 @@ def test_video_card_updates_in_place_and_becomes_the_result(ip: Any, emulator: A
     video, cover = Path("out") / f"{task.taskid}.mp4", Path("out") / f"{task.taskid}-cover.jpg"
     assert video.is_file() and cover.is_file()
     assert f"<video controls preload='metadata' src='out/{task.taskid}.mp4'" in html
-    assert f"poster='out/{task.taskid}-cover.jpg'" in html
+    # The poster is the saved cover itself (3.7 KB), embedded: seen without the folder too.
+    poster = base64.b64encode(cover.read_bytes()).decode()
+    assert f"poster='data:image/jpeg;base64,{poster}'" in html
+    assert outputs[-1].data["image/jpeg"] == poster  # for viewers that show no HTML
+    assert "width:min(100%,640px)" in html
     assert "50 credits" in html and "2 s" in html and "1080p" in html
     assert f"href='out/{task.taskid}.mp4'" in html
-    assert "base64" not in html
+    assert "data:video" not in html and html.count("base64,") == 1  # never the video itself
     assert task.local_paths["video"] == str(video.absolute())
     assert emulator.count(VIDEO_POST) == 1
 
 
-def test_image_is_saved_under_yj_home_media_by_default(
+def test_image_is_saved_beside_the_notebook_and_embedded_in_the_output(
     ip: Any, emulator: Any, isolated_env: Path
 ) -> None:
     with capture_output() as captured:
         ip.run_line_magic("yj_image", "-o t a red apple")
     task = ip.user_ns["t"]
     saved = Path(task.local_paths["image"])
-    assert saved.parent == isolated_env / "media" and saved.is_file()
+    assert saved.parent == Path.cwd() / "media" and saved.is_file()  # the default media_dir
     assert saved.name == f"{task.taskid}.png"
-    assert "<img src='yjhome/media/" in last_html(captured)  # YJ_HOME is under the cwd here
+    html = last_html(captured)
+    assert f"href='media/{task.taskid}.png'" in html  # the card links the file
+    assert "<img" not in html  # ... and the ordinary image output after it shows it
+    (embedded,) = image_outputs(captured)
+    assert base64.b64decode(embedded["image/png"]) == saved.read_bytes()
+    assert f"{task.taskid}.png" in embedded["text/plain"]
+    assert captured.outputs[-1].data is embedded  # after the card's final state
     assert emulator.count(IMAGE_POST) == 1
+
+
+def test_an_empty_media_dir_means_yj_home_media(
+    ip: Any, magics: Any, emulator: Any, isolated_env: Path
+) -> None:
+    magics.media_dir = ""
+    with capture_output() as captured:
+        ip.run_line_magic("yj_image", "-o t a red apple")
+    saved = Path(ip.user_ns["t"].local_paths["image"])
+    assert saved.parent == isolated_env / "media" and saved.is_file()
+    assert not Path("media").exists()
+    assert len(image_outputs(captured)) == 1  # embedded all the same
 
 
 def test_media_dir_setting_and_cell_body_prompt(ip: Any, magics: Any, emulator: Any) -> None:
@@ -260,13 +283,25 @@ def test_yj_tasks_lists_and_shows_tasks(ip: Any, emulator: Any) -> None:
     with capture_output() as captured:
         ip.run_line_magic("yj_tasks", ip.user_ns["f"].taskid)
     assert FAIL_REASON in last_html(captured)
+    assert image_outputs(captured) == []
+    with capture_output() as captured:  # a finished image shows its embedded data again
+        ip.run_line_magic("yj_tasks", ip.user_ns["t"].taskid)
+    (embedded,) = image_outputs(captured)
+    assert (
+        base64.b64decode(embedded["image/png"])
+        == Path("media", f"{ip.user_ns['t'].taskid}.png").read_bytes()
+    )
 
 
 def test_no_prompt_shows_the_form(ip: Any, emulator: Any) -> None:
     from yjnb.notebook.widgets.forms import TaskForm
 
-    form = ip.run_line_magic("yj_video", "-m happyhorse-1.0-t2v duration=7")
+    with capture_output() as captured:
+        shown = ip.run_line_magic("yj_video", "-o form -m happyhorse-1.0-t2v duration=7")
+    assert shown is None, "displayed, not returned: no Out[n] prompt"
+    form = ip.user_ns["form"]
     assert isinstance(form, TaskForm)
+    assert [o.data["text/plain"][:9] for o in captured.outputs] == ["TaskForm("]
     assert form.model.value == "happyhorse-1.0-t2v"
     assert form.fields["duration"].input.value == 7
     assert emulator.count(VIDEO_POST) == 0

@@ -1,9 +1,9 @@
 """%yj_video and %yj_image: words to a checked request, a live card that follows the task.
 
 The line's words become parameters and a prompt (`services/media_request.py`); with no prompt
-at all the magic shows the form instead (`widgets/forms.py`). The profile's protocol picks the
-catalog (`Protocol.catalog`): the Yuanjing models, or for openai and gateway profiles
-the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose `duration`, `first_frame`
+at all the magic displays the form instead (`widgets/forms.py`; `-o VAR` keeps it). The
+profile's protocol picks the catalog (`Protocol.catalog`): the Yuanjing models, or for openai
+and gateway profiles the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose `duration`, `first_frame`
 and `images` the core sends as `seconds`, `input_reference` and `image` edits.
 
 Everything is checked once, by the core, before anything is sent (one `UsageError` listing
@@ -58,9 +58,11 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
     )
     prompt = cell_prompt(body, words)
     if not prompt.strip():
+        from IPython.display import display
+
         from ..widgets.forms import TaskForm  # ipywidgets: only when a form is asked for
 
-        return TaskForm(
+        form = TaskForm(
             kind,
             session,
             model=model,
@@ -68,6 +70,11 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
             profile=args.profile,
             platform=args.platform,
         )
+        # Displayed, not returned: a form cell has no `Out[n]`; `-o VAR` keeps the form.
+        if args.output:
+            session.shell.user_ns[args.output] = form
+        display(form)
+        return None
     prepared = check_request(protocol, settings.profile, kind, model, prompt, params)
     send_checked(session, args, prepared)
     return None

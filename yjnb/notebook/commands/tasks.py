@@ -108,7 +108,9 @@ def show_task(session: Session, taskid: str, profile: str | None = None) -> None
         card = TaskCard(DisplaySink(session.shell), live.task, demo=live.card.demo)
         card.outcome, card.note = live.card.outcome, live.card.note
         card.usage_line, card.save_error = live.card.usage_line, live.card.save_error
+        card.embeds, card.poster = live.card.embeds, live.card.poster
         card.show()
+        card.emit_embeds()
         return
     rows = [r for r in default_ledger().tasks() if r.get("taskid") == taskid]
     task = _task_from_row(rows[0]) if rows else Task(taskid=taskid, profile=profile)
@@ -123,7 +125,9 @@ def show_task(session: Session, taskid: str, profile: str | None = None) -> None
             task.local_paths["video" if task.kind == "video" else "image"] = str(path)
         card = TaskCard(DisplaySink(session.shell), task, demo=bool(session.demo))
         card.outcome = "done"
+        card.prepare_media()
         card.show()
+        card.emit_embeds()
     else:
         _attach(session, task, "still running: following it here")
 

@@ -50,7 +50,9 @@ TICK_S = 1.0
 
 
 def media_dir(session: Session, client: Any, save: str | None) -> Path:
-    """`--save DIR` (relative to the notebook), else `YJMagics.media_dir`, else YJ_HOME/media."""
+    """`--save DIR`, else `YJMagics.media_dir` (default `media`), both relative to the notebook
+    (the kernel's working directory), so cards can point at the files by relative URL; an
+    empty `media_dir` means YJ_HOME/media, the Python API's home for downloads."""
     if save:
         return (Path.cwd() / Path(save).expanduser()).absolute()
     if session.options.media_dir:
@@ -154,6 +156,7 @@ class Watcher:
             self.card.outcome = "done"
             if self.task.succeeded:
                 await self._save()
+                await asyncio.to_thread(self._prepare_media)
             tokens = (self.task.usage or {}).get("total_tokens")  # OpenAI-style images
             self.card.usage_line = usage_line(
                 self.task.kind,
@@ -179,9 +182,17 @@ class Watcher:
             # The ledger's writer thread does the write; waiting for it here would block the loop.
             await asyncio.to_thread(note_saved, self.task.taskid, str(main))
 
+    def _prepare_media(self) -> None:
+        try:
+            self.card.prepare_media()
+        except Exception:  # an unreadable file: the card still links it
+            logger.debug("could not read the saved media for the notebook", exc_info=True)
+
     def _final(self) -> None:
         try:
             self.card.refresh(force=True)
+            if self.card.outcome == "done":
+                self.card.emit_embeds()
         except Exception:
             logger.debug("final card update failed", exc_info=True)
 
