@@ -3,8 +3,9 @@
 The line's words become parameters and a prompt (`services/media_request.py`); with no prompt
 at all the magic displays the form instead (`widgets/forms.py`; `-o VAR` keeps it). The
 profile's protocol picks the catalog (`Protocol.catalog`): the Yuanjing models, or for openai
-and gateway profiles the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose `duration`, `first_frame`
-and `images` the core sends as `seconds`, `input_reference` and `image` edits.
+and gateway profiles the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose
+`duration`, `first_frame` and `images` the core sends as `seconds`, `input_reference` and
+`image` edits.
 
 Everything is checked once, by the core, before anything is sent (one `UsageError` listing
 every problem), then the budget, then the checked request is sent as it is and its task
