@@ -7,6 +7,11 @@ PORT   ?= 8888
 # Notebook runs under test get a fresh, private YJ_HOME (ledger, media), never the user's.
 NB_HOME := $(CURDIR)/build/nb-home
 NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME)
+# The tutorials keep beside them (notebooks/media, committed) only the files their saved
+# outputs point at; whatever else a run saved there (nbval's, make demo's) is removed.
+PRUNE_MEDIA := $(PYTHON) -c "import pathlib as p; refs = ''.join(n.read_text('utf-8') \
+	for n in p.Path('notebooks').glob('*.ipynb')); m = p.Path('notebooks/media'); \
+	[f.unlink() for f in (m.iterdir() if m.is_dir() else ()) if f.name not in refs]"
 
 .PHONY: demo test lint typecheck pytest notebooks binder-check browser-test bench clean
 
@@ -39,18 +44,19 @@ pytest: $(VENV)/.dev-installed
 	rm -rf $(NB_HOME)
 	$(NB_ENV) $(BIN)/python -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
-	rm -rf notebooks/media
+	$(PRUNE_MEDIA)
 
-# Re-execute the tutorials so the outputs nbval compares are current.
+# Re-execute the tutorials so the outputs nbval compares are current; then commit the media
+# they point at: git add -f notebooks/media (tests/notebook/test_committed_notebooks.py checks).
 notebooks: $(VENV)/.dev-installed
-	rm -rf $(NB_HOME)
+	rm -rf $(NB_HOME) notebooks/media
 	cd notebooks && for nb in *.ipynb; do \
 		$(NB_ENV) ../$(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
 	# Widget state holds random model ids and hundreds of KB: not worth saving.
 	$(BIN)/python -c "import glob, nbformat as nbf; \
 	[nbf.write(nb, p) for p in glob.glob('notebooks/*.ipynb') \
 	 for nb in [nbf.read(p, 4)] if nb.metadata.pop('widgets', None) is not None]"
-	rm -rf notebooks/media
+	$(PRUNE_MEDIA)
 
 # Binder, checked the only way possible here: a fresh venv built from binder/ alone (as
 # repo2docker would), then the tutorials under nbval through binder/start.
@@ -66,7 +72,7 @@ binder-check: $(BIN)/python
 	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
 		python -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
-	rm -rf notebooks/media
+	$(PRUNE_MEDIA)
 
 test: lint typecheck pytest binder-check
 
