@@ -208,3 +208,16 @@ def test_yjnb_form_from_python(ip: Any, emulator: Any) -> None:
     assert f.session is ip.magics_manager.registry["YJMagics"].session
     assert list(f.model.options) == [s.id for s in YJ.catalog.specs("t2i")]
     assert f.catelog.disabled
+
+
+def test_a_form_on_a_cells_last_line_is_displayed_without_an_out_prompt(ip: Any) -> None:
+    """`yjnb.form(...)` as a cell's last expression: display data, no `execute_result`."""
+    import yjnb
+
+    f = yjnb.form("image")
+    with capture_output() as captured:
+        data, _ = ip.displayhook.compute_format_data(f)
+    assert data == {}, "nothing for an Out[n] prompt"
+    (shown,) = captured.outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
+    assert shown.data["application/vnd.jupyter.widget-view+json"]["model_id"] == f.model_id
