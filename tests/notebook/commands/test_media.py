@@ -89,6 +89,8 @@ def test_image_is_saved_beside_the_notebook_and_embedded_in_the_output(
     assert saved.name == f"{task.taskid}.png"
     html = last_html(captured)
     assert f"href='media/{task.taskid}.png'" in html  # the card links the file
+    card_text = [o.data["text/plain"] for o in captured.outputs if "text/html" in o.data][-1]
+    assert f"saved: media/{task.taskid}.png" in card_text  # no author's home directory
     assert "<img" not in html  # ... and the ordinary image output after it shows it
     (embedded,) = image_outputs(captured)
     assert base64.b64decode(embedded["image/png"]) == saved.read_bytes()

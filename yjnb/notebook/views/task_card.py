@@ -87,6 +87,15 @@ def _image_src(path: str | None, url: str | None) -> str | None:
     return safe_src(url)
 
 
+def _shown_path(path: str) -> str:
+    """A saved file as the text view names it: relative to the notebook when under it (a
+    saved notebook does not carry the author's home directory), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
 def _image_order(what: str) -> int:
     """ "image" first, then "image-2", "image-3"... (not "image-10" before "image-2")."""
     _, _, number = what.partition("-")
@@ -256,7 +265,7 @@ class TaskCard:
             lines.append(self._timeout_text())
         saved = t.local_paths.get("video") or t.local_paths.get("image")
         if saved:
-            lines.append(f"saved: {saved}")
+            lines.append(f"saved: {_shown_path(saved)}")
         if self.save_error:
             lines.append(f"not saved: {self.save_error}")
         if self.usage_line:
