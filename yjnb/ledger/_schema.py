@@ -3,7 +3,8 @@
 Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
-`started_at`.
+`started_at`; version 3 added `partial_text` (what an interrupted chat had received);
+version 4 added `demo` (1: made against the demo emulator; older rows are real).
 """
 
 from __future__ import annotations
@@ -73,6 +74,20 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX calls_started_at ON calls (started_at);
         """,
     ),
+    (
+        3,
+        """
+        -- What an interrupted chat had received (a broken stream's partial answer).
+        ALTER TABLE calls ADD COLUMN partial_text TEXT;
+        """,
+    ),
+    (
+        4,
+        """
+        -- Demo calls (the emulator) apart from real ones: budgets and totals count real only.
+        ALTER TABLE calls ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -103,7 +118,9 @@ COLUMNS: tuple[str, ...] = (
     "image_url",
     "local_path",
     "notebook",
+    "demo",
     "usage_raw",
+    "partial_text",
 )
 WRITTEN = COLUMNS[1:]  # `id` is the database's
 JSON_COLUMNS = ("params", "usage_raw")
@@ -201,7 +218,9 @@ def record_row(
         "image_url": record.image_url,
         "local_path": record.local_path,
         "notebook": notebook,
+        "demo": 1 if record.demo else 0,
         "usage_raw": _json(record.usage_raw),
+        "partial_text": record.partial_text if prompts else None,
     }
     return tuple(values[c] for c in WRITTEN)
 

@@ -122,7 +122,7 @@ def run_chat(session: Session, args: Any, cell: str) -> None:
     convs = [conversation(session.conversations, where, m, new=args.new) for m in models]
     requests = _checked(session, settings, args, prompt, convs, params, attachments)
     client = session.client(args.profile, args.platform)
-    check_budget(session, force=args.force)
+    check_budget(session, force=args.force, demo=client.settings.demo)
 
     mode = _output_mode(session)
     out = _stream(session, args, client, models, requests, mode)
@@ -198,7 +198,7 @@ def _stream(
     out = run_streams(client.aio, requests, view, interval=session.options.refresh_interval)
     notes = [_note(out, i) for i in range(len(models))]
     tokens = sum(r.usage.total_tokens for r in out.results if r is not None and r.usage)
-    extra = usage_line("chat", tokens=tokens)
+    extra = usage_line("chat", tokens=tokens, demo=demo)
     if isinstance(view, StreamView):
         view.finish(out.results[0], note=notes[0], extra=extra)
     else:

@@ -162,6 +162,7 @@ class Watcher:
                 self.task.kind,
                 tokens=tokens if isinstance(tokens, int) and tokens > 0 else None,
                 credits=self.task.credits,
+                demo=bool(self.client.settings.demo),
             )
         finally:
             if ticker is not None:
