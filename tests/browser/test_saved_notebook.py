@@ -108,6 +108,7 @@ def server() -> Iterator[tuple[str, str, Path]]:
         "YJ_DEMO": "1",
         "YJ_HOME": str(work / "home"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "YJ_DEMO_IDLE_EXIT": "120",  # the detached demo emulator ends soon after the test
     }
     env.pop("YJ_API_KEY", None)
     port, token = _free_port(), secrets.token_hex(16)
@@ -131,6 +132,10 @@ def server() -> Iterator[tuple[str, str, Path]]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        subprocess.run(
+            [sys.executable, "-m", "yjnb._demo", "stop", str(work / "home")],
+            env=env, capture_output=True, timeout=30,
+        )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)
 
 
