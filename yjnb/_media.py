@@ -28,9 +28,11 @@ from ._base import (
 from ._errors import (
     APIConnectionError,
     APIError,
+    AuthenticationError,
     RateLimitError,
     ServerError,
     TaskFailed,
+    TaskLost,
     TaskTimeout,
     ValidationError,
     YJError,
@@ -245,15 +247,27 @@ class MediaCalls(BaseClient):
             inline = self._parse(answer, what, lambda body: self.protocol.parse_status(task, body))
         except _POLL_BLIPS:
             raise  # the task may well be fine: `wait` polls on, and the record stays open
+        except AuthenticationError:
+            raise  # this key cannot see it; the right one may: the record stays open
+        except APIError as exc:
+            if not self.protocol.task_unknown(exc):
+                self._close(task, secret, exc)
+                raise
+            lost = TaskLost(redact_task(task, secret), exc)
+            self._emit_once(record_for(task, "lost", error=lost.reason))
+            raise lost from None
         except YJError as exc:
-            # Whatever went wrong, the task can no longer be followed from here: its record
-            # is closed, so the ledger does not keep it `pending` forever.
-            record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
-            self._emit_once(record)
+            self._close(task, secret, exc)
             raise
         redact_task(task, secret)  # a failure reason may echo the key
         self._keep(task, inline)
         return task
+
+    def _close(self, task: Task, secret: str | None, exc: YJError) -> None:
+        """Whatever went wrong, the task can no longer be followed from here: its record is
+        closed, so the ledger does not keep it `pending` forever."""
+        record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
+        self._emit_once(record)
 
     async def wait(
         self,

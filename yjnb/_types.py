@@ -172,7 +172,7 @@ class Task:
 
 
 RecordKind = Literal["chat", "image", "video"]
-RecordStatus = Literal["ok", "failed", "interrupted", "pending", "running", "timeout"]
+RecordStatus = Literal["ok", "failed", "interrupted", "pending", "running", "timeout", "lost"]
 
 
 @dataclass
@@ -180,7 +180,8 @@ class UsageRecord:
     """What the usage hook reports: one chat call, or one state of one media task.
 
     A task is reported as `pending` the moment its id exists and again when it ends
-    (`ok`, `failed` or `timeout`); sinks update it in place by `taskid`. A chat is reported
+    (`ok`, `failed` or `timeout`, or `lost` when the service does not know it, or
+    `interrupted` when it cannot be followed); sinks update it in place by `taskid`. A chat is reported
     once, when it ends (`ok`, `failed` or `interrupted`). The API key is never in a record.
     """
 

@@ -12,7 +12,7 @@ __all__ = ["BY", "FAILED", "export", "summarize", "to_frame"]
 
 BY = ("model", "kind", "day", "profile")
 FAILED = ("failed", "interrupted", "timeout")
-_TIMES = ("started_at", "finished_at")
+_TIMES = ("started_at", "finished_at", "forgotten_at")
 _INTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens")
 _FLOATS = ("credits", "media_seconds", "latency_s", "ttft_s")
 _NOT_TEXT = frozenset({"id", *_TIMES, *_INTS, *_FLOATS})

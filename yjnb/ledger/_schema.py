@@ -3,7 +3,7 @@
 Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
-`started_at`.
+`started_at`; version 4 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden).
 """
 
 from __future__ import annotations
@@ -73,6 +73,14 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX calls_started_at ON calls (started_at);
         """,
     ),
+    (
+        4,
+        """
+        -- When the user forgot a task (`%yj_tasks --forget`): hidden from the task list and
+        -- from --resume, still counted (it may have been paid for). Written only by `forget`.
+        ALTER TABLE calls ADD COLUMN forgotten_at TEXT;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -104,10 +112,12 @@ COLUMNS: tuple[str, ...] = (
     "local_path",
     "notebook",
     "usage_raw",
+    "forgotten_at",
 )
-WRITTEN = COLUMNS[1:]  # `id` is the database's
+# `id` is the database's; `forgotten_at` is set by `Store.forget` only, never by a record.
+WRITTEN = tuple(c for c in COLUMNS if c not in ("id", "forgotten_at"))
 JSON_COLUMNS = ("params", "usage_raw")
-TIME_COLUMNS = ("started_at", "finished_at")
+TIME_COLUMNS = ("started_at", "finished_at", "forgotten_at")
 # Parameters that carry prompt text: dropped with the prompt when prompts are not stored.
 _PROMPT_PARAMS = frozenset({"system", "sys_prompt", "negative_prompt", "prompt", "messages"})
 

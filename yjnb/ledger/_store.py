@@ -210,6 +210,20 @@ class Store:
             )
         return cur.rowcount > 0
 
+    def forget(self, taskids: Sequence[str] | None = None, *, status: str | None = None) -> int:
+        """Mark tasks forgotten (hidden from lists and --resume; the rows stay): these task
+        ids, or every task with `status`. Returns how many rows were newly marked."""
+        sql = "UPDATE calls SET forgotten_at = ? WHERE forgotten_at IS NULL AND taskid IS NOT NULL"
+        args: list[Any] = [iso(datetime.now(timezone.utc))]
+        if taskids is not None:
+            sql += f" AND taskid IN ({', '.join('?' * len(taskids))})" if taskids else " AND 0"
+            args.extend(taskids)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        with self._lock:
+            return int(self._connection().execute(sql, args).rowcount)
+
     # -- reading ----------------------------------------------------------------------------
 
     def select(
@@ -220,10 +234,12 @@ class Store:
         model: str | Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
         tasks_only: bool = False,
+        forgotten: bool = True,
         newest_first: bool = False,
         limit: int | None = None,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """(column names, rows) oldest first unless `newest_first`. Raw SQLite values."""
+        """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
+        `forgotten=False` leaves out the tasks marked forgotten."""
         where: list[str] = []
         args: list[Any] = []
         if since is not None:
@@ -237,6 +253,8 @@ class Store:
             args.extend(values)
         if tasks_only:
             where.append("taskid IS NOT NULL")
+        if not forgotten:
+            where.append("forgotten_at IS NULL")
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT {', '.join(COLUMNS)} FROM calls"
         if where:

@@ -306,6 +306,11 @@ class YJMagics(Magics, Configurable):
     @argument("--resume", action="store_true", help="Re-attach live cards to unfinished tasks.")
     @argument("--all", action="store_true", help="List every task, not only recent ones.")
     @argument("-p", "--profile", help="Only the tasks of this profile.")
+    @argument(
+        "--forget", metavar="TASKID",
+        help="Hide this task from the list and --resume (its ledger row stays).",
+    )  # fmt: skip
+    @argument("--forget-lost", action="store_true", help="Forget every task marked lost.")
     @argument("taskid", nargs="?", help="One task to show.")
     @line_magic
     @answers_help

@@ -164,7 +164,7 @@ def test_tasks_and_usage_by_profile(shell: Any, profiles: Path) -> None:
         with capture_output() as cap:
             shell.run_line_magic("yj_tasks", ns[name].taskid)
         html = cap.outputs[-1].data["text/html"]
-        assert "SUCCEEDED" in html and "<img src=" in html
+        assert ">ok</span>" in html and "<img src=" in html
 
     shell.run_cell_magic("yj_chat", "-p oa", "echo: hi")
     with capture_output() as cap:
