@@ -294,3 +294,28 @@ def test_yj_tasks_on_an_empty_ledger_says_so_plainly(ip: Any) -> None:
     shown = " ".join(o.data.get("text/plain", "") for o in captured.outputs)
     assert "no tasks yet" in shown
     assert "not available" not in shown  # an empty ledger is not a missing one
+
+
+# -- a parameter of other models, not of this one ------------------------------------------------
+
+
+def test_a_leading_parameter_this_model_does_not_take_is_refused_with_nothing_sent(
+    ip: Any, emulator: Any
+) -> None:
+    # `size` is a parameter of wan2.6-t2v and of the OpenAI-style image models, not of
+    # wan2.2-t2i-flash: charged as "size=999x999 a cat" before, refused now.
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("yj_image", "-m wan2.2-t2i-flash size=999x999 a cat")
+    message = str(info.value)
+    assert message.startswith("nothing was sent")
+    assert "unknown parameter 'size' for wan2.2-t2i-flash (t2i); allowed: negative_prompt" in (
+        message
+    )
+    with pytest.raises(UsageError, match=r"unknown parameter 'size' for viduq3-pro \(t2v\)"):
+        ip.run_line_magic("yj_video", "-m viduq3-pro size=1280*720 a cat")
+    assert emulator.counts == {}
+    # After the first prompt word, or a name no model takes, it is prompt text as before.
+    params, prompt = split_params("image", "wan2.2-t2i-flash", ["a", "size=2", "cat"], catalog=YJ)
+    assert params == {} and prompt == ["a", "size=2", "cat"]
+    params, prompt = split_params("image", "wan2.2-t2i-flash", ["x=1", "cat"], catalog=YJ)
+    assert params == {} and prompt == ["x=1", "cat"]
