@@ -39,9 +39,10 @@ from ._errors import (
 )
 from ._http import RetryKind, send
 from ._prepare import prepare_task
+from ._prices import price_table
 from ._secrets import REDIRECT_STATUSES, redact_task, same_origin, scrub_errors
 from ._tasks import copy_local, record_for, save_bytes, save_response
-from ._types import Task, utcnow
+from ._types import Task, Usage, utcnow
 from .protocols.base import Inline, PreparedTask
 
 __all__ = ["MAX_MEDIA_REDIRECTS", "MediaCalls"]
@@ -308,6 +309,9 @@ class MediaCalls(BaseClient):
             if raise_on_failure:
                 raise TaskFailed(task)
         else:
+            if task.credits is None:  # tokens but no credits (OpenAI-style images): estimate
+                usage = Usage.from_wire(task.usage)
+                task.credits_estimate = price_table(self.settings.home).estimate(task.model, usage)
             self._emit_once(record_for(task, "ok"))
         return task
 

@@ -232,6 +232,7 @@ def record_for(task: Task, status: str, *, error: str | None = None) -> UsageRec
         params=dict(task.params),
         taskid=task.taskid,
         credits=task.credits,
+        credits_estimate=task.credits_estimate if task.credits is None else None,
         media_seconds=float(duration) if isinstance(duration, (int, float)) else None,
         resolution=usage.get("resolution") or task.params.get("resolution"),
         latency_s=task.elapsed_s if task.done else None,

@@ -81,6 +81,10 @@ class ChatResult:
     latency_s: float | None = None
     prompt: str = ""
     system: str | None = None
+    # Marked estimates, never the platform's word: the tokens of an interrupted answer (its
+    # usage never came), and credits from the user's price table (`yjnb._prices`).
+    usage_estimate: Usage | None = None
+    credits_estimate: float | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -148,6 +152,9 @@ class Task:
     platform: str | None = None
     detail: dict[str, Any] | None = None
     remixed_from: str | None = None
+    # From the user's price table when the platform reported no credits but tokens (marked
+    # as an estimate wherever it is shown).
+    credits_estimate: float | None = None
 
     @property
     def done(self) -> bool:
@@ -200,7 +207,8 @@ class UsageRecord:
     completion_tokens: int | None = None
     cached_tokens: int | None = None
     total_tokens: int | None = None
-    credits: float | None = None
+    credits: float | None = None  # None: the platform did not report any (chat on Yuanjing)
+    credits_estimate: float | None = None  # from the user's price table, when not reported
     media_seconds: float | None = None
     resolution: str | None = None
     latency_s: float | None = None

@@ -3,7 +3,9 @@
 Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
-`started_at`; version 4 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden).
+`started_at`; version 4 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden)
+and `credits_estimate` (from the user's price table, for calls whose credits the platform
+does not report: `credits` stays NULL, "not reported", never 0).
 """
 
 from __future__ import annotations
@@ -79,6 +81,8 @@ MIGRATIONS: list[tuple[int, str]] = [
         -- When the user forgot a task (`%yj_tasks --forget`): hidden from the task list and
         -- from --resume, still counted (it may have been paid for). Written only by `forget`.
         ALTER TABLE calls ADD COLUMN forgotten_at TEXT;
+        -- Credits estimated from the user's price table where the platform reports none.
+        ALTER TABLE calls ADD COLUMN credits_estimate REAL;
         """,
     ),
 ]
@@ -102,6 +106,7 @@ COLUMNS: tuple[str, ...] = (
     "cached_tokens",
     "total_tokens",
     "credits",
+    "credits_estimate",
     "media_seconds",
     "resolution",
     "latency_s",
@@ -133,6 +138,7 @@ _FILLED = (
     "cached_tokens",
     "total_tokens",
     "credits",
+    "credits_estimate",
     "media_seconds",
     "resolution",
     "ttft_s",
@@ -202,6 +208,7 @@ def record_row(
         "cached_tokens": record.cached_tokens,
         "total_tokens": record.total_tokens,
         "credits": record.credits,
+        "credits_estimate": record.credits_estimate,
         "media_seconds": record.media_seconds,
         "resolution": record.resolution,
         "latency_s": record.latency_s,

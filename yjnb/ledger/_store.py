@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -47,21 +47,24 @@ BUSY_TIMEOUT_MS = 60_000
 
 @dataclass(frozen=True)
 class Totals:
-    """Calls, tokens and credits over some rows (for usage lines and budgets)."""
+    """Calls, tokens and credits over some rows (for usage lines and budgets).
+
+    `credits` sums what the platform reported; `unreported` counts the calls without any
+    (chat on Yuanjing), and `estimated` sums their estimates from the user's price table.
+    Budgets count `credits` only.
+    """
 
     calls: int = 0
     tokens: int = 0
     credits: float = 0.0
+    unreported: int = 0
+    estimated: float = 0.0
 
     def __add__(self, other: Totals) -> Totals:
-        return Totals(
-            self.calls + other.calls, self.tokens + other.tokens, self.credits + other.credits
-        )
+        return Totals(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def __sub__(self, other: Totals) -> Totals:
-        return Totals(
-            self.calls - other.calls, self.tokens - other.tokens, self.credits - other.credits
-        )
+        return Totals(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def parse_since(since: str | date | datetime | timedelta | None) -> datetime | None:
@@ -284,15 +287,19 @@ class Store:
 
     def totals(self, since: datetime | None = None) -> Totals:
         sql = (
-            "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0) FROM calls"
+            "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
+            "COUNT(*) - COUNT(credits), "
+            "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) FROM calls"
         )
         args: tuple[Any, ...] = ()
         if since is not None:
             sql += " WHERE started_at >= ?"
             args = (iso(since),)
         with self._lock:
-            calls, tokens, credits = self._connection().execute(sql, args).fetchone()
-        return Totals(int(calls), int(tokens), float(credits))
+            calls, tokens, credits, unreported, estimated = (
+                self._connection().execute(sql, args).fetchone()
+            )
+        return Totals(int(calls), int(tokens), float(credits), int(unreported), float(estimated))
 
     def count(self) -> int:
         with self._lock:

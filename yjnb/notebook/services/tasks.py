@@ -197,6 +197,7 @@ class Watcher:
                 self.task.kind,
                 tokens=tokens if isinstance(tokens, int) and tokens > 0 else None,
                 credits=self.task.credits,
+                credits_estimate=self.task.credits_estimate,
             )
         finally:
             if ticker is not None:

@@ -393,6 +393,8 @@ class TaskCard:
         meta = []
         if t.credits is not None:
             meta.append(f"{t.credits:g} credits")
+        elif t.credits_estimate is not None:  # from the user's price table: marked as such
+            meta.append(f"≈{t.credits_estimate:.3g} credits (est.)")
         usage = t.usage or {}
         if usage.get("duration"):
             meta.append(f"{esc(usage['duration'])} s")
