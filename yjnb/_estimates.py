@@ -94,7 +94,7 @@ def parse_prices(data: Mapping[str, Any]) -> PriceTable:
     `ValidationError` listing every problem."""
     models = data.get("models", data) if isinstance(data, Mapping) else None
     if not isinstance(models, Mapping):
-        raise ValidationError("prices: expected a table of models, like [models.\"qwen3-max\"]")
+        raise ValidationError('prices: expected a table of models, like [models."qwen3-max"]')
     problems: list[str] = []
     prices: dict[str, Price] = {}
     for model, entry in models.items():

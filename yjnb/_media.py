@@ -264,7 +264,7 @@ class MediaCalls(BaseClient):
         self._keep(task, inline)
         return task
 
-    def _close(self, task: Task, secret: str | None, exc: YJError) -> None:
+    def _close(self, task: Task, secret: str, exc: YJError) -> None:
         """Whatever went wrong, the task can no longer be followed from here: its record is
         closed, so the ledger does not keep it `pending` forever."""
         record = record_for(redact_task(task, secret), "interrupted", error=str(exc))

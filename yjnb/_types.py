@@ -188,8 +188,9 @@ class UsageRecord:
 
     A task is reported as `pending` the moment its id exists and again when it ends
     (`ok`, `failed` or `timeout`, or `lost` when the service does not know it, or
-    `interrupted` when it cannot be followed); sinks update it in place by `taskid`. A chat is reported
-    once, when it ends (`ok`, `failed` or `interrupted`). The API key is never in a record.
+    `interrupted` when it cannot be followed); sinks update it in place by `taskid`. A chat
+    is reported once, when it ends (`ok`, `failed` or `interrupted`). The API key is never in
+    a record. The words are `yjnb._status`'s.
     """
 
     kind: RecordKind

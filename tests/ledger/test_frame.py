@@ -110,7 +110,8 @@ def test_summary_by_model(ledger: Ledger) -> None:
     assert s.loc["viduq3-pro", "calls"] == 2
     assert s.loc["viduq3-pro", "credits"] == 25.0
     # Chat credits are not reported: NaN, never 0; no price table, so no estimate either.
-    assert pd.isna(s.loc["qwen3-max", "credits"]) and pd.isna(s.loc["qwen3-max", "credits_estimate"])
+    assert pd.isna(s.loc["qwen3-max", "credits"])
+    assert pd.isna(s.loc["qwen3-max", "credits_estimate"])
     assert s.loc["qwen3-max", "tokens"] == 40
     assert s.loc["qwen3-max", "failures"] == 1
     assert s.loc["wan2.2-t2i-flash", "failures"] == 1

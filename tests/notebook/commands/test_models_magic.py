@@ -68,7 +68,9 @@ def test_unknown_catelog(shell: Any) -> None:
         shell.run_line_magic("yj_models", "xyz")
 
 
-def test_text_columns_are_left_aligned_and_escaped(shell: Any, magics: Any, monkeypatch: Any) -> None:
+def test_text_columns_are_left_aligned_and_escaped(
+    shell: Any, magics: Any, monkeypatch: Any
+) -> None:
     client = magics.session.client()
     extra = ModelInfo(id="brand-new-model", catelog="t2v", vendor="acme", description="<b>x</b>")
     monkeypatch.setattr(client, "models", lambda catelog=None: [extra])

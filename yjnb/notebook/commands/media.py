@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["cell_prompt", "run_media", "source_task"]
 
+
 def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
     """%yj_video / %yj_image: check, submit, show the live card; no prompt shows the form."""
     settings = session.profile_settings(args.profile, args.platform)

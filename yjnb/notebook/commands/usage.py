@@ -51,9 +51,9 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
         where += f" for profile {profile!r}" if profile else ""
         print(f"No calls recorded{where} in {ledger.path}.")
         return
-    from ...ledger._frame import summarize
-
     import pandas as pd
+
+    from ...ledger._frame import summarize
 
     with pd.option_context("display.max_columns", None, "display.width", 200):
         _show(session, readable(summarize(frame, args.by)))  # every column, also as text

@@ -124,7 +124,7 @@ def usage_line(
 
 
 def credits_text(credits: float | None, estimate: float | None = None) -> str:
-    """"2 credits", "≈0.013 credits (est.)" or "credits not reported"."""
+    """ "2 credits", "≈0.013 credits (est.)" or "credits not reported"."""
     if credits is not None:
         return f"{_fmt_credits(credits)} credits"
     if estimate is not None:

@@ -32,8 +32,7 @@ def models_bundle(frame: pd.DataFrame) -> dict[str, str]:
         for row in frame.itertuples(index=False, name=None)
     )
     html = (
-        f"<table class='yjnb-models'><thead><tr>{header}</tr></thead>"
-        f"<tbody>{body}</tbody></table>"
+        f"<table class='yjnb-models'><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
     )
     widths = [
         max([len(c), *(len(_text(v)) for v in frame[c])]) for c in frame.columns
