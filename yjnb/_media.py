@@ -41,8 +41,8 @@ from ._http import RetryKind, send
 from ._prepare import prepare_task
 from ._prices import price_table
 from ._secrets import REDIRECT_STATUSES, redact_task, same_origin, scrub_errors
-from ._tasks import copy_local, record_for, save_bytes, save_response
-from ._types import Task, Usage, utcnow
+from ._tasks import copy_local, keep_inline, record_for, save_response
+from ._types import Task, Usage
 from .protocols.base import Inline, PreparedTask
 
 __all__ = ["MAX_MEDIA_REDIRECTS", "MediaCalls"]
@@ -218,19 +218,7 @@ class MediaCalls(BaseClient):
         return task
 
     def _keep(self, task: Task, inline: Inline) -> None:
-        """Write media that came inside an answer to YJ_HOME/media at once.
-
-        Bytes that are not an image make the task FAILED, with the reason: `wait` then
-        reports and raises it like any failed task, so its ledger row does not stay pending.
-        """
-        for what, data in inline:
-            try:
-                path = save_bytes(task, what, data, self.settings.home / "media")
-            except YJError as exc:
-                task.status, task.error = "FAILED", str(exc)
-                task.finished_at = task.finished_at or utcnow()
-                return
-            task.local_paths[what] = str(path)
+        keep_inline(task, inline, self.settings.home / "media")
 
     async def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:
         """Fetch a task's status once. A `Task` given is updated in place.
