@@ -1,14 +1,18 @@
-# Two entry points: `make demo` (tutorials in JupyterLab against the embedded emulator)
+# Two entry points: `make demo` (tutorials in JupyterLab against the demo emulator)
 # and `make test` (lint, types, the whole suite). Both create .venv if it is missing.
+# VENV may be relative or absolute (`make demo VENV=/abs/path`): BIN is always absolute.
 PYTHON ?= python3
 VENV   ?= .venv
-BIN    := $(VENV)/bin
+BIN    := $(abspath $(VENV))/bin
 PORT   ?= 8888
 # Notebook runs under test get a fresh, private YJ_HOME (ledger, media), never the user's.
 NB_HOME := $(CURDIR)/build/nb-home
-NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME)
+# Demo emulators (detached processes, one per YJ_HOME) end 5 idle minutes after the run: the
+# lessons with a throwaway YJ_HOME of their own start one each. NB_HOME's is stopped at once.
+NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME) YJ_DEMO_IDLE_EXIT=300
+NB_STOP := $(BIN)/python -m yjnb._demo stop $(NB_HOME)
 
-.PHONY: demo test lint typecheck pytest notebooks binder-check browser-test bench clean
+.PHONY: demo demo-stop test lint typecheck pytest notebooks binder-check browser-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +26,16 @@ $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,demo]'
 	touch $@
 
+# The demo emulator is one detached process per YJ_HOME, shared by every kernel (tasks survive
+# a kernel restart); it is started here so the first cell does not wait, and keeps running
+# after JupyterLab stops: `make demo-stop` ends it.
 demo: $(VENV)/.demo-installed
-	cd notebooks && YJ_DEMO=1 ../$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
+	YJ_DEMO=1 $(BIN)/python -m yjnb._demo start
+	cd notebooks && YJ_DEMO=1 $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) \
 		--ServerApp.root_dir=. --allow-root
+
+demo-stop:
+	$(BIN)/python -m yjnb._demo stop
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check yjnb tests benchmarks
@@ -36,16 +47,18 @@ typecheck: $(VENV)/.dev-installed
 
 pytest: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest tests --ignore=tests/browser
-	rm -rf $(NB_HOME)
+	$(NB_STOP); rm -rf $(NB_HOME)
 	$(NB_ENV) $(BIN)/python -m pytest --nbval -p no:cacheprovider \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks; \
+		status=$$?; $(NB_STOP); exit $$status
 	rm -rf notebooks/media
 
 # Re-execute the tutorials so the outputs nbval compares are current.
 notebooks: $(VENV)/.dev-installed
-	rm -rf $(NB_HOME)
+	$(NB_STOP); rm -rf $(NB_HOME)
 	cd notebooks && for nb in *.ipynb; do \
-		$(NB_ENV) ../$(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
+		$(NB_ENV) $(BIN)/jupyter execute --inplace "$$nb" || { $(NB_STOP); exit 1; }; done
+	$(NB_STOP)
 	# Widget state holds random model ids and hundreds of KB: not worth saving.
 	$(BIN)/python -c "import glob, nbformat as nbf; \
 	[nbf.write(nb, p) for p in glob.glob('notebooks/*.ipynb') \
@@ -62,10 +75,11 @@ binder-check: $(BIN)/python
 	$(BINDER_VENV)/bin/pip install --quiet -r binder/requirements.txt
 	PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" bash binder/postBuild
 	$(BINDER_VENV)/bin/pip install --quiet nbval pytest-timeout
-	rm -rf $(NB_HOME)
-	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
+	$(NB_STOP); rm -rf $(NB_HOME)
+	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) YJ_DEMO_IDLE_EXIT=300 PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
 		python -m pytest --nbval -p no:cacheprovider \
-		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks; \
+		status=$$?; $(BINDER_VENV)/bin/python -m yjnb._demo stop $(NB_HOME); exit $$status
 	rm -rf notebooks/media
 
 test: lint typecheck pytest binder-check

@@ -18,14 +18,32 @@ EMULATOR_SPEED = 200.0
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No test sees the developer's key, home, profile or .env file."""
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No test sees the developer's key, home, profile or .env file; a demo emulator a test
+    started (a detached process, found by its state file) is stopped after it."""
+    from yjnb._demo import stop_demo
+
     for name in ("YJ_API_KEY", "YJ_BASE_URL", "YJ_HOME", "YJ_DEMO", "YJ_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "yjhome"
     monkeypatch.setenv("YJ_HOME", str(home))
+    # A demo emulator left behind by a crashed run still ends on its own, soon.
+    monkeypatch.setenv("YJ_DEMO_IDLE_EXIT", "600")
     monkeypatch.chdir(tmp_path)
-    return home
+    yield home
+    stop_demo(home)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_demo_emulator_left() -> Iterator[None]:
+    """Whatever demo emulator this test process started (detached) ends with the run."""
+    yield
+    from yjnb import _demo
+
+    for child in _demo._children:
+        if child.poll() is None:
+            child.terminate()
+            child.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")

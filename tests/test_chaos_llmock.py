@@ -3,8 +3,9 @@ breaks chats on the `openai` protocol, and its verdict judges how yjnb coped.
 
 After each scenario the verdict must have no FAIL, and none of the findings that say the
 client gave up, ignored `Retry-After`, or retried without backing off. llmock measures the
-gaps between attempts itself: the waits here are real, and kept short. Stream faults after
-the answer began (truncated, corrupted, cut mid-stream) belong with the stream restart.
+gaps between attempts itself: the waits here are real, and kept short. A stream broken after
+its answer began (dropped, truncated, corrupted) is started again once (`stream_retries`), and
+the verdict must not find it accepted or ignored either.
 """
 
 from __future__ import annotations
@@ -72,3 +73,41 @@ def test_an_rpm_quota_is_waited_out(llmock: Any) -> None:
     assert refused, "the quota was never reached"
     assert all(r.retry_after for r in refused)
     assert_resilient(llmock, attempts=103 + len(refused))
+
+
+# -- broken streams: started again once -----------------------------------------------------------
+
+
+def restart_marks(chunks: list[yjnb.ChatChunk]) -> list[str]:
+    return [c.restart for c in chunks if c.restart]
+
+
+@pytest.mark.parametrize(
+    ("break_it", "why"),
+    [
+        (lambda m: m.disconnect(after_chunks=2), "connection dropped"),
+        (lambda m: m.truncate(after_chunks=2), "cut without a finish signal"),
+        (lambda m: m.corrupt(after_chunks=2), "malformed chunk"),
+    ],
+    ids=["dropped", "truncated", "malformed"],
+)
+def test_a_stream_broken_mid_answer_is_started_again(
+    llmock: Any, records: list[Any], break_it: Any, why: str
+) -> None:
+    # Paced, so that the client has hung up before the server could finish a corrupted
+    # stream: llmock then sees the attempt fail, and the restart as its retry.
+    llmock.pace(20)
+    break_it(llmock)
+    with client(llmock) as yj:
+        stream = yj.chat("hello", model=MODEL, stream=True)
+        chunks = list(stream)
+    assert restart_marks(chunks) == [why]
+    after = chunks[[c.restart for c in chunks].index(why) + 1 :]
+    assert stream.result is not None and not stream.result.interrupted
+    assert "".join(c.text for c in after) == stream.result.text != ""
+    (broken,) = stream.broken_attempts
+    assert broken.interrupted and broken.text
+    assert [r.status for r in records if r.kind == "chat"] == ["interrupted", "ok"]
+    assert_resilient(llmock, attempts=2)
+    findings = {f.code for f in llmock.verdict().findings}
+    assert not findings & {"truncated_stream_accepted", "malformed_chunk_ignored"}

@@ -129,7 +129,7 @@ def test_emulator_bare_list_format_is_accepted(
 def test_broken_streams_raise_and_keep_the_partial_text(
     client_kwargs: dict[str, Any], records: list[Any], fault: str, why: str
 ) -> None:
-    client = yjnb.Client(**client_kwargs, headers={FAULT: fault})
+    client = yjnb.Client(**client_kwargs, headers={FAULT: fault}, stream_retries=0)
     stream = client.chat("Tell me a long story about the sea", stream=True)
     got: list[str] = []
     with pytest.raises(yjnb.StreamInterrupted, match=why) as info:

@@ -118,3 +118,16 @@ def test_requests_say_what_a_retry_could_cost(protocol: str) -> None:
         assert built.task_request(task).retry_kind is RetryKind.MEDIA
     assert built.models_request(None, platform).retry_kind is RetryKind.READ
     assert WireRequest("POST", "/x").retry_kind is RetryKind.MEDIA  # unmarked: retried least
+
+
+def test_a_broken_stream_is_restarted_stream_retries_times_with_backoff() -> None:
+    once = RetryPolicy()
+    assert once.stream_retries == 1
+    first = once.restart_delay(0)
+    assert first is not None and 0.75 * once.backoff_base <= first <= once.backoff_base
+    assert once.restart_delay(1) is None
+    assert RetryPolicy(stream_retries=0).restart_delay(0) is None
+    twice = RetryPolicy(stream_retries=2)
+    delays = [twice.restart_delay(0), twice.restart_delay(1), twice.restart_delay(2)]
+    assert delays[0] is not None and delays[1] is not None and delays[0] < delays[1]
+    assert delays[2] is None

@@ -68,6 +68,13 @@ def unsendable(exc: Exception) -> ValidationError:
     return ValidationError(f"the request cannot be encoded: {type(exc).__name__}: {exc}")
 
 
+def _retries(value: Any, name: str) -> int:
+    """A number of retries: a whole number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be a whole number, 0 or more; got {value!r}")
+    return value
+
+
 class YJWarning(UserWarning):
     """Something worth knowing that does not stop the call (an unknown model, say)."""
 
@@ -97,6 +104,7 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         poll: PollSchedule | None = None,
         limits: Limits | None = None,
+        stream_retries: int = 1,
     ) -> None:
         settings = load_settings(
             api_key=api_key,
@@ -110,12 +118,13 @@ class BaseClient:
         if settings.demo:
             from ._demo import demo_endpoint
 
-            url, key = demo_endpoint()
+            url, key = demo_endpoint(settings.home)
             settings = dataclasses.replace(
                 settings,
                 base_url=url,
                 api_key=Secret(api_key or key),
                 key_source="argument" if api_key else "demo emulator",
+                sources={**settings.sources, "base_url": "demo emulator"},
             )
         self._key = settings.require_key()
         self.settings: Settings = settings
@@ -123,7 +132,9 @@ class BaseClient:
             settings.protocol, settings.base_url, settings.platform
         )
         self._timeout = httpx.Timeout(timeout) if isinstance(timeout, (int, float)) else timeout
-        self._retry = RetryPolicy(max_retries=max_retries)
+        self._retry = RetryPolicy(
+            max_retries=max_retries, stream_retries=_retries(stream_retries, "stream_retries")
+        )
         self._headers = dict(headers or {})
         self._poll = poll or PollSchedule()
         self.limits = limits or Limits()
@@ -133,7 +144,7 @@ class BaseClient:
         # What a client for another profile (`profile=` on a call) is made with.
         self._options: dict[str, Any] = dict(
             demo=demo, home=home, timeout=timeout, max_retries=max_retries, headers=headers,
-            poll=poll, limits=limits,
+            poll=poll, limits=limits, stream_retries=stream_retries,
         )  # fmt: skip
         self._others: dict[str, BaseClient] = {}
 
@@ -274,7 +285,10 @@ class BaseClient:
                 raise answer.malformed(why[:200]) from None
 
     def _emit_once(self, record: UsageRecord) -> None:
-        """Emit, but each state of a task only once (a wait repeated on a finished task)."""
+        """Emit, but each state of a task only once (a wait repeated on a finished task).
+        Every record of a demo client says so (the ledger keeps demo apart from real)."""
+        if self.settings.demo and not record.demo:
+            record = dataclasses.replace(record, demo=True)
         if record.taskid:
             key = (record.taskid, record.status)
             if key in self._reported:

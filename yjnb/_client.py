@@ -49,7 +49,8 @@ class AsyncClient(MediaCalls):
 
     Arguments: `api_key`, `base_url`, `profile`, and keywords `protocol`, `platform` (gateway),
     `demo`, `home`, `timeout`, `max_retries`, `headers`, `poll`, `limits` (`yjnb.Limits`: the
-    size and time bounds of every call). `profile=` on a call uses another profile's client,
+    size and time bounds of every call), `stream_retries` (how often a broken chat stream is
+    started again, default 1; 0 never). `profile=` on a call uses another profile's client,
     made once and kept.
     """
 
@@ -147,12 +148,17 @@ class AsyncClient(MediaCalls):
                 result, status=status, error=error, started_at=started_at,
                 params=chat.recorded, profile=self.settings.profile,
             )  # fmt: skip
+            if record.partial_text:  # a hostile server may have echoed the key into it
+                record.partial_text = redact(record.partial_text, self._key.reveal())
             self._emit_once(record)
 
         def decoder() -> Any:
             acc = self.protocol.chat_decoder(chat)
             acc.started = started
             return acc
+
+        async def reopen() -> tuple[Any, Any]:
+            return await self._open_stream(wire), decoder()
 
         acc = decoder()
         try:
@@ -161,6 +167,7 @@ class AsyncClient(MediaCalls):
                 return AsyncChatStream(
                     response, acc, on_done=on_done, read_timeout=self._read_timeout,
                     limits=self.limits, started=loop_started, secret=self._key.reveal(),
+                    reopen=reopen, policy=self._retry,
                 )  # fmt: skip
             answer = await self._exchange(wire, "the chat answer")
             self._parse(answer, "the chat answer", acc.absorb)

@@ -10,6 +10,12 @@ Sources, strongest first:
 5. the config file's `default_profile` (`YJ_HOME/config.toml`, see `_profiles`);
 6. built-in defaults: profile `yuanjing`, `https://opencomputing.ai`, home `~/.yjnb`.
 
+Demo mode (the emulator) is decided in this order: `demo=`; a `profile=` argument (the
+profile's own `demo`, so an explicit real profile is never swapped for the emulator); a
+`base_url=` or `api_key=` argument (they name a real server or key: not demo); `YJ_DEMO` (env
+or `.env`; it beats `YJ_PROFILE` and `YJ_BASE_URL`, unless `YJ_PROFILE` names a demo profile);
+the profile's `demo`. `Settings.sources` says, for each value, where it came from.
+
 A profile also names its protocol (`yuanjing`, `yuanjing-legacy`, `openai` or `gateway`) and,
 for the gateway, its platform; `protocol=` and `platform=` arguments override them.
 
@@ -135,6 +141,15 @@ class Settings:
 # -- loading ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Chosen:
+    """Which of profile, base URL and key were given as arguments (they beat YJ_DEMO)."""
+
+    profile: bool
+    base_url: bool
+    api_key: bool
+
+
 class _Variables:
     """Variables from the real environment first, then from `.env`, with where each came from."""
 
@@ -174,12 +189,14 @@ def load_settings(
     sources: dict[str, str] = {}
     home_path = _home(home, env, cwd, sources)
     prof, explicit = _profile(profile, env, home_path, sources)
-    is_demo = _demo(demo, base_url, prof, explicit, env, sources)
-    url = _base_url(base_url, prof, explicit, is_demo, env, sources)
+    chosen = _Chosen(profile is not None, base_url is not None, bool(api_key))
+    from_profile = _from_profile(prof)
+    is_demo = _demo(demo, chosen, (prof, from_profile), explicit, env, sources)
+    url = _base_url(base_url, (prof, from_profile), explicit, is_demo, env, sources)
     key, key_source = _key(api_key, prof, env)
     # protocol and platform: argument > the profile
     proto = prof.protocol
-    sources["protocol"] = f"profile {prof.name!r}"
+    sources["protocol"] = from_profile
     if protocol is not None:
         proto, sources["protocol"] = normalise_protocol(protocol, "argument"), "argument"
     plat = prof.platform or None
@@ -239,43 +256,51 @@ def _profile(
 
 def _demo(
     demo: bool | None,
-    base_url: str | None,
-    prof: Profile,
+    chosen: _Chosen,
+    profile: tuple[Profile, str],
     explicit: bool,
     env: _Variables,
     sources: dict[str, str],
 ) -> bool:
-    """argument > explicit demo profile > YJ_DEMO > the default profile. An explicit
-    base_url argument names a server, so an ambient YJ_DEMO does not replace it."""
+    """demo= > a profile= argument > a base_url= or api_key= argument > YJ_DEMO > the profile.
+
+    Anything chosen in code names what to talk to, so an ambient YJ_DEMO (as `make demo` sets
+    it) never replaces it; `demo=True` is the way to ask for the emulator in code."""
+    prof, from_profile = profile
     if demo is not None:
-        sources["demo"] = "argument"
+        sources["demo"] = "argument demo"
         return bool(demo)
-    if base_url is not None:
-        sources["demo"] = "argument base_url"
-        return False
+    if chosen.profile:
+        sources["demo"] = f"argument profile {prof.name!r}"
+        return prof.demo
+    for name in ("base_url", "api_key"):
+        if getattr(chosen, name):
+            sources["demo"] = f"argument {name}"
+            return False
     if not (explicit and prof.demo) and (found := env.get("YJ_DEMO")):
         sources["demo"] = found[1]
         return _truthy(*found)
-    sources["demo"] = f"profile {prof.name!r}"
+    sources["demo"] = from_profile
     return prof.demo
 
 
 def _base_url(
     base_url: str | None,
-    prof: Profile,
+    profile: tuple[Profile, str],
     explicit: bool,
     is_demo: bool,
     env: _Variables,
     sources: dict[str, str],
 ) -> str:
     """argument > explicit profile > YJ_BASE_URL > the default profile."""
+    prof, from_profile = profile
     env_url = None if explicit else env.get("YJ_BASE_URL")
     if base_url is not None:
         url, sources["base_url"] = base_url, "argument"
     elif env_url and env_url[0]:
         url, sources["base_url"] = env_url
     else:
-        url, sources["base_url"] = prof.base_url, f"profile {prof.name!r}"
+        url, sources["base_url"] = prof.base_url, from_profile
         if not url and not is_demo:  # the demo profile, with demo switched off
             url, sources["base_url"] = DEFAULT_BASE_URL, "default"
     return normalise_url(url, sources["base_url"], allow_empty=is_demo)
@@ -290,6 +315,14 @@ def _key(
     if (found := env.get(prof.key_env)) and found[0].strip():
         return Secret(found[0].strip()), found[1]
     return None, None
+
+
+def _from_profile(prof: Profile) -> str:
+    """Where a profile's values come from: "built-in profile 'yuanjing'", or "profile 'ext'
+    in the config file" (`Settings.config_path`)."""
+    if BUILTIN_PROFILES.get(prof.name) is prof:
+        return f"built-in profile {prof.name!r}"
+    return f"profile {prof.name!r} in the config file"
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:

@@ -198,6 +198,8 @@ class StreamInterrupted(YJError):
 
     Nothing is lost: `partial_text` and `partial_reasoning` hold what had arrived, and
     `result` is a `ChatResult` with `finish_reason="interrupted"` when one could be built.
+    `malformed` is true when the server sent a chunk that could not be read (a stream broken
+    that way is started again, as a dropped one is: see `RetryPolicy.stream_retries`).
     """
 
     def __init__(
@@ -207,10 +209,12 @@ class StreamInterrupted(YJError):
         partial_text: str = "",
         partial_reasoning: str = "",
         result: Any = None,
+        malformed: bool = False,
     ) -> None:
         self.partial_text = partial_text
         self.partial_reasoning = partial_reasoning
         self.result = result
+        self.malformed = malformed
         super().__init__(f"{message} (kept {len(partial_text)} characters of partial text)")
 
 

@@ -61,7 +61,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
     "yuanjing": Profile("yuanjing", DEFAULT_BASE_URL),
     # The older API: /llmage/video and /llmage/tasks, models chosen by `llmid`.
     "legacy": Profile("legacy", DEFAULT_BASE_URL, protocol="yuanjing-legacy"),
-    # The client starts the embedded emulator and takes its URL and key.
+    # The client uses the demo emulator (started if needed: `_demo`) and takes its URL and key.
     "demo": Profile("demo", "", demo=True),
 }
 

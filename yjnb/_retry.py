@@ -16,6 +16,13 @@ of what each kind is retried on:
 | 5xx (but 501, 505)                                  |    yes     |     yes     |      no      |
 | 429 Insufficient balance, 400, 401, 403, 404, 422   |     no     |     no      |      no      |
 
+A chat stream that breaks after its answer began is a different matter: the request was
+answered, so `send` does not retry it. The stream starts it again from scratch, at most
+`RetryPolicy.stream_retries` times (default 1), when it broke in one of the `StreamBreak`
+ways (the connection dropped, it ended without a finish signal, a chunk could not be read),
+and never once the caller has left it. Stalls, deadlines, size limits and errors the server
+reports mid-stream are not restarted: the same request would most likely end the same way.
+
 A media submission that failed ambiguously may have created a task: sending it again could
 pay for a second video, so it is only retried when the server surely did nothing with it.
 
@@ -45,6 +52,7 @@ __all__ = [
     "Failure",
     "RetryKind",
     "RetryPolicy",
+    "StreamBreak",
     "parse_duration",
     "parse_retry_after",
     "status_failure",
@@ -63,6 +71,15 @@ class Failure(enum.Enum):
     CONFLICT = "409"
     RATE_LIMITED = "429 rate limit"
     SERVER = "5xx"
+
+
+class StreamBreak(enum.Enum):
+    """How a chat stream broke after its answer began, in the words the live view shows;
+    each is a reason to start the stream again (`RetryPolicy.restart_delay`)."""
+
+    DROPPED = "connection dropped"
+    TRUNCATED = "cut without a finish signal"
+    MALFORMED = "malformed chunk"
 
 
 RETRIED_ON: Mapping[RetryKind, frozenset[Failure]] = {
@@ -177,6 +194,7 @@ class RetryPolicy:
     can see the waits without spending them."""
 
     max_retries: int = 3
+    stream_retries: int = 1  # how often a broken chat stream is started again
     backoff_base: float = 0.5  # the first backoff is 3/4 to 1 times this
     backoff_cap: float = 8.0
     max_wait: float = 60.0  # a hint longer than this is not waited out
@@ -200,3 +218,11 @@ class RetryPolicy:
         if hint > self.max_wait:
             return None
         return hint * random.uniform(1.0, 1.0 + self.hint_jitter)
+
+    def restart_delay(self, restarts: int) -> float | None:
+        """Seconds to wait before starting a broken stream again for the `restarts + 1`th
+        time; None when `stream_retries` are used up. The stream was answered, so there is no
+        hint to honour: exponential backoff with jitter, as for any retry without one."""
+        if restarts >= self.stream_retries:
+            return None
+        return self.backoff(restarts)

@@ -69,6 +69,7 @@ class ChatStream:
     chunk is one queue put/get rather than one cross-thread call. Leaving the stream early
     (`break`, an exception in the loop body, `close()`, Ctrl-C, or dropping it) stops reading
     before the next line runs; `result` then holds the partial answer, marked interrupted.
+    A chunk with `restart` set means the stream broke and starts over: forget the text so far.
     """
 
     def __init__(self, stream: AsyncChatStream, runner: Runner) -> None:
@@ -86,6 +87,11 @@ class ChatStream:
     @property
     def text(self) -> str:
         return self._stream.text
+
+    @property
+    def broken_attempts(self) -> list[ChatResult]:
+        """The attempts that broke and were started again (see `AsyncChatStream`)."""
+        return self._stream.broken_attempts
 
     def __iter__(self) -> Iterator[ChatChunk]:
         # A generator, not `self`: a `for` loop left early drops it at once, and its

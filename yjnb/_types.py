@@ -60,10 +60,17 @@ class Usage:
 
 @dataclass(frozen=True)
 class ChatChunk:
-    """One piece of a streamed answer. `text` is counted once although the wire repeats it."""
+    """One piece of a streamed answer. `text` is counted once although the wire repeats it.
+
+    A chunk whose `restart` is set carries no text: the stream broke ("connection dropped",
+    "cut without a finish signal", "malformed chunk") and is being started again from
+    scratch. Forget the text and reasoning received so far; the chunks that follow are the
+    new attempt's (the broken attempt is kept in `stream.broken_attempts`).
+    """
 
     text: str = ""
     reasoning: str = ""
+    restart: str = ""
 
 
 @dataclass
@@ -219,6 +226,10 @@ class UsageRecord:
     image_url: str | None = None
     local_path: str | None = None
     usage_raw: dict[str, Any] | None = None
+    # What an interrupted chat had received (its partial answer): the user paid for it.
+    partial_text: str | None = None
+    # Made against the demo emulator: kept apart from real spending (budgets, totals).
+    demo: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

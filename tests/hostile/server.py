@@ -130,6 +130,18 @@ async def stream_error_echo(a: Asked) -> Response:
     return Response(token("Hello, ") + error, media_type=SSE)
 
 
+_REFUSED_AFTER_ONE: set[str] = set()
+
+
+async def stream_cut_then_refused(a: Asked) -> Response:
+    """A stream cut without a finish signal, echoing the key it was sent; any later request
+    with the same key is refused (400). One unique key per test keeps tests apart."""
+    if a.authorization in _REFUSED_AFTER_ONE:
+        return JSONResponse({"error": "refused"}, status_code=400)
+    _REFUSED_AFTER_ONE.add(a.authorization)
+    return Response(token(f"Hello, you sent {a.authorization}"), media_type=SSE)
+
+
 async def task_fails_later(a: Asked) -> Response:
     """A submission that works, then a task status that is not JSON."""
     if a.path.endswith("/generations"):
@@ -203,7 +215,8 @@ async def drip_events(a: Asked) -> Response:
 SCENARIOS: dict[str, Callable[[Asked], Awaitable[Response]]] = {
     f.__name__: f
     for f in (
-        not_json, wrong_types, stream_content_number, stream_error_echo, task_fails_later,
+        not_json, wrong_types, stream_content_number, stream_error_echo,
+        stream_cut_then_refused, task_fails_later,
         endless_body,
         endless_error, endless_stream, endless_line, gzip_bomb, drip_body, drip_line,
         drip_events,

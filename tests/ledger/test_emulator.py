@@ -26,8 +26,8 @@ def test_every_kind_of_row(
     answer = client.chat("你是谁", model="qwen3-max", system="answer briefly")
     streamed = client.chat("tell me about the moon", stream=True)
     list(streamed)
-    broken = yjnb.Client(**client_kwargs, headers={FAULT: "drop_after=3"})
-    with pytest.raises(yjnb.StreamInterrupted):
+    broken = yjnb.Client(**client_kwargs, headers={FAULT: "drop_after=3"}, stream_retries=0)
+    with pytest.raises(yjnb.StreamInterrupted) as dropped:
         list(broken.chat("tell me a long story", stream=True))
     with pytest.raises(yjnb.AuthenticationError):
         yjnb.Client(api_key=WRONG_KEY, base_url=emulator.url).chat("hello")
@@ -60,6 +60,8 @@ def test_every_kind_of_row(
     assert '"system": "answer briefly"' in ok_chat["params"]
     assert df.iloc[1]["ttft_s"] > 0 and df.iloc[1]["total_tokens"] > 0
     assert "connection dropped" in df.iloc[2]["error"]
+    assert df.iloc[2]["partial_text"] == dropped.value.partial_text != ""
+    assert df["partial_text"].isna().iloc[1]  # a whole answer is not kept
     assert "401" in df.iloc[3]["error"]
     assert WRONG_KEY not in df.iloc[3]["error"]
 
@@ -134,3 +136,18 @@ def test_async_client_calls_are_recorded(client_kwargs: dict[str, Any], ledger: 
     df = yjnb.usage()
     assert len(df) == 10 and set(df["status"]) == {"ok"}
     assert sorted(df["prompt"]) == sorted(f"question {i}" for i in range(10))
+
+
+def test_a_restarted_stream_leaves_its_broken_attempt_in_the_ledger(
+    emulator: Any, client_kwargs: dict[str, Any], ledger: Ledger
+) -> None:
+    emulator.set_faults(path="/llmage/v1/chat/completions", times=1, drop_after=4)
+    stream = yjnb.Client(**client_kwargs).chat("tell me a long story", stream=True)
+    list(stream)
+    (broken,) = stream.broken_attempts
+    df = yjnb.usage()
+    assert list(df["status"]) == ["interrupted", "ok"]
+    assert df.iloc[0]["partial_text"] == broken.text != ""
+    assert "connection dropped: started again (1 of 1)" in df.iloc[0]["error"]
+    assert df["partial_text"].isna().iloc[1]
+    assert df.iloc[1]["total_tokens"] == stream.result.usage.total_tokens

@@ -155,10 +155,18 @@ def test_notebook_column_from_jupyter(ledger: Ledger, monkeypatch: pytest.Monkey
 
 def test_prompts_off_by_env(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YJ_LEDGER_PROMPTS", "0")
-    emit(chat_record(prompt="my secret plan", params={"system": "sys secret", "top_p": 0.5}))
+    emit(
+        chat_record(
+            prompt="my secret plan",
+            params={"system": "sys secret", "top_p": 0.5},
+            status="interrupted",
+            partial_text="the secret answer, cut",
+        )
+    )
     emit(task_record("pending", prompt="a secret cat", params={"negative_prompt": "blur"}))
     chat, task = ledger.rows()
     assert chat["prompt"] is None and chat["params"] == {"top_p": 0.5}
+    assert chat["partial_text"] is None  # the answer goes with the prompt
     assert task["prompt"] is None and task["params"] == {}
     data = b"".join(p.read_bytes() for p in ledger.path.parent.glob("ledger.sqlite*"))
     assert b"secret" not in data

@@ -10,7 +10,11 @@ they see every record queued before them; process exit writes what is still queu
 "today" line (`today_totals()`) comes from an in-process tally (`_today.py`) that the writer
 keeps in step with the file.
 
-* `yjnb.usage(since=None, kind=None, model=None)`: the default ledger as a pandas DataFrame.
+* `yjnb.usage(since=None, kind=None, model=None, demo=False)`: the default ledger as a pandas
+  DataFrame; real calls only by default, `demo=True` the demo-mode ones, `demo=None` both.
+* Demo calls (made against the demo emulator; column `demo`) are a world of their own: the
+  "today" and session totals (and so the budgets) of real calls never include them, and
+  `demo=True` gives the demo world's own totals, for demo mode's usage lines and budgets.
 * `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
   `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
 * Switches: `YJ_LEDGER=0` (or `%config YJMagics.ledger = False`) records nothing;
@@ -75,10 +79,11 @@ class _State:
     enabled: bool | None = None  # set by YJMagics.ledger; None: the environment decides
     prompts: bool | None = None  # set by YJMagics.ledger_prompts
     warned: bool = False
-    # This process's own spending, for the session budget: chats in order, tasks by task id
-    # so that a task's later states replace its earlier ones instead of adding to them.
-    chats: Totals = field(default_factory=Totals)
-    tasks: dict[str, Spend] = field(default_factory=dict)
+    # This process's own spending, for the session budget, real (False) and demo (True)
+    # apart: chats in order, tasks by task id so that a task's later states replace its
+    # earlier ones instead of adding to them.
+    chats: dict[bool, Totals] = field(default_factory=lambda: {False: Totals(), True: Totals()})
+    tasks: dict[bool, dict[str, Spend]] = field(default_factory=lambda: {False: {}, True: {}})
 
 
 _state = _State()
@@ -145,21 +150,25 @@ def sink(record: UsageRecord) -> None:
 
 
 def _tally(record: UsageRecord) -> None:
+    world = bool(record.demo)
     with _lock:
+        tasks = _state.tasks[world]
         if record.taskid:  # as the ledger row: a late `pending` does not undo an `ok`
-            _state.tasks[record.taskid] = fold(_state.tasks.get(record.taskid), record)
+            tasks[record.taskid] = fold(tasks.get(record.taskid), record)
         else:
-            _state.chats = _state.chats + fold(None, record).totals
+            _state.chats[world] = _state.chats[world] + fold(None, record).totals
 
 
-def session_totals() -> Totals:
-    """What this process recorded since it started: calls, tokens, credits."""
+def session_totals(*, demo: bool = False) -> Totals:
+    """What this process spent since it started, on real calls (on demo calls with `demo`):
+    calls, tokens, credits."""
     with _lock:
-        return sum((spend.totals for spend in _state.tasks.values()), _state.chats)
+        return sum((spend.totals for spend in _state.tasks[demo].values()), _state.chats[demo])
 
 
-def today_totals(*, fresh: bool = False) -> Totals:
-    """Every kernel's calls since midnight UTC on the default ledger (by their start time).
+def today_totals(*, fresh: bool = False, demo: bool = False) -> Totals:
+    """Every kernel's real calls since midnight UTC on the default ledger (by their start
+    time), or with `demo` their demo calls: the two are never added up.
 
     By default from memory, with no SQLite on the calling thread (the usage line runs on the
     event loop): the file's totals as the writer thread last read them (after each write, and
@@ -167,7 +176,7 @@ def today_totals(*, fresh: bool = False) -> Totals:
     everything queued, re-reads the file on the writer thread and waits for it, raising if
     the file cannot be read: for the budget check, which must count every kernel's spending.
     """
-    return default_ledger()._today_totals(fresh=fresh)
+    return default_ledger()._today_totals(fresh=fresh, demo=demo)
 
 
 def flush() -> None:
@@ -192,9 +201,15 @@ def uninstall() -> None:
     remove_usage_sink(sink)
 
 
-def usage(since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
-    """The default ledger (`YJ_HOME/ledger.sqlite`) as a DataFrame, newest last."""
-    return default_ledger().frame(since=since, kind=kind, model=model)
+def usage(
+    since: Since = None, kind: Names = None, model: Names = None, *, demo: bool | None = False
+) -> pd.DataFrame:
+    """The default ledger (`YJ_HOME/ledger.sqlite`) as a DataFrame, newest last.
+
+    `demo=False` (the default): real calls only; `demo=True`: the calls made in demo mode
+    (against the emulator); `demo=None`: both, told apart by the `demo` column.
+    """
+    return default_ledger().frame(since=since, kind=kind, model=model, demo=demo)
 
 
 def _reset_default() -> None:
@@ -208,8 +223,8 @@ def _reset_default() -> None:
         _state.enabled = None
         _state.prompts = None
         _state.warned = False
-        _state.chats = Totals()
-        _state.tasks = {}
+        _state.chats = {False: Totals(), True: Totals()}
+        _state.tasks = {False: {}, True: {}}
 
 
 def _close_at_exit() -> None:

@@ -15,7 +15,7 @@ FAILED = ("failed", "interrupted", "timeout")
 _TIMES = ("started_at", "finished_at", "forgotten_at")
 _INTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens")
 _FLOATS = ("credits", "credits_estimate", "media_seconds", "latency_s", "ttft_s")
-_NOT_TEXT = frozenset({"id", *_TIMES, *_INTS, *_FLOATS})
+_NOT_TEXT = frozenset({"id", "demo", *_TIMES, *_INTS, *_FLOATS})
 
 
 def to_frame(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
@@ -31,6 +31,7 @@ def to_frame(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> pd.Data
         df[column] = df[column].astype("Int64")
     for column in _FLOATS:
         df[column] = df[column].astype("float64")
+    df["demo"] = df["demo"].astype("bool")  # 0/1 in SQL
     # pandas' nullable text dtype, with pd.NA like the Int64 columns, on pandas 2 and 3 alike
     # (inference would give pandas 3's `str` or `object` depending on whether any value is set).
     for column in df.columns:

@@ -125,16 +125,23 @@ class Ledger:
         return self.tasks(statuses, forgotten=False)
 
     def rows(
-        self, since: Since = None, kind: Names = None, model: Names = None
+        self,
+        since: Since = None,
+        kind: Names = None,
+        model: Names = None,
+        *,
+        demo: bool | None = False,
     ) -> list[dict[str, Any]]:
-        """Every row matching the filters, oldest first, as plain dicts."""
+        """Every row matching the filters, oldest first, as plain dicts. `demo`: real calls
+        only (False, the default), demo calls only (True), or both (None)."""
         self.flush()
-        return self._store.dicts(since=parse_since(since), kind=kind, model=model)
+        return self._store.dicts(since=parse_since(since), kind=kind, model=model, demo=demo)
 
-    def totals(self, since: Since = None) -> Totals:
-        """Calls, tokens and credits since a moment (all rows if None)."""
+    def totals(self, since: Since = None, *, demo: bool = False) -> Totals:
+        """Calls, tokens and credits of real calls (demo ones with `demo=True`) since a moment
+        (all rows if None)."""
         self.flush()
-        return self._store.totals(parse_since(since))
+        return self._store.totals(parse_since(since), demo=demo)
 
     def schema_version(self) -> int:
         self.flush()
@@ -142,11 +149,20 @@ class Ledger:
 
     # -- reading with pandas ----------------------------------------------------------------
 
-    def frame(self, since: Since = None, kind: Names = None, model: Names = None) -> pd.DataFrame:
+    def frame(
+        self,
+        since: Since = None,
+        kind: Names = None,
+        model: Names = None,
+        *,
+        demo: bool | None = False,
+    ) -> pd.DataFrame:
         """The rows as a DataFrame, newest last: UTC datetimes, `Int64` token counts, floats.
 
         `since`: a date ("2026-05-01"), ISO time, datetime (naive = UTC), timedelta or "today".
         `kind` / `model`: one name or several. `params` and `usage_raw` stay JSON text.
+        `demo`: real calls only (False, the default), demo calls only (True), or both (None);
+        the `demo` column says which each row is.
         """
         from ._frame import to_frame
 
@@ -154,14 +170,19 @@ class Ledger:
         # Loading makes millions of small objects (~30 per row), none of them cyclic: without
         # pausing the cyclic GC, its repeated full passes cost a third of the load time.
         with _gc_paused():
-            columns, rows = self._store.select(since=parse_since(since), kind=kind, model=model)
+            columns, rows = self._store.select(
+                since=parse_since(since), kind=kind, model=model, demo=demo
+            )
             return to_frame(columns, rows)
 
-    def summary(self, by: str = "model", since: Since = None) -> pd.DataFrame:
-        """Calls, tokens, credits, failures and mean latency per model, kind, day or profile."""
+    def summary(
+        self, by: str = "model", since: Since = None, *, demo: bool | None = False
+    ) -> pd.DataFrame:
+        """Calls, tokens, credits, failures and mean latency per model, kind, day or profile
+        (of real calls unless `demo` says otherwise, as in `frame()`)."""
         from ._frame import summarize
 
-        return summarize(self.frame(since=since), by)
+        return summarize(self.frame(since=since, demo=demo), by)
 
     def export(
         self,
@@ -170,11 +191,13 @@ class Ledger:
         since: Since = None,
         kind: Names = None,
         model: Names = None,
+        demo: bool | None = False,
     ) -> Path:
-        """Write the rows to `.csv` or `.parquet` (Parquet needs pyarrow). Returns the path."""
+        """Write the rows to `.csv` or `.parquet` (Parquet needs pyarrow). Returns the path.
+        `demo` as in `frame()`."""
         from ._frame import export
 
-        return export(self.frame(since=since, kind=kind, model=model), Path(path))
+        return export(self.frame(since=since, kind=kind, model=model, demo=demo), Path(path))
 
     def close(self) -> None:
         """Write what is queued, stop the writer thread (if any) and close the file."""
@@ -182,10 +205,10 @@ class Ledger:
             self._writer.close()
         self._store.close()
 
-    def _today_totals(self, *, fresh: bool) -> Totals:
+    def _today_totals(self, *, fresh: bool, demo: bool = False) -> Totals:
         if self._writer is None:  # not the default ledger: no tally, read the file
-            return self.totals("today")
-        return self._writer.today(fresh=fresh)
+            return self.totals("today", demo=demo)
+        return self._writer.today(fresh=fresh, demo=demo)
 
 
 @contextlib.contextmanager

@@ -3,9 +3,11 @@
 Migrations are an ordered list of SQL scripts; `schema_version` holds one row per applied
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
-`started_at`; version 4 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden)
-and `credits_estimate` (from the user's price table, for calls whose credits the platform
-does not report: `credits` stays NULL, "not reported", never 0).
+`started_at`; version 3 added `partial_text` (what an interrupted chat had received);
+version 4 added `demo` (1: made against the demo emulator; older rows are real); version 5
+added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden) and `credits_estimate`
+(from the user's price table, for calls whose credits the platform does not report: `credits`
+stays NULL, "not reported", never 0).
 """
 
 from __future__ import annotations
@@ -76,7 +78,21 @@ MIGRATIONS: list[tuple[int, str]] = [
         """,
     ),
     (
+        3,
+        """
+        -- What an interrupted chat had received (a broken stream's partial answer).
+        ALTER TABLE calls ADD COLUMN partial_text TEXT;
+        """,
+    ),
+    (
         4,
+        """
+        -- Demo calls (the emulator) apart from real ones: budgets and totals count real only.
+        ALTER TABLE calls ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;
+        """,
+    ),
+    (
+        5,
         """
         -- When the user forgot a task (`%yj_tasks --forget`): hidden from the task list and
         -- from --resume, still counted (it may have been paid for). Written only by `forget`.
@@ -116,7 +132,9 @@ COLUMNS: tuple[str, ...] = (
     "image_url",
     "local_path",
     "notebook",
+    "demo",
     "usage_raw",
+    "partial_text",
     "forgotten_at",
 )
 # `id` is the database's; `forgotten_at` is set by `Store.forget` only, never by a record.
@@ -218,7 +236,9 @@ def record_row(
         "image_url": record.image_url,
         "local_path": record.local_path,
         "notebook": notebook,
+        "demo": 1 if record.demo else 0,
         "usage_raw": _json(record.usage_raw),
+        "partial_text": record.partial_text if prompts else None,
     }
     return tuple(values[c] for c in WRITTEN)
 

@@ -240,11 +240,16 @@ class Store:
         forgotten: bool = True,
         newest_first: bool = False,
         limit: int | None = None,
+        demo: bool | None = None,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
-        `forgotten=False` leaves out the tasks marked forgotten."""
+        `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
+        (False), only demo calls (True), or both (None)."""
         where: list[str] = []
         args: list[Any] = []
+        if demo is not None:
+            where.append("demo = ?")
+            args.append(1 if demo else 0)
         if since is not None:
             where.append("started_at >= ?")
             args.append(iso(since))
@@ -282,24 +287,44 @@ class Store:
             for column in TIME_COLUMNS:
                 if item[column] is not None:
                     item[column] = datetime.fromisoformat(item[column])
+            item["demo"] = bool(item["demo"])
             out.append(item)
         return out
 
-    def totals(self, since: datetime | None = None) -> Totals:
+    def totals(self, since: datetime | None = None, *, demo: bool = False) -> Totals:
+        """Real calls (or, with `demo`, demo calls) started at `since` or later."""
         sql = (
             "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
             "COUNT(*) - COUNT(credits), "
             "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) FROM calls"
+            " WHERE demo = ?"
         )
-        args: tuple[Any, ...] = ()
+        args: tuple[Any, ...] = (1 if demo else 0,)
         if since is not None:
-            sql += " WHERE started_at >= ?"
-            args = (iso(since),)
+            sql += " AND started_at >= ?"
+            args += (iso(since),)
         with self._lock:
             calls, tokens, credits, unreported, estimated = (
                 self._connection().execute(sql, args).fetchone()
             )
         return Totals(int(calls), int(tokens), float(credits), int(unreported), float(estimated))
+
+    def totals_by_world(self, since: datetime) -> dict[bool, Totals]:
+        """{False: real calls' totals, True: demo calls'} since `since`, in one query."""
+        sql = (
+            "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
+            "COUNT(*) - COUNT(credits), "
+            "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) "
+            "FROM calls WHERE started_at >= ? GROUP BY demo"
+        )
+        out = {False: Totals(), True: Totals()}
+        with self._lock:
+            for demo, *values in self._connection().execute(sql, (iso(since),)):
+                calls, tokens, credits, unreported, estimated = values
+                out[bool(demo)] = Totals(
+                    int(calls), int(tokens), float(credits), int(unreported), float(estimated)
+                )
+        return out
 
     def count(self) -> int:
         with self._lock:

@@ -4,7 +4,8 @@ The usage line under an output runs on the event loop (a background task's card)
 `today_totals()` must not query SQLite there. `TodayTally` holds the file's totals for today
 as the writer thread last read them, plus what this process recorded after that read; the
 writer re-reads after each write, so other kernels' rows on the same file show up then and
-this process's own records show up at once.
+this process's own records show up at once. The writer keeps one tally for real calls and
+one for demo calls (the demo emulator's): the two never add up.
 
 Both sides count a row the way the SQL does: by the UTC day its `started_at` falls on (a task
 stays on the day it was submitted, whatever day it ends), a task once however many states it

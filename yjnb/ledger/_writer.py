@@ -10,8 +10,9 @@ Reads of the default ledger first `flush()`: they wait until everything queued b
 written, so code that records and then reads sees its own records. Process exit, a new
 `YJ_HOME` and `_reset_default()` `close()` the writer: it writes what is queued, then stops.
 
-After each write the thread re-reads today's totals into the `TodayTally`, which is what the
-usage line shows without touching SQLite on its own thread.
+After each write the thread re-reads today's totals into the `TodayTally`s (one for real calls,
+one for demo calls: two worlds that never mix), which is what the usage line shows without
+touching SQLite on its own thread.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class Writer:
     """One thread writing one ledger file through its own connection, fed by a queue."""
 
     def __init__(self, store: Store) -> None:
-        self.tally = TodayTally()
+        self.tally = TodayTally()  # real calls
+        self.demo_tally = TodayTally()  # demo calls (the demo emulator's)
         self._store = store
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._lock = threading.Lock()  # orders seq numbers with the queue; guards the state
@@ -119,7 +121,7 @@ class Writer:
                 self._start()
                 self._seq += 1
                 for record in records:  # counted before the writer can read the file past it
-                    self.tally.note(self._seq, record)
+                    self._tally(record.demo).note(self._seq, record)
                 item = _Write(self._seq, records, prompts, notebook, done)
                 self._put(item)
         if item is None:  # closed: a record racing `close()` is written here, not dropped
@@ -149,11 +151,15 @@ class Writer:
             return
         self.call(_nothing)
 
-    def today(self, *, fresh: bool = False) -> Totals:
-        """Today's totals. From memory unless `fresh`: then everything queued is written and
-        the file re-read on the writer thread (raising if it cannot be read)."""
+    def _tally(self, demo: bool) -> TodayTally:
+        return self.demo_tally if demo else self.tally
+
+    def today(self, *, fresh: bool = False, demo: bool = False) -> Totals:
+        """Today's totals of real calls (of demo calls with `demo`). From memory unless
+        `fresh`: then everything queued is written and the file re-read on the writer thread
+        (raising if it cannot be read)."""
         if fresh:
-            return self.call(self._resync)
+            return self.call(self._resync)[demo]
         with self._lock:
             running = not self._closed
             if running:
@@ -161,9 +167,9 @@ class Writer:
         if running and not self.on_writer_thread() and not _in_event_loop():
             self._seeded.wait(SEED_WAIT_S)
         today = datetime.now(timezone.utc).date()
-        if self.tally.stale(today, RESYNC_AFTER_S):
+        if self._tally(demo).stale(today, RESYNC_AFTER_S):
             self._ask_sync()
-        return self.tally.totals(today)
+        return self._tally(demo).totals(today)
 
     def close(self) -> None:
         """Write everything queued, end the thread and close its connection (idempotent)."""
@@ -306,12 +312,14 @@ class Writer:
         except Exception as exc:
             call.done.set_exception(exc)
 
-    def _resync(self, store: Store) -> Totals:
-        """Read today's totals (everything queued so far is written) into the tally."""
+    def _resync(self, store: Store) -> dict[bool, Totals]:
+        """Read today's totals, real and demo (everything queued so far is written), into the
+        tallies."""
         now = datetime.now(timezone.utc)
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        totals = store.totals(midnight)
-        self.tally.synced(self._written_seq, midnight.date(), totals)
+        totals = store.totals_by_world(midnight)
+        for demo, tally in ((False, self.tally), (True, self.demo_tally)):
+            tally.synced(self._written_seq, midnight.date(), totals[demo])
         return totals
 
     def _sync_quietly(self) -> None:

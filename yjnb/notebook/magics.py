@@ -267,7 +267,7 @@ class YJMagics(Magics, Configurable):
     @argument("--key", action="store_true", help="Enter the API key (hidden, not stored).")
     @argument(
         "--demo", action="store_true",
-        help="Start the embedded emulator and use it; with --add-profile: the new profile "
+        help="Use the demo emulator (started if needed); with --add-profile: the new profile "
         "uses the emulator.",
     )  # fmt: skip
     @argument("-p", "--profile", help="Switch to this profile.")
@@ -350,6 +350,10 @@ class YJMagics(Magics, Configurable):
     @argument("--since", metavar="DATE", help="Only calls since this date (YYYY-MM-DD).")
     @argument("--plot", action="store_true", help="Chart credits and tokens over time.")
     @argument("-p", "--profile", help="Only the calls made with this profile.")
+    @argument(
+        "--demo", action="store_true",
+        help="The calls made in demo mode (the emulator) instead of the real ones.",
+    )  # fmt: skip
     @line_magic
     @answers_help
     @user_errors

@@ -143,9 +143,9 @@ class ResponsesAccumulator(StreamAccumulator):
         try:
             event = json.loads(data)
         except ValueError:
-            raise self.interrupted(f"an event is not JSON: {data[:60]!r}") from None
+            raise self.malformed(f"an event is not JSON: {data[:60]!r}") from None
         if not isinstance(event, dict):
-            raise self.interrupted(f"an event is not a JSON object: {data[:60]!r}")
+            raise self.malformed(f"an event is not a JSON object: {data[:60]!r}")
         kind = str(event.get("type", ""))
         if kind in ("response.failed", "error", "response.incomplete"):
             response = event.get("response")
@@ -155,7 +155,7 @@ class ResponsesAccumulator(StreamAccumulator):
         if kind == "response.completed":
             response = event.get("response") or {}
             if not isinstance(response, dict):
-                raise self.interrupted(f"an event has an unexpected shape: {data[:60]!r}")
+                raise self.malformed(f"an event has an unexpected shape: {data[:60]!r}")
             self.id = str_field(response.get("id")) or self.id
             self.model = str_field(response.get("model")) or self.model
             self.usage = Usage.from_wire(response.get("usage")) or self.usage

@@ -68,9 +68,9 @@ class StreamAccumulator:
         try:
             obj = json.loads(data)
         except ValueError:
-            raise self.interrupted(f"a chunk is not JSON: {data[:60]!r}") from None
+            raise self.malformed(f"a chunk is not JSON: {data[:60]!r}") from None
         if not isinstance(obj, dict):
-            raise self.interrupted(f"a chunk is not a JSON object: {data[:60]!r}")
+            raise self.malformed(f"a chunk is not a JSON object: {data[:60]!r}")
         if "error" in obj and "choices" not in obj:
             raise self.interrupted(f"the server reported an error mid-stream: {obj['error']}")
         self.id = self.id or str_field(obj.get("id"))
@@ -86,7 +86,7 @@ class StreamAccumulator:
         if choice is not None:
             delta = choice.get("delta") or choice.get("message") or {}
             if not isinstance(delta, dict):
-                raise self.interrupted(f"a chunk has an unexpected shape: {data[:60]!r}")
+                raise self.malformed(f"a chunk has an unexpected shape: {data[:60]!r}")
             text = delta.get("content")
             reasoning = delta.get("reasoning_content")
             if choice.get("finish_reason"):
@@ -98,7 +98,7 @@ class StreamAccumulator:
         if reasoning is None:
             reasoning = obj.get("reasoning_content")
         if not (_text(text) and _text(reasoning)):
-            raise self.interrupted(f"a chunk has an unexpected shape: {data[:60]!r}")
+            raise self.malformed(f"a chunk has an unexpected shape: {data[:60]!r}")
 
         if not text and not reasoning:
             return None
@@ -145,13 +145,18 @@ class StreamAccumulator:
         """Fold a whole (non-streamed) answer in, as if it had streamed."""
         parse_completion(self, body)
 
-    def interrupted(self, why: str) -> StreamInterrupted:
+    def interrupted(self, why: str, *, malformed: bool = False) -> StreamInterrupted:
         return StreamInterrupted(
             f"chat stream from {self.model} interrupted: {why}",
             partial_text=self.text,
             partial_reasoning=self.reasoning,
             result=self.result(interrupted=True),
+            malformed=malformed,
         )
+
+    def malformed(self, why: str) -> StreamInterrupted:
+        """A chunk that cannot be read: the stream is broken, and may be started again."""
+        return self.interrupted(why, malformed=True)
 
 
 def parse_completion(acc: StreamAccumulator, body: Any) -> None:

@@ -184,7 +184,8 @@ def test_system_prompt_stays_with_the_conversation(shell: Any, records: list[Any
 def test_a_broken_answer_does_not_join_the_history(
     shell: Any, emulator: Any, records: list[Any]
 ) -> None:
-    emulator.set_faults(drop_after=2, path="/llmage/v1/chat", times=1)
+    # The attempt and its restart both break.
+    emulator.set_faults(drop_after=2, path="/llmage/v1/chat", times=2)
     with pytest.raises(UsageError):
         shell.run_cell_magic("yj_chat", "max_tokens=50", "Tell me")
     shell.run_cell_magic("yj_chat", "", "echo: after")

@@ -173,3 +173,44 @@ def test_esc_and_safe_src() -> None:
                 "/etc/passwd", "../secret.mp4", "file:///etc/passwd", "\\\\evil\\x", "", None,
                 "http://"):  # fmt: skip
         assert safe_src(bad) is None, bad
+
+
+def test_a_restart_clears_the_answer_and_says_why_at_once(shell: Any) -> None:
+    view = StreamView("m", mode="display")
+    with capture_output() as captured:
+        view.start()
+        view.add(0, "broken <b>half", "")
+        view.refresh()
+        view.restart(0, "connection dropped")
+        view.add(0, "whole", "")
+        view.refresh()
+        view.finish(ChatResult(text="whole", model="m"))
+    shown = [o.data["text/markdown"] for o in captured.outputs]
+    notice = shown[2]
+    assert "connection dropped: retrying" in notice and "broken" not in notice
+    assert "whole" in shown[3] and "broken" not in shown[3]
+    assert "started again (connection dropped)" in shown[3]
+    assert "broken" not in shown[-1] and "retrying" not in shown[-1]
+
+
+def test_a_restart_on_stdout_is_one_line() -> None:
+    out = io.StringIO()
+    view = StreamView("m", mode="stdout", out=out)
+    view.add(0, "Hel", "")
+    view.refresh()
+    view.add(0, "lost", "")  # not yet written: dropped with its attempt
+    view.restart(0, "malformed chunk")
+    view.add(0, "Hello", "")
+    view.refresh()
+    assert out.getvalue() == "Hel\n[malformed chunk: retrying]\nHello"
+
+
+def test_a_column_restarts_alone(shell: Any) -> None:
+    view = ColumnsView(["a", "b"], mode="display")
+    with capture_output() as captured:
+        view.add(0, "first of a", "")
+        view.add(1, "first of b", "")
+        view.restart(1, "cut without a finish signal")
+    html = captured.outputs[-1].data["text/html"]
+    assert "first of a" in html and "first of b" not in html
+    assert "cut without a finish signal: retrying" in html

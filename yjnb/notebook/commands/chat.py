@@ -122,7 +122,7 @@ def run_chat(session: Session, args: Any, cell: str) -> None:
     convs = [conversation(session.conversations, where, m, new=args.new) for m in models]
     requests = _checked(session, settings, args, prompt, convs, params, attachments)
     client = session.client(args.profile, args.platform)
-    check_budget(session, force=args.force)
+    check_budget(session, force=args.force, demo=client.settings.demo)
 
     mode = _output_mode(session)
     out = _stream(session, args, client, models, requests, mode)
@@ -197,7 +197,7 @@ def _stream(
     view.start()
     out = run_streams(client.aio, requests, view, interval=session.options.refresh_interval)
     notes = [_note(out, i) for i in range(len(models))]
-    extra = _usage_line(out.results)
+    extra = _usage_line(out.results, demo=demo)
     if isinstance(view, StreamView):
         view.finish(out.results[0], note=notes[0], extra=extra)
     else:
@@ -205,7 +205,7 @@ def _stream(
     return out
 
 
-def _usage_line(results: list[ChatResult | None]) -> str:
+def _usage_line(results: list[ChatResult | None], *, demo: bool) -> str:
     """This cell's tokens and credits: reported ones as they are; an interrupted answer's
     tokens and the price table's credits marked as estimates; none reported: said so."""
     done = [r for r in results if r is not None]
@@ -217,6 +217,7 @@ def _usage_line(results: list[ChatResult | None]) -> str:
         tokens=sum(reported) if reported and not guessed else None,
         tokens_estimate=sum(reported) + sum(guessed) if guessed else None,
         credits_estimate=sum(estimates) if estimates else None,
+        demo=demo,
     )
 
 

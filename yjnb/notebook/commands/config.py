@@ -33,11 +33,13 @@ def run_config(session: Session, args: Any) -> None:
     """Apply --add-profile, or --profile, --demo and --key (in that order); show the settings."""
     added = add_profile(session, args)
     if added is not None:
-        show_settings(session, session.current_settings(added, start_demo=False))
+        label = "%yj_config --add-profile"
+        show_settings(session, session.current_settings(added, start_demo=False, label=label))
         return
     if args.profile:
         load_settings(profile=args.profile)  # ConfigError (one line) for an unknown profile
         session.options.profile = args.profile
+        session.profile_switched_to = args.profile
         session.demo = False
     if args.demo:
         session.current_settings(None, start_demo=False)  # a broken config fails first

@@ -86,7 +86,8 @@ def send_checked(session: Session, args: Any, prepared: PreparedTask) -> None:
     """Say the check's warnings, check the budget, send the checked request, follow its task."""
     for warning in prepared.warnings:
         print(f"yjnb: {warning}")
-    check_budget(session, force=bool(args.force))
+    demo = session.profile_settings(args.profile, args.platform).demo
+    check_budget(session, force=bool(args.force), demo=demo)
     watcher = start_task(
         session,
         prepared,

@@ -34,9 +34,13 @@ __all__ = ["forget", "list_tasks", "resume", "run_tasks", "show_task", "task_row
 TASK_LIST_LIMIT = 20
 
 
-def _client_for(session: Session, profile: str | None, platform: str | None = None) -> Any:
+def _client_for(
+    session: Session, profile: str | None, platform: str | None = None, demo: bool | None = None
+) -> Any:
     """The default client when the row's profile is the default one (keeps YJ_BASE_URL);
-    a gateway task made on another platform than its profile's is followed there."""
+    a gateway task made on another platform than its profile's is followed there. A task the
+    ledger knows is followed where it was made: a demo one on the demo emulator (which
+    outlives kernels), a real one on the real platform, whatever mode the kernel is in now."""
     default = session.profile_settings(None)
     if not profile or profile in ("default", default.profile):
         settings, profile = default, None
@@ -44,7 +48,7 @@ def _client_for(session: Session, profile: str | None, platform: str | None = No
         settings = session.profile_settings(profile)
     if not protocol_of(settings).supports("platform") or platform in (None, settings.platform):
         platform = None
-    return session.client(profile, platform)
+    return session.client(profile, platform, demo=demo)
 
 
 def _profile_name(session: Session, profile: str | None) -> str | None:
@@ -52,12 +56,12 @@ def _profile_name(session: Session, profile: str | None) -> str | None:
     return session.profile_settings(profile).profile if profile else None
 
 
-def _attach(session: Session, task: Task, note: str) -> Watcher:
-    client = _client_for(session, task.profile, task.platform)
+def _attach(session: Session, task: Task, note: str, demo: bool | None = None) -> Watcher:
+    client = _client_for(session, task.profile, task.platform, demo)
     card = TaskCard(
         DisplaySink(session.shell),
         task,
-        demo=bool(session.demo or client.settings.demo),
+        demo=bool(client.settings.demo),
         refresh_interval=session.options.refresh_interval,
     )
     card.note = note
@@ -76,7 +80,8 @@ def resume(session: Session, profile: str | None = None) -> list[Watcher]:
         taskid = str(row.get("taskid") or "")
         if not taskid or (taskid in live and not live[taskid].done):
             continue
-        attached.append(_attach(session, task_from_row(row), "resumed from the ledger"))
+        demo = bool(row.get("demo"))
+        attached.append(_attach(session, task_from_row(row), "resumed from the ledger", demo))
     if not attached:
         print("yjnb: no unfinished tasks to resume")
     else:
@@ -96,7 +101,8 @@ def show_task(session: Session, taskid: str, profile: str | None = None) -> None
     # Asked for by id, a lost task is polled again: if the service knows it after all, its
     # row is updated in place (`ok` replaces `lost`).
     task = task_from_row(rows[0]) if rows else Task(taskid=taskid, profile=profile)
-    client = _client_for(session, task.profile or profile, task.platform)
+    demo = bool(rows[0].get("demo")) if rows else None
+    client = _client_for(session, task.profile or profile, task.platform, demo)
     try:
         get_runner().run(client.aio.task(task))
     except YJError as exc:
@@ -105,11 +111,11 @@ def show_task(session: Session, taskid: str, profile: str | None = None) -> None
         path = rows[0].get("local_path") if rows else None
         if path:
             task.local_paths["video" if task.kind == "video" else "image"] = str(path)
-        card = TaskCard(DisplaySink(session.shell), task, demo=bool(session.demo))
+        card = TaskCard(DisplaySink(session.shell), task, demo=bool(client.settings.demo))
         card.outcome = "done"
         card.show()
     else:
-        _attach(session, task, "still running: following it here")
+        _attach(session, task, "still running: following it here", demo)
 
 
 def task_rows(

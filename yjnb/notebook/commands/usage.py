@@ -1,5 +1,6 @@
-"""`%yj_usage [--by model|kind|day|profile] [--since DATE] [-p PROFILE] [--plot]`: what was
-spent, on what, from the usage ledger; `--plot` charts credits and tokens over time.
+"""`%yj_usage [--by model|kind|day|profile] [--since DATE] [-p PROFILE] [--plot] [--demo]`:
+what was spent, on what, from the usage ledger; `--plot` charts credits and tokens over time.
+Real calls only; `--demo` shows the calls made in demo mode (the emulator) instead.
 
 Credits the platform did not report (chat on Yuanjing) show as "not reported", never 0;
 estimates from the user's price table (`yjnb._prices`) are a column of their own, marked
@@ -40,17 +41,22 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
     removed from the config file since still has its rows)."""
     since = _since(args.since)
     profile = getattr(args, "profile", None)
+    demo = bool(getattr(args, "demo", False))
     ledger = _ledger.default_ledger()
     if not ledger_active(session):
         print("The usage ledger is off (YJMagics.ledger / YJ_LEDGER); showing what it holds.")
-    frame = ledger.frame(since=since)
+    frame = ledger.frame(since=since, demo=demo)
     if profile and not frame.empty:
         frame = frame[frame["profile"] == profile]
     if frame.empty:
         where = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
         where += f" for profile {profile!r}" if profile else ""
-        print(f"No calls recorded{where} in {ledger.path}.")
+        what = "demo calls" if demo else "calls"
+        hint = "" if demo else " (demo-mode calls: %yj_usage --demo)"
+        print(f"No {what} recorded{where} in {ledger.path}{hint}.")
         return
+    if demo:
+        print("Calls made in demo mode (the demo emulator): nothing was paid for them.")
     import pandas as pd
 
     from ...ledger._frame import summarize

@@ -2,13 +2,17 @@
 
 For the commands and the forms (a contract):
 
-* `check_budget(session, force=args.force)` before any paid request: warns at 80 % of a
-  budget, raises a one-line `UsageError` beyond it unless `--force`.
-* `usage_line(kind, tokens=..., credits=...)` after the call: "this call: 36 tokens, credits
-  not reported · today: 12 calls, 1,234 tokens, 12.5 credits + 4 calls not reported", or ""
-  when the ledger is off. Plain text: escape it. Credits the platform did not report say so,
-  never 0; estimates (a price table's, the tokens of an interrupted answer) are marked "≈ …
-  (est.)".
+* `check_budget(session, force=args.force, demo=...)` before any paid request: warns at 80 % of
+  a budget, raises a one-line `UsageError` beyond it unless `--force`.
+* `usage_line(kind, tokens=..., credits=..., demo=...)` after the call: "this call: 36 tokens,
+  credits not reported · today: 12 calls, 1,234 tokens, 12.5 credits + 4 calls not reported",
+  or "" when the ledger is off. Plain text: escape it. Credits the platform did not report say
+  so, never 0; estimates (a price table's, the tokens of an interrupted answer) are marked
+  "≈ … (est.)".
+
+Real and demo calls are two worlds: a real call's budget and "today" count real calls only, a
+demo call's (demo mode, the demo emulator) count demo calls only, so a demo session can try
+budgets out without ever touching real spending, and demo credits never block a real call.
 """
 
 from __future__ import annotations
@@ -39,11 +43,12 @@ def ledger_active(session: Session) -> bool:
     return bool(session.options.ledger) and _ledger.enabled()
 
 
-def check_budget(session: Session, *, force: bool) -> None:
+def check_budget(session: Session, *, force: bool, demo: bool = False) -> None:
     """Before a paid call: warn at 80 % of a credit budget, refuse beyond it unless `force`.
 
     `YJMagics.budget_credits` is per UTC day, over every kernel writing to the same ledger;
-    `YJMagics.session_budget_credits` counts this process only. 0 means no budget.
+    `YJMagics.session_budget_credits` counts this process only. 0 means no budget. A real
+    call counts real calls only; a `demo` call, demo calls only.
     """
     daily = float(session.options.budget_credits or 0)
     per_session = float(session.options.session_budget_credits or 0)
@@ -54,7 +59,7 @@ def check_budget(session: Session, *, force: bool) -> None:
     if daily > 0:
         try:
             # Fresh: the in-memory tally may lag other kernels' spending by a moment.
-            spent = _ledger.today_totals(fresh=True).credits
+            spent = _ledger.today_totals(fresh=True, demo=demo).credits
         except Exception as exc:  # fail closed: a budget that cannot be read is not a pass
             if force:
                 return
@@ -64,10 +69,11 @@ def check_budget(session: Session, *, force: bool) -> None:
             ) from None
         checks.append((f"day:{today}", "today (UTC)", spent, daily, "budget_credits"))
     if per_session > 0:
-        spent = _ledger.session_totals().credits
+        spent = _ledger.session_totals(demo=demo).credits
         checks.append(("session", "this session", spent, per_session, "session_budget_credits"))
     warned = session.budget_warned
     for key, when, spent, budget, trait in checks:
+        key += ":demo" if demo else ""
         summary = f"{_fmt_credits(spent)} of {_fmt_credits(budget)} credits spent {when}"
         if spent >= budget:
             if force:
@@ -101,15 +107,17 @@ def usage_line(
     credits: float | None = None,
     tokens_estimate: int | None = None,
     credits_estimate: float | None = None,
+    demo: bool = False,
 ) -> str:
     """One line for under an output: this call's tokens and credits and today's totals.
 
     `kind` is "chat", "image" or "video"; "" when the ledger is off (nothing to total).
+    Today's totals are those of real calls, or for a `demo` call those of demo calls.
     """
     if not _ledger.enabled():
         return ""
     try:
-        today = _ledger.today_totals()
+        today = _ledger.today_totals(demo=demo)
     except Exception:  # an unreadable ledger must not break the output it annotates
         return ""
     this: list[str] = []

@@ -8,6 +8,9 @@ the view and refreshes it at most every `interval` seconds.
 
 A KeyboardInterrupt (kernel interrupt) in the main thread cancels every call; each keeps what
 had arrived (`AsyncChatStream.result`, marked interrupted).
+
+A stream that broke and is started again (`ChatChunk.restart`) reaches the view as
+`restart()`: it drops what that call showed and says why ("connection dropped: retrying").
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class View(Protocol):
     dirty: bool
 
     def add(self, index: int, text: str, reasoning: str) -> None: ...
+    def restart(self, index: int, why: str) -> None: ...
     def refresh(self) -> None: ...
 
 
@@ -61,6 +65,12 @@ class _Feed:
         self._scheduled = False
 
     def chunk(self, i: int, chunk: ChatChunk) -> None:
+        if chunk.restart:
+            # The broken attempt's pieces not yet handed over are dropped with it.
+            self._parts.pop(i, None)
+            self._pending.append((i, chunk))
+            self._schedule()
+            return
         parts = self._parts.get(i)
         if parts is None:
             parts = self._parts[i] = ([], [])
@@ -156,9 +166,7 @@ def run_streams(aio: Any, requests: Sequence[Request], view: View, *, interval: 
             handled = 0
             while batch:
                 for i, item in batch:
-                    if isinstance(item, ChatChunk):
-                        view.add(i, item.text, item.reasoning)
-                    else:
+                    if not _show(view, i, item):
                         done += 1
                         _settle(out, i, item)
                 handled += len(batch)
@@ -198,10 +206,19 @@ def _interrupted(
     with contextlib.suppress(queue.Empty):
         while True:
             for i, item in feed.queue.get_nowait():
-                if isinstance(item, ChatChunk):
-                    view.add(i, item.text, item.reasoning)
-                else:
+                if not _show(view, i, item):
                     _settle(out, i, item)
+
+
+def _show(view: View, i: int, item: Any) -> bool:
+    """Show a chunk (or a restart) of call `i`; False if `item` is the call's end instead."""
+    if not isinstance(item, ChatChunk):
+        return False
+    if item.restart:
+        view.restart(i, item.restart)
+    else:
+        view.add(i, item.text, item.reasoning)
+    return True
 
 
 def _settle(out: Outcome, i: int, item: Any) -> None:

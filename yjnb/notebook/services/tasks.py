@@ -198,6 +198,7 @@ class Watcher:
                 tokens=tokens if isinstance(tokens, int) and tokens > 0 else None,
                 credits=self.task.credits,
                 credits_estimate=self.task.credits_estimate,
+                demo=bool(self.client.settings.demo),
             )
         finally:
             if ticker is not None:

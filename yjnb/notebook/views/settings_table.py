@@ -1,6 +1,8 @@
 """The settings table of %yj_config: profile, base URL, protocol, key (masked), models, files.
 
-The key is shown masked only (`Secret.mask()`), with where it came from. The default models
+Every value says where it came from (an argument or `-p`, `%yj_config`, `%config`, an
+environment variable or `.env`, a profile built in or in the config file, the demo emulator,
+a default). The key is shown masked only (`Secret.mask()`). The default models
 shown are those that apply to the profile's protocol (`protocols.default_model`); for a
 gateway the platform is shown too.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..._config import Settings
+from ..._demo import STATE_FILE
 from ..protocols import default_model, protocol_of
 from .html import esc
 
@@ -20,6 +23,8 @@ __all__ = ["show_settings"]
 
 
 def _key_line(session: Session, s: Settings) -> str:
+    if s.demo and not s.base_url:  # not started yet: its URL and key come with it
+        return "the demo emulator's (none needed)"
     if not s.api_key:
         return (
             f"not set: put {s.key_env}=... in the environment or a .env file, "
@@ -38,18 +43,31 @@ def _model_row(session: Session, s: Settings, kind: str, label: str, trait: str)
     return label, f"{model} (%config YJMagics.{trait})"
 
 
+def _url_line(s: Settings) -> str:
+    if s.demo and not s.base_url:
+        return "the demo emulator's, once it runs (one process per YJ_HOME)"
+    return f"{s.base_url} (from {s.sources.get('base_url', 'demo emulator')})"
+
+
+def _mode_row(s: Settings) -> tuple[str, str]:
+    """Demo or real, and what decided it (see `yjnb._config`: what is chosen in code or with
+    %yj_config wins over YJ_DEMO)."""
+    source = s.sources.get("demo", "?")
+    if not s.demo:
+        return "mode", f"real calls (from {source})"
+    return "mode", f"DEMO: the demo emulator answers; no real calls, no charges (from {source})"
+
+
 def show_settings(session: Session, s: Settings) -> None:
     """The settings `s` as one table (HTML, and aligned plain text)."""
     from IPython.display import display
 
-    rows: list[tuple[str, str]] = []
-    if s.demo:
-        rows.append(("mode", "DEMO: the embedded emulator answers; no real calls, no charges"))
     src = s.sources
+    rows = [_mode_row(s)]
     rows += [
         ("profile", f"{s.profile} (from {src.get('profile', '?')})"),
-        ("base URL", f"{s.base_url} (from {src.get('base_url', 'demo emulator')})"),
-        ("protocol", s.protocol),
+        ("base URL", _url_line(s)),
+        ("protocol", f"{s.protocol} (from {src.get('protocol', '?')})"),
     ]
     if protocol_of(s).supports("platform"):
         rows.append(("platform", f"{s.platform or '(none: set one)'} (the /{{platform}}/v1 part)"))
@@ -59,7 +77,8 @@ def show_settings(session: Session, s: Settings) -> None:
         _model_row(session, s, "image", "image model", "image_model"),
         _model_row(session, s, "video", "video model", "video_model"),
         ("chat history", f"{session.options.max_history} exchanges (%config YJMagics.max_history)"),
-        ("home", str(s.home)),
+        ("home", f"{s.home} (from {src.get('home', '?')})"),
+        *([("state file", str(s.home / STATE_FILE))] if s.demo and s.base_url else []),
         ("config file", str(s.config_path)),
         ("ledger", str(s.home / "ledger.sqlite")),
     ]

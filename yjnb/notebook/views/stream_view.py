@@ -11,6 +11,10 @@ final update only. The final `text/plain` is the text cut at `PLAIN_LIMIT` chara
 answer is in the `text/markdown` next to it and in `_yj`, so the notebook holds it once.
 Stdout mode (terminal IPython) writes the text as it comes, flushed at each refresh.
 
+A stream that broke and starts again (`restart()`) drops what it showed and says why at once
+("connection dropped: retrying…"); the new attempt's text follows, its status noting the
+restart. In stdout mode what was written stays, followed by a "[… : retrying]" line.
+
 Model and server text cannot carry script: the answer goes through `neutralise_markdown`
 (raw HTML and links to other schemes shown as text), the reasoning into `<pre>` escaped and on
 one line (`&#10;` for its line breaks: a blank line would end the HTML block and let the rest
@@ -133,6 +137,7 @@ class StreamView(_Base):
         self._written = 0  # stdout mode: pieces of text already written
         self._thinking = False
         self._quiet_until = 0.0  # display mode: no refresh before (time.monotonic())
+        self.restarted = ""  # why the stream was started again, if it was
 
     def start(self) -> None:
         if self.mode == "display":
@@ -146,6 +151,23 @@ class StreamView(_Base):
         if text:
             self.text.append(text)
         self.dirty = True
+
+    def restart(self, index: int, why: str) -> None:
+        """The stream broke and starts again: what it showed is dropped (display mode), the
+        status says why at once, and the new attempt's text follows."""
+        wrote = self._written or self._thinking
+        self.text.clear()
+        self.reasoning.clear()
+        self._written = 0
+        self.restarted = why
+        if self.mode == "stdout":
+            self.out.write(f"{chr(10) if wrote else ''}[{why}: retrying]\n")
+            self._thinking = False
+            self.out.flush()
+            return
+        self.dirty = False
+        self._quiet_until = 0.0
+        self._publish(self._data("", "", self._status(self.model, f"{why}: retrying…")))
 
     def _stdout_reasoning(self, reasoning: str) -> None:
         self._flush_text()
@@ -174,7 +196,10 @@ class StreamView(_Base):
             return  # still dirty: a later refresh, or finish(), shows it
         self.dirty = False
         started = time.monotonic()
-        status = self._status(self.model, f"streaming… ({sum(map(len, self.text))} characters)")
+        streaming = f"streaming… ({sum(map(len, self.text))} characters)"
+        if self.restarted:
+            streaming += f" · started again ({self.restarted})"
+        status = self._status(self.model, streaming)
         self._publish(self._data("".join(self.text), "".join(self.reasoning), status))
         ended = time.monotonic()
         self._quiet_until = ended + QUIET_FACTOR * (ended - started)
@@ -210,6 +235,14 @@ class StreamView(_Base):
         }
 
 
+def _column_status(chars: int, restarted: str) -> str:
+    if not restarted:
+        return f"streaming… ({chars} characters)"
+    if not chars:
+        return f"{restarted}: retrying…"
+    return f"streaming… ({chars} characters) · started again ({restarted})"
+
+
 class ColumnsView(_Base):
     """Several answers side by side, one column each, in one HTML display."""
 
@@ -220,6 +253,7 @@ class ColumnsView(_Base):
         self.models = list(models)
         self.text: list[list[str]] = [[] for _ in models]
         self.reasoning: list[list[str]] = [[] for _ in models]
+        self.restarted: list[str] = ["" for _ in models]  # why a column's stream started again
 
     def start(self) -> None:
         if self.mode == "display":
@@ -233,6 +267,13 @@ class ColumnsView(_Base):
             self.reasoning[index].append(reasoning)
         self.dirty = True
 
+    def restart(self, index: int, why: str) -> None:
+        """Column `index`'s stream starts again: its text is dropped, its status says why."""
+        self.text[index].clear()
+        self.reasoning[index].clear()
+        self.restarted[index] = why
+        self.refresh()
+
     def refresh(self) -> None:
         self.dirty = False
         if self.mode == "stdout":
@@ -240,8 +281,8 @@ class ColumnsView(_Base):
         texts = ["".join(t) for t in self.text]
         reasons = ["".join(r) for r in self.reasoning]
         lines = [
-            self._status(m, f"streaming… ({len(t)} characters)")
-            for m, t in zip(self.models, texts, strict=True)
+            self._status(m, _column_status(len(t), why))
+            for m, t, why in zip(self.models, texts, self.restarted, strict=True)
         ]
         self._publish(self._data(texts, reasons, lines))
 

@@ -264,7 +264,8 @@ class TaskForm(w.VBox):
             self._changed()
             return None
         try:
-            check_budget(self.session, force=False)
+            demo = self.session.profile_settings(self.profile, self.platform).demo
+            check_budget(self.session, force=False, demo=demo)
             card = w.HTML()
             watcher = start_task(
                 self.session,
