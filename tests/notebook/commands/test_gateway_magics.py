@@ -140,7 +140,7 @@ def test_failed_video_shows_the_reason(gw: Any, emulator: Any) -> None:
         gw.run_line_magic("yj_video", "-p gw -o v a cat")
     assert gw.user_ns["v"].status == "FAILED"
     html = last_html(captured)
-    assert "FAILED" in html and "failed:</b>" in html and "<video" not in html
+    assert ">failed</span>" in html and "failed:</b>" in html and "<video" not in html
 
 
 @pytest.mark.filterwarnings("ignore::yjnb.YJWarning")  # the core warns too; the magic prints it

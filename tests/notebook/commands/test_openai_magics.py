@@ -211,7 +211,7 @@ def test_remix_refusals_are_one_line_and_send_nothing(oa: Any, magics: Any, emul
     emulator.set_speed(1.0)  # the source never finishes during the test
     oa.run_line_magic("yj_video", "-p oa --bg -o v -m sora-2 a cat")
     taskid = oa.user_ns["v"].taskid
-    with pytest.raises(UsageError, match="not finished"):
+    with pytest.raises(UsageError, match=r"that video is (pending|running), not finished ok"):
         oa.run_line_magic("yj_video", f"-p oa --remix {taskid} make it blue")
     with pytest.raises(UsageError, match="needs a prompt"):
         oa.run_line_magic("yj_video", "-p oa --remix video_unknown")

@@ -164,7 +164,7 @@ def test_tasks_and_usage_by_profile(shell: Any, profiles: Path) -> None:
         with capture_output() as cap:
             shell.run_line_magic("yj_tasks", ns[name].taskid)
         html = cap.outputs[0].data["text/html"]
-        assert "SUCCEEDED" in html and "<img" not in html
+        assert ">ok</span>" in html and "<img" not in html
         assert "image/png" in cap.outputs[1].data  # the image, embedded beside the card
 
     shell.run_cell_magic("yj_chat", "-p oa", "echo: hi")

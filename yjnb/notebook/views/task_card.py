@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..._status import status_word
 from ..._types import Task
 from .html import esc, safe_src
 from .media_embed import Embed, image_embed, poster_data_url
@@ -38,12 +39,15 @@ __all__ = ["DisplaySink", "TaskCard", "capture_parent", "local_src"]
 PROMPT_CHARS = 140
 EMBED_IMAGE_MAX_BYTES = 4 * 1024 * 1024
 _EMBED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+# By status word (`yjnb._status`, the one vocabulary): what the card's badge says.
 _COLORS = {
-    "SUCCEEDED": "#1a7f37",
-    "FAILED": "#cf222e",
-    "RUNNING": "#0969da",
-    "PENDING": "#9a6700",
-    "CREATED": "#57606a",
+    "ok": "#1a7f37",
+    "failed": "#cf222e",
+    "lost": "#cf222e",
+    "interrupted": "#9a6700",
+    "timeout": "#9a6700",
+    "running": "#0969da",
+    "pending": "#57606a",
 }
 
 
@@ -142,7 +146,8 @@ class TaskCard:
         self.demo = demo
         self.refresh_interval = refresh_interval
         self.note: str | None = None  # "moved to the background", "resumed", ...
-        self.outcome: str | None = None  # None while live; "done", "timeout", "error", "stopped"
+        # None while live; then "done", "timeout", "lost", "error" or "stopped".
+        self.outcome: str | None = None
         self.error: str | None = None  # a client-side error (not the platform's FAILED reason)
         self.save_error: str | None = None
         self.usage_line: str | None = None
@@ -241,9 +246,19 @@ class TaskCard:
 
     # -- rendering ---------------------------------------------------------------------------
 
+    @property
+    def status(self) -> str:
+        """The badge's word, as the ledger says it: the platform's status, unless the wait
+        ended otherwise (its deadline, a task the service does not know, an error)."""
+        if self.outcome in ("timeout", "lost") and not self.task.done:
+            return self.outcome
+        if self.outcome == "error" and not self.task.done:
+            return "interrupted"
+        return status_word(self.task.status)
+
     def render_text(self) -> str:
         t = self.task
-        parts = [f"[yjnb {t.kind}]", t.model or "?", t.catelog or "", t.status]
+        parts = [f"[yjnb {t.kind}]", t.model or "?", t.catelog or "", self.status]
         parts.append(elapsed_text(t.elapsed_s))
         if t.progress is not None and not t.done:
             parts.append(f"{t.progress:g}%")
@@ -275,19 +290,20 @@ class TaskCard:
     def _timeout_text(self) -> str:
         waited = elapsed_text(self.task.elapsed_s)
         return (
-            f"deadline reached: still {self.task.status} after {waited}; "
+            f"deadline reached: still {status_word(self.task.status)} after {waited}; "
             f"the task keeps running: %yj_tasks --resume (or %yj_tasks {self.task.taskid})"
         )
 
     def render_html(self) -> str:
         t = self.task
-        color = _COLORS.get(t.status, "#57606a")
+        status = self.status
+        color = _COLORS.get(status, "#57606a")
         head = [f"<b>{esc(t.model or '?')}</b>"]
         if t.catelog:
             head.append(f"<span style='color:#57606a'>{esc(t.catelog)}</span>")
         head.append(
             f"<span style='color:#fff;background:{color};border-radius:3px;padding:0 5px'>"
-            f"{esc(t.status)}</span>"
+            f"{esc(status)}</span>"
         )
         head.append(esc(elapsed_text(t.elapsed_s)))
         if t.progress is not None and not t.done:
@@ -370,6 +386,8 @@ class TaskCard:
         meta = []
         if t.credits is not None:
             meta.append(f"{t.credits:g} credits")
+        elif t.credits_estimate is not None:  # from the user's price table: marked as such
+            meta.append(f"≈{t.credits_estimate:.3g} credits (est.)")
         usage = t.usage or {}
         if usage.get("duration"):
             meta.append(f"{esc(usage['duration'])} s")
