@@ -99,7 +99,7 @@ def test_image_is_an_async_task_that_is_polled(gw: Any, emulator: Any) -> None:
     task = gw.user_ns["t"]
     assert task.status == "SUCCEEDED" and task.platform == "google"
     assert Path(task.local_paths["image"]).is_file()
-    assert "SUCCEEDED" in last_html(captured) and len(image_outputs(captured)) == 1
+    assert ">ok</span>" in last_html(captured) and len(image_outputs(captured)) == 1
     assert emulator.count("POST /google/v1/images/generations") == 1
     assert emulator.count(f"GET /google/v1/images/{task.taskid}") >= 1
 

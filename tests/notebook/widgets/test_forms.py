@@ -163,7 +163,7 @@ def test_submit_shows_its_card_and_image_as_ordinary_outputs(magics: Any, emulat
     # Plain display data (saved with the notebook), not a widget that needs its kernel.
     assert all("application/vnd.jupyter.widget-view+json" not in o.data for o in captured.outputs)
     html = last_html(captured)
-    assert "SUCCEEDED" in html and "a &lt;b&gt;red&lt;/b&gt; apple" in html
+    assert ">ok</span>" in html and "a &lt;b&gt;red&lt;/b&gt; apple" in html
     assert f"href='media/{task.taskid}.png'" in html
     (embedded,) = image_outputs(captured)
     assert base64.b64decode(embedded["image/png"]) == Path(task.local_paths["image"]).read_bytes()
