@@ -11,6 +11,11 @@ NB_HOME := $(CURDIR)/build/nb-home
 # lessons with a throwaway YJ_HOME of their own start one each. NB_HOME's is stopped at once.
 NB_ENV  := env -u YJ_API_KEY YJ_DEMO=1 YJ_HOME=$(NB_HOME) YJ_DEMO_IDLE_EXIT=300
 NB_STOP := $(BIN)/python -m yjnb._demo stop $(NB_HOME)
+# The tutorials keep beside them (notebooks/media, committed) only the files their saved
+# outputs point at; whatever else a run saved there (nbval's, make demo's) is removed.
+PRUNE_MEDIA := $(PYTHON) -c "import pathlib as p; refs = ''.join(n.read_text('utf-8') \
+	for n in p.Path('notebooks').glob('*.ipynb')); m = p.Path('notebooks/media'); \
+	[f.unlink() for f in (m.iterdir() if m.is_dir() else ()) if f.name not in refs]"
 
 .PHONY: demo demo-stop test lint typecheck pytest notebooks binder-check browser-test bench clean
 
@@ -50,12 +55,12 @@ pytest: $(VENV)/.dev-installed
 	$(NB_STOP); rm -rf $(NB_HOME)
 	$(NB_ENV) $(BIN)/python -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks; \
-		status=$$?; $(NB_STOP); exit $$status
-	rm -rf notebooks/media
+		status=$$?; $(NB_STOP); $(PRUNE_MEDIA); exit $$status
 
-# Re-execute the tutorials so the outputs nbval compares are current.
+# Re-execute the tutorials so the outputs nbval compares are current; then commit the media
+# they point at: git add -f notebooks/media (tests/notebook/test_committed_notebooks.py checks).
 notebooks: $(VENV)/.dev-installed
-	$(NB_STOP); rm -rf $(NB_HOME)
+	$(NB_STOP); rm -rf $(NB_HOME) notebooks/media
 	cd notebooks && for nb in *.ipynb; do \
 		$(NB_ENV) $(BIN)/jupyter execute --inplace "$$nb" || { $(NB_STOP); exit 1; }; done
 	$(NB_STOP)
@@ -63,7 +68,7 @@ notebooks: $(VENV)/.dev-installed
 	$(BIN)/python -c "import glob, nbformat as nbf; \
 	[nbf.write(nb, p) for p in glob.glob('notebooks/*.ipynb') \
 	 for nb in [nbf.read(p, 4)] if nb.metadata.pop('widgets', None) is not None]"
-	rm -rf notebooks/media
+	$(PRUNE_MEDIA)
 
 # Binder, checked the only way possible here: a fresh venv built from binder/ alone (as
 # repo2docker would), then the tutorials under nbval through binder/start.
@@ -79,8 +84,8 @@ binder-check: $(BIN)/python
 	env -u YJ_API_KEY YJ_HOME=$(NB_HOME) YJ_DEMO_IDLE_EXIT=300 PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" binder/start \
 		python -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks; \
-		status=$$?; $(BINDER_VENV)/bin/python -m yjnb._demo stop $(NB_HOME); exit $$status
-	rm -rf notebooks/media
+		status=$$?; $(BINDER_VENV)/bin/python -m yjnb._demo stop $(NB_HOME); $(PRUNE_MEDIA); \
+		exit $$status
 
 test: lint typecheck pytest binder-check
 

@@ -133,6 +133,30 @@ def test_stuck_task_times_out_and_stays_resumable(
     assert client.task(task.taskid).status == "RUNNING"  # still there to resume
 
 
+def test_a_task_the_service_does_not_know_is_lost_with_the_reason(
+    client_kwargs: dict[str, Any], emulator: Any, records: list[Any]
+) -> None:
+    client = yjnb.Client(**client_kwargs)
+    with pytest.raises(yjnb.TaskLost, match="not known to this service") as info:
+        client.wait("123456789", timeout=30)
+    assert isinstance(info.value, yjnb.BadRequestError) and info.value.status_code == 404
+    assert info.value.task.taskid == "123456789"
+    assert [(r.status, r.taskid) for r in records] == [("lost", "123456789")]
+    assert "Task not found" in (records[0].error or "")
+    assert emulator.count("GET /llmage/v1/tasks") == 1  # a 404 is not retried
+
+
+def test_a_key_the_service_refuses_leaves_the_task_resumable(
+    client_kwargs: dict[str, Any], records: list[Any]
+) -> None:
+    task = yjnb.Client(**client_kwargs).video("a cat", model="viduq3-pro", duration=1, wait=False)
+    wrong = yjnb.Client(**{**client_kwargs, "api_key": "sk-not-a-key-of-this-emulator"})
+    with pytest.raises(yjnb.AuthenticationError):
+        wrong.wait(task.taskid, timeout=30)
+    assert [r.status for r in records] == ["pending"]  # not closed: the right key may see it
+    assert yjnb.Client(**client_kwargs).wait(task.taskid, timeout=30).succeeded
+
+
 def test_wait_by_task_id_after_submitting_without_waiting(client_kwargs: dict[str, Any]) -> None:
     client = yjnb.Client(**client_kwargs)
     submitted = client.video("a cat", model="wan2.6-t2v", duration=5, wait=False)

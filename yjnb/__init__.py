@@ -33,6 +33,7 @@ __all__ = [
     "StreamInterrupted",
     "Task",
     "TaskFailed",
+    "TaskLost",
     "TaskTimeout",
     "Usage",
     "UsageRecord",
@@ -65,7 +66,7 @@ _LAZY = {
     "usage": ".ledger",
     "form": ".notebook",
 }
-_ERROR_ENDINGS = ("Error", "Interrupted", "Failed", "Timeout", "Response")
+_ERROR_ENDINGS = ("Error", "Interrupted", "Failed", "Lost", "Timeout", "Response")
 _ERRORS = {name for name in __all__ if name.endswith(_ERROR_ENDINGS)}
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ if TYPE_CHECKING:
         ServerError,
         StreamInterrupted,
         TaskFailed,
+        TaskLost,
         TaskTimeout,
         ValidationError,
         YJError,

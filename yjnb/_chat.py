@@ -57,6 +57,7 @@ def chat_record(
         completion_tokens=usage.completion_tokens if usage else None,
         cached_tokens=usage.cached_tokens if usage else None,
         total_tokens=usage.total_tokens if usage else None,
+        credits_estimate=result.credits_estimate,
         latency_s=result.latency_s,
         ttft_s=result.ttft_s,
         error=error,

@@ -22,6 +22,7 @@ from ._chat import AsyncChatStream, chat_record
 from ._errors import YJError, redact
 from ._media import MediaCalls
 from ._prepare import is_remote, prepare_chat
+from ._prices import price_table
 from ._tasks import read_input
 from ._types import ChatResult, ModelInfo, utcnow
 from .protocols.base import Attachment, PreparedChat
@@ -138,6 +139,12 @@ class AsyncClient(MediaCalls):
         def on_done(result: ChatResult, status: str, error: str | None) -> None:
             if error is not None:
                 error = redact(error, self._key.reveal())
+            # The platform reports no chat credits; a refused call (`failed`) cost nothing.
+            if result.credits_estimate is None and status != "failed":
+                usage = result.usage or result.usage_estimate
+                result.credits_estimate = price_table(self.settings.home).estimate(
+                    result.model, usage
+                )
             record = chat_record(
                 result, status=status, error=error, started_at=started_at,
                 params=chat.recorded, profile=self.settings.profile,

@@ -5,6 +5,7 @@
     ├── ConfigError               no key, unknown profile, unreadable config file
     ├── APIError                  the platform answered with an error status
     │   ├── BadRequestError           400 (also 404, 422)
+    │   │   └── TaskLost                  a task's status is 404: the service does not know it
     │   ├── AuthenticationError       401 / 403
     │   ├── InsufficientBalanceError  429 "Insufficient balance"
     │   ├── RateLimitError            any other 429
@@ -30,6 +31,8 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
+from ._status import status_word
+
 if TYPE_CHECKING:
     from ._types import Task
 
@@ -45,6 +48,7 @@ __all__ = [
     "ServerError",
     "StreamInterrupted",
     "TaskFailed",
+    "TaskLost",
     "TaskTimeout",
     "ValidationError",
     "YJError",
@@ -125,6 +129,24 @@ class APIError(YJError):
 
 class BadRequestError(APIError):
     """400, 404 or 422: the request itself is wrong; retrying will not help."""
+
+
+class TaskLost(BadRequestError):
+    """The service does not know the task (404 on its status): made elsewhere, on a demo
+    emulator that is gone, or expired. The ledger marks it `lost` with the reason and
+    `%yj_tasks --resume` never polls it again; `task` holds it."""
+
+    def __init__(self, task: Task, error: APIError) -> None:
+        self.task = task
+        self.reason = str(error)
+        super().__init__(
+            f"task {task.taskid} is not known to this service ({error.message}); "
+            "marked lost, not polled again",
+            status_code=error.status_code,
+            method=error.method,
+            url=error.url,
+            body=error.body,
+        )
 
 
 class AuthenticationError(APIError):
@@ -212,6 +234,6 @@ class TaskTimeout(YJError):
         self.task = task
         self.timeout = timeout
         super().__init__(
-            f"task {task.taskid} still {task.status} after {timeout:g} s; "
+            f"task {task.taskid} still {status_word(task.status)} after {timeout:g} s; "
             f"it keeps running: resume with client.wait({task.taskid!r})"
         )

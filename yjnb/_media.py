@@ -28,18 +28,21 @@ from ._base import (
 from ._errors import (
     APIConnectionError,
     APIError,
+    AuthenticationError,
     RateLimitError,
     ServerError,
     TaskFailed,
+    TaskLost,
     TaskTimeout,
     ValidationError,
     YJError,
 )
 from ._http import RetryKind, send
 from ._prepare import prepare_task
+from ._prices import price_table
 from ._secrets import REDIRECT_STATUSES, redact_task, same_origin, scrub_errors
-from ._tasks import copy_local, record_for, save_bytes, save_response
-from ._types import Task, utcnow
+from ._tasks import copy_local, keep_inline, record_for, save_response
+from ._types import Task, Usage
 from .protocols.base import Inline, PreparedTask
 
 __all__ = ["MAX_MEDIA_REDIRECTS", "MediaCalls"]
@@ -215,19 +218,7 @@ class MediaCalls(BaseClient):
         return task
 
     def _keep(self, task: Task, inline: Inline) -> None:
-        """Write media that came inside an answer to YJ_HOME/media at once.
-
-        Bytes that are not an image make the task FAILED, with the reason: `wait` then
-        reports and raises it like any failed task, so its ledger row does not stay pending.
-        """
-        for what, data in inline:
-            try:
-                path = save_bytes(task, what, data, self.settings.home / "media")
-            except YJError as exc:
-                task.status, task.error = "FAILED", str(exc)
-                task.finished_at = task.finished_at or utcnow()
-                return
-            task.local_paths[what] = str(path)
+        keep_inline(task, inline, self.settings.home / "media")
 
     async def task(self, task_or_id: Task | str, *, detail: bool = False) -> Task:
         """Fetch a task's status once. A `Task` given is updated in place.
@@ -245,15 +236,27 @@ class MediaCalls(BaseClient):
             inline = self._parse(answer, what, lambda body: self.protocol.parse_status(task, body))
         except _POLL_BLIPS:
             raise  # the task may well be fine: `wait` polls on, and the record stays open
+        except AuthenticationError:
+            raise  # this key cannot see it; the right one may: the record stays open
+        except APIError as exc:
+            if not self.protocol.task_unknown(exc):
+                self._close(task, secret, exc)
+                raise
+            lost = TaskLost(redact_task(task, secret), exc)
+            self._emit_once(record_for(task, "lost", error=lost.reason))
+            raise lost from None
         except YJError as exc:
-            # Whatever went wrong, the task can no longer be followed from here: its record
-            # is closed, so the ledger does not keep it `pending` forever.
-            record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
-            self._emit_once(record)
+            self._close(task, secret, exc)
             raise
         redact_task(task, secret)  # a failure reason may echo the key
         self._keep(task, inline)
         return task
+
+    def _close(self, task: Task, secret: str, exc: YJError) -> None:
+        """Whatever went wrong, the task can no longer be followed from here: its record is
+        closed, so the ledger does not keep it `pending` forever."""
+        record = record_for(redact_task(task, secret), "interrupted", error=str(exc))
+        self._emit_once(record)
 
     async def wait(
         self,
@@ -294,6 +297,9 @@ class MediaCalls(BaseClient):
             if raise_on_failure:
                 raise TaskFailed(task)
         else:
+            if task.credits is None:  # tokens but no credits (OpenAI-style images): estimate
+                usage = Usage.from_wire(task.usage)
+                task.credits_estimate = price_table(self.settings.home).estimate(task.model, usage)
             self._emit_once(record_for(task, "ok"))
         return task
 

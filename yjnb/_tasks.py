@@ -23,7 +23,7 @@ import httpx
 
 from ._errors import ValidationError, YJError
 from ._magic import HEAD_SIZE, KIND_NOUNS, MediaType, allowed, describe, fits, media_type
-from ._types import Task, UsageRecord
+from ._types import Task, UsageRecord, utcnow
 
 __all__ = [
     "PollSchedule",
@@ -31,6 +31,7 @@ __all__ = [
     "copy_local",
     "expected_kind",
     "file_labels",
+    "keep_inline",
     "media_filename",
     "multipart_files",
     "read_input",
@@ -146,6 +147,23 @@ def save_bytes(task: Task, what: str, data: bytes, folder: Path) -> Path:
     return target
 
 
+def keep_inline(task: Task, inline: list[tuple[str, bytes]], folder: Path) -> None:
+    """Write media that came inside an answer (base64 images) to `folder` at once: nothing
+    paid for lives only in memory.
+
+    Bytes that are not an image make the task FAILED, with the reason: `wait` then reports
+    and raises it like any failed task, so its ledger row does not stay pending.
+    """
+    for what, data in inline:
+        try:
+            path = save_bytes(task, what, data, folder)
+        except YJError as exc:
+            task.status, task.error = "FAILED", str(exc)
+            task.finished_at = task.finished_at or utcnow()
+            return
+        task.local_paths[what] = str(path)
+
+
 def copy_local(task: Task, folder: Path, skip: Mapping[str, Any]) -> dict[str, Path]:
     """Copy media already saved elsewhere (inline images) into `folder`, unless in `skip`."""
     copied: dict[str, Path] = {}
@@ -232,6 +250,7 @@ def record_for(task: Task, status: str, *, error: str | None = None) -> UsageRec
         params=dict(task.params),
         taskid=task.taskid,
         credits=task.credits,
+        credits_estimate=task.credits_estimate if task.credits is None else None,
         media_seconds=float(duration) if isinstance(duration, (int, float)) else None,
         resolution=usage.get("resolution") or task.params.get("resolution"),
         latency_s=task.elapsed_s if task.done else None,

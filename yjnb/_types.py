@@ -88,6 +88,10 @@ class ChatResult:
     latency_s: float | None = None
     prompt: str = ""
     system: str | None = None
+    # Marked estimates, never the platform's word: the tokens of an interrupted answer (its
+    # usage never came), and credits from the user's price table (`yjnb._prices`).
+    usage_estimate: Usage | None = None
+    credits_estimate: float | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -155,6 +159,9 @@ class Task:
     platform: str | None = None
     detail: dict[str, Any] | None = None
     remixed_from: str | None = None
+    # From the user's price table when the platform reported no credits but tokens (marked
+    # as an estimate wherever it is shown).
+    credits_estimate: float | None = None
 
     @property
     def done(self) -> bool:
@@ -179,7 +186,7 @@ class Task:
 
 
 RecordKind = Literal["chat", "image", "video"]
-RecordStatus = Literal["ok", "failed", "interrupted", "pending", "running", "timeout"]
+RecordStatus = Literal["ok", "failed", "interrupted", "pending", "running", "timeout", "lost"]
 
 
 @dataclass
@@ -187,8 +194,10 @@ class UsageRecord:
     """What the usage hook reports: one chat call, or one state of one media task.
 
     A task is reported as `pending` the moment its id exists and again when it ends
-    (`ok`, `failed` or `timeout`); sinks update it in place by `taskid`. A chat is reported
-    once, when it ends (`ok`, `failed` or `interrupted`). The API key is never in a record.
+    (`ok`, `failed` or `timeout`, or `lost` when the service does not know it, or
+    `interrupted` when it cannot be followed); sinks update it in place by `taskid`. A chat
+    is reported once, when it ends (`ok`, `failed` or `interrupted`). The API key is never in
+    a record. The words are `yjnb._status`'s.
     """
 
     kind: RecordKind
@@ -206,7 +215,8 @@ class UsageRecord:
     completion_tokens: int | None = None
     cached_tokens: int | None = None
     total_tokens: int | None = None
-    credits: float | None = None
+    credits: float | None = None  # None: the platform did not report any (chat on Yuanjing)
+    credits_estimate: float | None = None  # from the user's price table, when not reported
     media_seconds: float | None = None
     resolution: str | None = None
     latency_s: float | None = None

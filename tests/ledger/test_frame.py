@@ -102,11 +102,16 @@ def test_kind_and_model_filters(ledger: Ledger) -> None:
 def test_summary_by_model(ledger: Ledger) -> None:
     fill(ledger)
     s = ledger.summary()
-    assert list(s.columns) == ["calls", "tokens", "credits", "failures", "mean_latency_s"]
+    assert list(s.columns) == [
+        "calls", "tokens", "credits", "credits_estimate", "failures", "mean_latency_s",
+    ]  # fmt: skip
     assert s.index.name == "model"
     assert s.index[0] == "viduq3-pro"  # the most credits first
     assert s.loc["viduq3-pro", "calls"] == 2
     assert s.loc["viduq3-pro", "credits"] == 25.0
+    # Chat credits are not reported: NaN, never 0; no price table, so no estimate either.
+    assert pd.isna(s.loc["qwen3-max", "credits"])
+    assert pd.isna(s.loc["qwen3-max", "credits_estimate"])
     assert s.loc["qwen3-max", "tokens"] == 40
     assert s.loc["qwen3-max", "failures"] == 1
     assert s.loc["wan2.2-t2i-flash", "failures"] == 1
@@ -127,12 +132,28 @@ def test_summary_by_kind_day_profile(ledger: Ledger) -> None:
         ledger.summary("colour")
 
 
+def test_estimates_are_their_own_column_and_count_where_nothing_was_reported(
+    ledger: Ledger,
+) -> None:
+    ledger.record(chat_record(credits_estimate=0.5))
+    ledger.record(chat_record(credits_estimate=0.25))
+    ledger.record(chat_record(credits=2.0, credits_estimate=9.0))  # reported: no estimate
+    df = yjnb.usage()
+    assert list(df["credits_estimate"]) == [0.5, 0.25, 9.0] and df["credits"].isna().sum() == 2
+    s = ledger.summary()
+    assert s.loc["qwen3-max", "credits"] == 2.0
+    assert s.loc["qwen3-max", "credits_estimate"] == 0.75
+    totals = ledger.totals()
+    assert (totals.credits, totals.unreported, totals.estimated) == (2.0, 2, 0.75)
+
+
 def test_summary_of_nothing(ledger: Ledger) -> None:
     s = ledger.summary("kind")
     assert s.empty and list(s.columns) == [
         "calls",
         "tokens",
         "credits",
+        "credits_estimate",
         "failures",
         "mean_latency_s",
     ]

@@ -46,6 +46,7 @@ def test_wal_mode_and_schema_version(ledger: Ledger) -> None:
     with sqlite3.connect(ledger.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         versions = [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY 1")]
+    # Every step applied, in order, numbered without gaps.
     assert versions == [step for step, _ in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
     assert ledger.schema_version() == SCHEMA_VERSION >= 2
 
@@ -262,7 +263,7 @@ def test_a_v1_file_opens_and_migrates(tmp_path: Path) -> None:
 
     ledger = Ledger(path)
     assert ledger.schema_version() == SCHEMA_VERSION
-    assert "notebook" in table_columns(path)
+    assert {"notebook", "forgotten_at", "credits_estimate"} <= set(table_columns(path))
     (old,) = ledger.pending_tasks()
     assert old["taskid"] == "old-task" and old["notebook"] is None
     # The old pending task can still finish in place, and new rows carry the new column.
@@ -276,6 +277,26 @@ def test_a_v1_file_opens_and_migrates(tmp_path: Path) -> None:
     assert rows[0]["model"] == "viduq3-pro"
     ledger.close()
     assert Ledger(path).schema_version() == SCHEMA_VERSION  # reopening is a no-op
+
+
+def test_forget_marks_rows_and_keeps_them(ledger: Ledger) -> None:
+    ledger.record(task_record("pending", taskid="p"))
+    ledger.record(task_record("lost", taskid="l1", error="404 Task not found"))
+    ledger.record(task_record("lost", taskid="l2"))
+    ledger.record(task_record("ok", taskid="done"))
+    assert ledger.forget("p") and not ledger.forget("p") and not ledger.forget("nope")
+    assert ledger.pending_tasks() == []  # forgotten: not resumed
+    assert ledger.forget_lost() == 2 and ledger.forget_lost() == 0
+    visible = [r["taskid"] for r in ledger.tasks(forgotten=False)]
+    assert visible == ["done"]
+    rows = {r["taskid"]: r for r in ledger.tasks()}  # every row is still there, as it was
+    assert len(rows) == 4 and rows["l1"]["status"] == "lost"
+    assert rows["l1"]["error"] == "404 Task not found" and rows["l1"]["forgotten_at"] is not None
+    assert rows["p"]["status"] == "pending" and rows["done"]["forgotten_at"] is None
+    # A later state of a forgotten task updates its row and keeps it forgotten.
+    ledger.record(task_record("ok", taskid="p"))
+    assert {r["taskid"]: r["status"] for r in ledger.tasks()}["p"] == "ok"
+    assert [r["taskid"] for r in ledger.tasks(forgotten=False)] == ["done"]
 
 
 def test_a_newer_file_still_opens(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

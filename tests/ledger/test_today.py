@@ -21,7 +21,8 @@ def test_a_late_pending_does_not_undo_a_finished_task_in_the_session(ledger: Led
 
 def test_fold_is_what_the_upsert_leaves() -> None:
     pending = fold(None, task_record("pending"))
-    assert (pending.day, pending.totals) == (date(2026, 5, 1), Totals(1, 0, 0.0))
+    # No credits yet: not reported (never a 0 that was said), until `ok` brings them.
+    assert (pending.day, pending.totals) == (date(2026, 5, 1), Totals(1, 0, 0.0, unreported=1))
     done = fold(pending, task_record("ok", started_at=T0 + timedelta(days=3)))
     assert (done.day, done.totals) == (date(2026, 5, 1), Totals(1, 0, 25.0))  # the first day
     assert fold(done, task_record("pending")) == done  # a weaker state changes nothing
@@ -33,7 +34,7 @@ def test_fold_is_what_the_upsert_leaves() -> None:
 def test_fold_of_a_chat_counts_its_utc_day() -> None:
     east = timezone(timedelta(hours=8))
     late = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30, tzinfo=east)))
-    assert (late.day, late.totals) == (date(2026, 5, 1), Totals(1, 36, 0.0))
+    assert (late.day, late.totals) == (date(2026, 5, 1), Totals(1, 36, 0.0, unreported=1))
     naive = fold(None, chat_record(started_at=datetime(2026, 5, 2, 7, 30)))
     assert naive.day == date(2026, 5, 2)  # naive means UTC, as the ledger stores it
 
@@ -44,16 +45,27 @@ def test_the_tally_starts_each_utc_day_afresh() -> None:
     tally = TodayTally()
     tally.synced(0, day1, Totals(5, 500, 50.0))  # the file as the writer read it
     tally.note(1, chat_record(started_at=late))
-    assert tally.totals(day1) == Totals(6, 536, 50.0)
+    assert tally.totals(day1) == Totals(6, 536, 50.0, unreported=1)
     assert not tally.stale(day1, max_age_s=60)
     assert tally.totals(day2) == Totals()  # past midnight: yesterday's totals are not today's
     assert tally.stale(day2, max_age_s=60)
     tally.note(2, chat_record(started_at=late + timedelta(minutes=2)))
-    assert tally.totals(day2) == Totals(1, 36, 0.0)
+    chat = Totals(1, 36, 0.0, unreported=1)  # a chat: its credits are not reported
+    assert tally.totals(day2) == chat
     tally.synced(1, day2, Totals())  # read with record 1 written, not yet record 2
-    assert tally.totals(day2) == Totals(1, 36, 0.0)
-    tally.synced(2, day2, Totals(1, 36, 0.0))  # and now with it
-    assert tally.totals(day2) == Totals(1, 36, 0.0)
+    assert tally.totals(day2) == chat
+    tally.synced(2, day2, chat)  # and now with it
+    assert tally.totals(day2) == chat
+
+
+def test_estimates_count_only_for_calls_without_reported_credits() -> None:
+    chat = fold(None, chat_record(credits_estimate=0.25))
+    assert chat.totals == Totals(1, 36, 0.0, unreported=1, estimated=0.25)
+    pending = fold(None, task_record("pending"))
+    done = fold(pending, task_record("ok", credits=3.0))
+    assert done.totals == Totals(1, 0, 3.0)  # reported: no longer "not reported"
+    guessed = fold(pending, task_record("ok", credits=None, credits_estimate=1.5))
+    assert guessed.totals == Totals(1, 0, 0.0, unreported=1, estimated=1.5)
 
 
 def test_partial_syncs_leave_exactly_the_unsynced_records() -> None:

@@ -298,7 +298,8 @@ def test_fresh_totals_fail_when_the_file_cannot_be_read(
     flush()
     with pytest.raises(OSError):
         today_totals(fresh=True)
-    assert today_totals() == Totals(1, 36, 0.0)  # the usage line still counts what was spent
+    # The usage line still counts what was spent (a chat: its credits not reported).
+    assert today_totals() == Totals(1, 36, 0.0, unreported=1)
 
 
 # -- today's totals from memory -------------------------------------------------------------------
@@ -327,12 +328,13 @@ def test_today_totals_count_from_memory(ledger: Ledger, held: Hold) -> None:
         emit(task_record("ok", started_at=now))
         return today_totals()
 
-    assert get_runner().run(record_and_total()) == Totals(2, 36, 25.0)
-    assert today_totals() == Totals(2, 36, 25.0)
+    both = Totals(2, 36, 25.0, unreported=1)  # the chat reported no credits
+    assert get_runner().run(record_and_total()) == both
+    assert today_totals() == both
     assert rows_on_disk(ledger.path) == 0  # not from the file: nothing is in it yet
     held.release.set()
     ledger.flush()
-    assert today_totals() == Totals(2, 36, 25.0)  # now from the file, counted once
+    assert today_totals() == both  # now from the file, counted once
 
 
 @pytest.mark.usefixtures("totals_on_the_writer_only")
@@ -343,10 +345,11 @@ def test_another_kernels_rows_show_up_after_a_re_read(ledger: Ledger) -> None:
     other.record(now_chat(total_tokens=100))
     emit(now_chat())  # this kernel's next write re-reads the file
     ledger.flush()
-    assert today_totals() == Totals(3, 172, 0.0)
+    assert today_totals() == Totals(3, 172, 0.0, unreported=3)
     other.record(now_chat(total_tokens=1000, credits=2.5))
-    assert today_totals(fresh=True) == Totals(4, 1172, 2.5)  # the budget check's read
-    assert today_totals() == Totals(4, 1172, 2.5)
+    after = Totals(4, 1172, 2.5, unreported=3)
+    assert today_totals(fresh=True) == after  # the budget check's read
+    assert today_totals() == after
 
 
 def test_a_task_counts_once_and_a_late_pending_changes_nothing(ledger: Ledger) -> None:
@@ -367,7 +370,7 @@ def test_rows_started_on_another_day_do_not_count_today(ledger: Ledger) -> None:
     assert today_totals() == Totals()
     ledger.flush()
     assert today_totals() == Totals() == ledger.totals("today")
-    assert session_totals() == Totals(2, 36, 25.0)
+    assert session_totals() == Totals(2, 36, 25.0, unreported=1)
 
 
 def test_flush_is_public() -> None:

@@ -17,9 +17,19 @@ def htmls(captured: Any) -> list[str]:
 
 
 def last_html(captured: Any) -> str:
-    found = htmls(captured)
+    """The last output with HTML: the card's final state (embedded images follow it)."""
+    found = [h for h in htmls(captured) if h]
     assert found, "nothing was displayed"
     return found[-1]
+
+
+def image_outputs(captured: Any) -> list[dict[str, str]]:
+    """The ordinary image outputs (image/png or image/jpeg data, no HTML)."""
+    return [
+        o.data
+        for o in captured.outputs
+        if "text/html" not in o.data and {"image/png", "image/jpeg"} & set(o.data)
+    ]
 
 
 def watcher_of(magics: Any, task: Any) -> Any:

@@ -12,9 +12,9 @@ __all__ = ["BY", "FAILED", "export", "summarize", "to_frame"]
 
 BY = ("model", "kind", "day", "profile")
 FAILED = ("failed", "interrupted", "timeout")
-_TIMES = ("started_at", "finished_at")
+_TIMES = ("started_at", "finished_at", "forgotten_at")
 _INTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens")
-_FLOATS = ("credits", "media_seconds", "latency_s", "ttft_s")
+_FLOATS = ("credits", "credits_estimate", "media_seconds", "latency_s", "ttft_s")
 _NOT_TEXT = frozenset({"id", "demo", *_TIMES, *_INTS, *_FLOATS})
 
 
@@ -43,6 +43,9 @@ def to_frame(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> pd.Data
 def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
     """Calls, tokens, credits, failures and mean latency per `by` (model, kind, day, profile).
 
+    `credits` is NaN for a group where the platform reported none (chat on Yuanjing);
+    `credits_estimate` sums the price table's estimates of the calls without credits.
+
     Days are UTC days, oldest first; other groups are ordered by credits, then calls.
     """
     if by not in BY:
@@ -57,6 +60,8 @@ def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
             "id": df["id"],
             "total_tokens": df["total_tokens"],
             "credits": df["credits"],
+            # An estimate counts only where the platform reported nothing.
+            "credits_estimate": df["credits_estimate"].where(df["credits"].isna()),
             "failed": df["status"].isin(FAILED),
             "latency_s": df["latency_s"],
         }
@@ -64,7 +69,8 @@ def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
     out = work.groupby(by, sort=True).agg(
         calls=("id", "size"),
         tokens=("total_tokens", "sum"),
-        credits=("credits", "sum"),
+        credits=("credits", _reported_sum),
+        credits_estimate=("credits_estimate", _reported_sum),
         failures=("failed", "sum"),
         mean_latency_s=("latency_s", "mean"),
     )
@@ -73,6 +79,7 @@ def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
             "calls": "int64",
             "tokens": "Int64",
             "credits": "float64",
+            "credits_estimate": "float64",
             "failures": "int64",
             "mean_latency_s": "float64",
         }
@@ -80,6 +87,11 @@ def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
     if by != "day":
         out = out.sort_values(["credits", "calls"], ascending=False, kind="stable")
     return out
+
+
+def _reported_sum(values: pd.Series) -> float:
+    """The sum, or NaN ("not reported") when no value is known: never a made-up 0."""
+    return float(values.sum(min_count=1))
 
 
 def export(df: pd.DataFrame, path: Path) -> Path:

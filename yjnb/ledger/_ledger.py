@@ -86,20 +86,43 @@ class Ledger:
             return self._writer.call(lambda store: store.set_local_path(taskid, where))
         return self._store.set_local_path(taskid, where)
 
+    def forget(self, taskid: str) -> bool:
+        """Hide one task from `tasks(forgotten=False)` and `pending_tasks()` (so from
+        `%yj_tasks` and `--resume`). The row stays, with its credits: nothing paid for is
+        deleted. False if the ledger has no such task (or it was forgotten already)."""
+        return self._forget([str(taskid)], None) > 0
+
+    def forget_lost(self) -> int:
+        """Forget every task marked `lost`; returns how many were newly forgotten."""
+        return self._forget(None, "lost")
+
+    def _forget(self, taskids: list[str] | None, status: str | None) -> int:
+        if self._writer is not None:  # after what is queued: a `lost` on its way counts
+            return self._writer.call(lambda store: store.forget(taskids, status=status))
+        return self._store.forget(taskids, status=status)
+
     # -- reading without pandas -------------------------------------------------------------
 
     def tasks(
-        self, statuses: Sequence[str] | None = None, limit: int | None = None
+        self,
+        statuses: Sequence[str] | None = None,
+        limit: int | None = None,
+        *,
+        forgotten: bool = True,
     ) -> list[dict[str, Any]]:
-        """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded)."""
+        """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded);
+        `forgotten=False` leaves out those `forget` hid."""
         self.flush()
-        return self._store.dicts(statuses=statuses, tasks_only=True, newest_first=True, limit=limit)
+        return self._store.dicts(
+            statuses=statuses, tasks_only=True, forgotten=forgotten, newest_first=True, limit=limit
+        )
 
     def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:
         """Tasks still `pending` or `running` (and, if asked, those whose wait timed out: the
-        platform may still finish them), newest first: what `%yj_tasks --resume` picks up."""
+        platform may still finish them), newest first: what `%yj_tasks --resume` picks up.
+        Forgotten tasks are left out; `lost` ones are never unfinished."""
         statuses = ["pending", "running"] + (["timeout"] if include_timeout else [])
-        return self.tasks(statuses)
+        return self.tasks(statuses, forgotten=False)
 
     def rows(
         self,

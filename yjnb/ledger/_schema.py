@@ -4,7 +4,10 @@ Migrations are an ordered list of SQL scripts; `schema_version` holds one row pe
 step. Steps are only ever appended: editing a shipped step would leave files made with it
 behind. Version 1 is the first file format; version 2 added `notebook` and an index on
 `started_at`; version 3 added `partial_text` (what an interrupted chat had received);
-version 4 added `demo` (1: made against the demo emulator; older rows are real).
+version 4 added `demo` (1: made against the demo emulator; older rows are real); version 5
+added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden) and `credits_estimate`
+(from the user's price table, for calls whose credits the platform does not report: `credits`
+stays NULL, "not reported", never 0).
 """
 
 from __future__ import annotations
@@ -88,6 +91,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE calls ADD COLUMN demo INTEGER NOT NULL DEFAULT 0;
         """,
     ),
+    (
+        5,
+        """
+        -- When the user forgot a task (`%yj_tasks --forget`): hidden from the task list and
+        -- from --resume, still counted (it may have been paid for). Written only by `forget`.
+        ALTER TABLE calls ADD COLUMN forgotten_at TEXT;
+        -- Credits estimated from the user's price table where the platform reports none.
+        ALTER TABLE calls ADD COLUMN credits_estimate REAL;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -109,6 +122,7 @@ COLUMNS: tuple[str, ...] = (
     "cached_tokens",
     "total_tokens",
     "credits",
+    "credits_estimate",
     "media_seconds",
     "resolution",
     "latency_s",
@@ -121,10 +135,12 @@ COLUMNS: tuple[str, ...] = (
     "demo",
     "usage_raw",
     "partial_text",
+    "forgotten_at",
 )
-WRITTEN = COLUMNS[1:]  # `id` is the database's
+# `id` is the database's; `forgotten_at` is set by `Store.forget` only, never by a record.
+WRITTEN = tuple(c for c in COLUMNS if c not in ("id", "forgotten_at"))
 JSON_COLUMNS = ("params", "usage_raw")
-TIME_COLUMNS = ("started_at", "finished_at")
+TIME_COLUMNS = ("started_at", "finished_at", "forgotten_at")
 # Parameters that carry prompt text: dropped with the prompt when prompts are not stored.
 _PROMPT_PARAMS = frozenset({"system", "sys_prompt", "negative_prompt", "prompt", "messages"})
 
@@ -140,6 +156,7 @@ _FILLED = (
     "cached_tokens",
     "total_tokens",
     "credits",
+    "credits_estimate",
     "media_seconds",
     "resolution",
     "ttft_s",
@@ -209,6 +226,7 @@ def record_row(
         "cached_tokens": record.cached_tokens,
         "total_tokens": record.total_tokens,
         "credits": record.credits,
+        "credits_estimate": record.credits_estimate,
         "media_seconds": record.media_seconds,
         "resolution": record.resolution,
         "latency_s": record.latency_s,

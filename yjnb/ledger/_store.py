@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -48,21 +48,24 @@ BUSY_TIMEOUT_MS = 60_000
 
 @dataclass(frozen=True)
 class Totals:
-    """Calls, tokens and credits over some rows (for usage lines and budgets)."""
+    """Calls, tokens and credits over some rows (for usage lines and budgets).
+
+    `credits` sums what the platform reported; `unreported` counts the calls without any
+    (chat on Yuanjing), and `estimated` sums their estimates from the user's price table.
+    Budgets count `credits` only.
+    """
 
     calls: int = 0
     tokens: int = 0
     credits: float = 0.0
+    unreported: int = 0
+    estimated: float = 0.0
 
     def __add__(self, other: Totals) -> Totals:
-        return Totals(
-            self.calls + other.calls, self.tokens + other.tokens, self.credits + other.credits
-        )
+        return Totals(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def __sub__(self, other: Totals) -> Totals:
-        return Totals(
-            self.calls - other.calls, self.tokens - other.tokens, self.credits - other.credits
-        )
+        return Totals(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def parse_since(since: str | date | datetime | timedelta | None) -> datetime | None:
@@ -212,6 +215,20 @@ class Store:
             )
         return cur.rowcount > 0
 
+    def forget(self, taskids: Sequence[str] | None = None, *, status: str | None = None) -> int:
+        """Mark tasks forgotten (hidden from lists and --resume; the rows stay): these task
+        ids, or every task with `status`. Returns how many rows were newly marked."""
+        sql = "UPDATE calls SET forgotten_at = ? WHERE forgotten_at IS NULL AND taskid IS NOT NULL"
+        args: list[Any] = [iso(datetime.now(timezone.utc))]
+        if taskids is not None:
+            sql += f" AND taskid IN ({', '.join('?' * len(taskids))})" if taskids else " AND 0"
+            args.extend(taskids)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        with self._lock:
+            return int(self._connection().execute(sql, args).rowcount)
+
     # -- reading ----------------------------------------------------------------------------
 
     def select(
@@ -222,12 +239,14 @@ class Store:
         model: str | Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
         tasks_only: bool = False,
+        forgotten: bool = True,
         newest_first: bool = False,
         limit: int | None = None,
         demo: bool | None = None,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
-        `demo`: only real calls (False), only demo calls (True), or both (None)."""
+        `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
+        (False), only demo calls (True), or both (None)."""
         where: list[str] = []
         args: list[Any] = []
         if demo is not None:
@@ -244,6 +263,8 @@ class Store:
             args.extend(values)
         if tasks_only:
             where.append("taskid IS NOT NULL")
+        if not forgotten:
+            where.append("forgotten_at IS NULL")
         order = "DESC" if newest_first else "ASC"
         sql = f"SELECT {', '.join(COLUMNS)} FROM calls"
         if where:
@@ -275,7 +296,9 @@ class Store:
     def totals(self, since: datetime | None = None, *, demo: bool = False) -> Totals:
         """Real calls (or, with `demo`, demo calls) started at `since` or later."""
         sql = (
-            "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0) FROM calls"
+            "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
+            "COUNT(*) - COUNT(credits), "
+            "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) FROM calls"
             " WHERE demo = ?"
         )
         args: tuple[Any, ...] = (1 if demo else 0,)
@@ -283,19 +306,26 @@ class Store:
             sql += " AND started_at >= ?"
             args += (iso(since),)
         with self._lock:
-            calls, tokens, credits = self._connection().execute(sql, args).fetchone()
-        return Totals(int(calls), int(tokens), float(credits))
+            calls, tokens, credits, unreported, estimated = (
+                self._connection().execute(sql, args).fetchone()
+            )
+        return Totals(int(calls), int(tokens), float(credits), int(unreported), float(estimated))
 
     def totals_by_world(self, since: datetime) -> dict[bool, Totals]:
         """{False: real calls' totals, True: demo calls'} since `since`, in one query."""
         sql = (
-            "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0) "
+            "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
+            "COUNT(*) - COUNT(credits), "
+            "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) "
             "FROM calls WHERE started_at >= ? GROUP BY demo"
         )
         out = {False: Totals(), True: Totals()}
         with self._lock:
-            for demo, calls, tokens, credits in self._connection().execute(sql, (iso(since),)):
-                out[bool(demo)] = Totals(int(calls), int(tokens), float(credits))
+            for demo, *values in self._connection().execute(sql, (iso(since),)):
+                calls, tokens, credits, unreported, estimated = values
+                out[bool(demo)] = Totals(
+                    int(calls), int(tokens), float(credits), int(unreported), float(estimated)
+                )
         return out
 
     def count(self) -> int:

@@ -46,6 +46,15 @@ class Spend:
     totals: Totals
     rank: int = _FINAL
 
+    @property
+    def credits(self) -> float | None:
+        """The row's reported credits, None if none were."""
+        return None if self.totals.unreported else self.totals.credits
+
+    @property
+    def estimate(self) -> float | None:
+        return self.totals.estimated if self.totals.unreported else None
+
 
 def fold(previous: Spend | None, record: UsageRecord) -> Spend:
     """The row's spend once `record` is applied to it, as the ledger's upsert applies it.
@@ -56,14 +65,24 @@ def fold(previous: Spend | None, record: UsageRecord) -> Spend:
     """
     rank = _RANK.get(record.status, _FINAL)
     if previous is None:
-        totals = Totals(1, record.total_tokens or 0, record.credits or 0.0)
+        totals = _row(record.total_tokens or 0, record.credits, record.credits_estimate)
         return Spend(utc_day(record.started_at), totals, rank)
     if rank < previous.rank:
         return previous
     known = previous.totals
     tokens = record.total_tokens if record.total_tokens is not None else known.tokens
-    credits = record.credits if record.credits is not None else known.credits
-    return Spend(previous.day, Totals(1, tokens, credits), rank)
+    credits = record.credits if record.credits is not None else previous.credits
+    estimate = record.credits_estimate
+    if estimate is None:
+        estimate = previous.estimate
+    return Spend(previous.day, _row(tokens, credits, estimate), rank)
+
+
+def _row(tokens: int, credits: float | None, estimate: float | None) -> Totals:
+    """What one row adds to the totals, as `Store.totals` sums it."""
+    if credits is not None:
+        return Totals(1, tokens, credits)
+    return Totals(1, tokens, 0.0, 1, estimate or 0.0)
 
 
 class TodayTally:

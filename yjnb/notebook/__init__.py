@@ -36,8 +36,10 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
+    from .._prices import configure
     from .magics import YJMagics
 
+    configure(None)  # `%config YJMagics.prices` goes with the magics
     manager = ipython.magics_manager
     for kind in ("line", "cell"):
         for name in list(manager.magics[kind]):

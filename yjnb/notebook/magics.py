@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
-from traitlets import Bool, Enum, Float, Integer, Unicode, observe
+from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, observe, validate
 from traitlets.config.configurable import Configurable
 
 from .._errors import YJError
@@ -173,7 +173,10 @@ class YJMagics(Magics, Configurable):
     ).tag(config=True)
     wait_timeout = Float(600.0, help="Seconds a media magic waits for its task.").tag(config=True)
     media_dir = Unicode(
-        "", help="Where media are saved; empty means YJ_HOME/media. --save overrides it."
+        "media",
+        help="Folder for the media the magics and forms make, relative to the notebook (the "
+        "kernel's working directory), so a saved notebook finds them again; --save overrides "
+        "it; empty means YJ_HOME/media (not reachable from the notebook: images are embedded).",
     ).tag(config=True)
     budget_credits = Float(
         0.0, help="Daily credit budget: warn at 80%, refuse paid calls beyond it. 0 = none."
@@ -183,10 +186,32 @@ class YJMagics(Magics, Configurable):
     ).tag(config=True)
     ledger = Bool(True, help="Record every call and task in the usage ledger.").tag(config=True)
     ledger_prompts = Bool(True, help="Store prompts in the usage ledger.").tag(config=True)
+    prices = Dict(
+        help="Credits per 1,000 tokens by model, for estimates where the platform reports no "
+        'credits: {"qwen3-max": {"input": 0.0024, "output": 0.0096}}. Empty: '
+        "YJ_HOME/prices.toml if there is one. Estimates are always marked (≈, est.).",
+    ).tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, config=getattr(shell, "config", None), **kwargs)
         self.session = Session(self, shell)  # reads the traitlets above, live
+
+    @validate("prices")
+    def _check_prices(self, proposal: Any) -> Any:
+        from .._estimates import parse_prices
+
+        try:
+            parse_prices(proposal["value"])
+        except YJError as exc:
+            raise TraitError(str(exc)) from None
+        return proposal["value"]
+
+    @observe("prices")
+    def _prices_set(self, change: Any) -> None:
+        """The process's price table (the core's estimates read it): this, else the file."""
+        from .._prices import configure
+
+        configure(change["new"])
 
     @observe("ledger", "ledger_prompts")
     def _ledger_switched(self, change: Any) -> None:
@@ -306,6 +331,11 @@ class YJMagics(Magics, Configurable):
     @argument("--resume", action="store_true", help="Re-attach live cards to unfinished tasks.")
     @argument("--all", action="store_true", help="List every task, not only recent ones.")
     @argument("-p", "--profile", help="Only the tasks of this profile.")
+    @argument(
+        "--forget", metavar="TASKID",
+        help="Hide this task from the list and --resume (its ledger row stays).",
+    )  # fmt: skip
+    @argument("--forget-lost", action="store_true", help="Forget every task marked lost.")
     @argument("taskid", nargs="?", help="One task to show.")
     @line_magic
     @answers_help

@@ -14,6 +14,7 @@ is imported the first time it is asked for. A protocol translates and performs n
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,15 @@ from .._errors import ValidationError
 if TYPE_CHECKING:
     from .base import Protocol
 
-__all__ = ["NAMES", "canonical", "capability_problem", "create", "get", "supporting"]
+__all__ = [
+    "NAMES",
+    "canonical",
+    "capability_problem",
+    "create",
+    "get",
+    "media_parameter_names",
+    "supporting",
+]
 
 # name -> (module, class); the order is the one users see.
 _CLASSES = {
@@ -55,6 +64,18 @@ def get(name: str) -> type[Protocol]:
 def create(name: str, base_url: str = "", platform: str | None = None) -> Protocol:
     """An instance of the protocol `name`, bound to a base URL and a default platform."""
     return get(name)(base_url, platform)
+
+
+@functools.lru_cache(maxsize=1)
+def media_parameter_names() -> frozenset[str]:
+    """Every image or video parameter name (normalized and wire) that any model of any
+    protocol's catalog takes: `size=` on a model without it is a parameter for the wrong
+    model, not prompt text."""
+    names: set[str] = set()
+    for name in NAMES:
+        catalog = create(name).catalog
+        names |= catalog.known_names("image") | catalog.known_names("video")
+    return frozenset(names)
 
 
 def supporting(capability: str) -> list[str]:

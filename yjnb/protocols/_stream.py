@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import MalformedResponse, StreamInterrupted
+from .._estimates import estimated_usage
 from .._types import ChatChunk, ChatResult, Usage
 
 __all__ = ["StreamAccumulator", "parse_completion", "str_field"]
@@ -132,6 +133,12 @@ class StreamAccumulator:
             latency_s=now - self.started,
             prompt=self.prompt,
             system=self.system,
+            # Cut off before its usage chunk: what was sent and received, estimated.
+            usage_estimate=(
+                estimated_usage(f"{self.system or ''}{self.prompt}", self.reasoning + self.text)
+                if interrupted and self.usage is None
+                else None
+            ),
         )
 
     def absorb(self, body: Any) -> None:

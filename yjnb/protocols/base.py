@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from .._catalog import Catalog
 from .._catalog_types import Prepared
-from .._errors import MalformedResponse
+from .._errors import APIError, MalformedResponse
 from .._types import ModelInfo, RetryKind, Task, utcnow
 from ._stream import StreamAccumulator
 
@@ -217,6 +217,11 @@ class Protocol:
     def status_request(self, task: Task, *, detail: bool = False) -> WireRequest | None:
         """The request that reads a task's status; None when there is nothing to poll."""
         raise NotImplementedError
+
+    def task_unknown(self, error: APIError) -> bool:
+        """Whether an error answer to a status request means the service does not know the
+        task (the seeds answer 404, "任务ID不存在" / "Task not found"): it is then `lost`."""
+        return error.status_code == 404
 
     def parse_status(self, task: Task, body: Any) -> Inline:
         """Fold one status answer into `task`; returns media that came inline."""

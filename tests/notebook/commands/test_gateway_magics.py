@@ -10,7 +10,7 @@ from chat_helpers import run
 from conftest import Sent
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
-from media_helpers import last_html
+from media_helpers import image_outputs, last_html
 
 GW_CHAT = "POST /google/v1/chat/completions"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -99,7 +99,7 @@ def test_image_is_an_async_task_that_is_polled(gw: Any, emulator: Any) -> None:
     task = gw.user_ns["t"]
     assert task.status == "SUCCEEDED" and task.platform == "google"
     assert Path(task.local_paths["image"]).is_file()
-    assert "<img src=" in last_html(captured)
+    assert ">ok</span>" in last_html(captured) and len(image_outputs(captured)) == 1
     assert emulator.count("POST /google/v1/images/generations") == 1
     assert emulator.count(f"GET /google/v1/images/{task.taskid}") >= 1
 
@@ -140,7 +140,7 @@ def test_failed_video_shows_the_reason(gw: Any, emulator: Any) -> None:
         gw.run_line_magic("yj_video", "-p gw -o v a cat")
     assert gw.user_ns["v"].status == "FAILED"
     html = last_html(captured)
-    assert "FAILED" in html and "failed:</b>" in html and "<video" not in html
+    assert ">failed</span>" in html and "failed:</b>" in html and "<video" not in html
 
 
 @pytest.mark.filterwarnings("ignore::yjnb.YJWarning")  # the core warns too; the magic prints it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,9 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from ..media_helpers import JPEG, last_html, watcher_of
+    from ..media_helpers import JPEG, image_outputs, last_html, watcher_of
 else:
-    from media_helpers import JPEG, last_html, watcher_of
+    from media_helpers import JPEG, image_outputs, last_html, watcher_of
 
 from yjnb.notebook.services.media_request import split_params
 from yjnb.protocols import create
@@ -65,25 +66,49 @@ def test_video_card_updates_in_place_and_becomes_the_result(ip: Any, emulator: A
     video, cover = Path("out") / f"{task.taskid}.mp4", Path("out") / f"{task.taskid}-cover.jpg"
     assert video.is_file() and cover.is_file()
     assert f"<video controls preload='metadata' src='out/{task.taskid}.mp4'" in html
-    assert f"poster='out/{task.taskid}-cover.jpg'" in html
+    # The poster is the saved cover itself (3.7 KB), embedded: seen without the folder too.
+    poster = base64.b64encode(cover.read_bytes()).decode()
+    assert f"poster='data:image/jpeg;base64,{poster}'" in html
+    assert outputs[-1].data["image/jpeg"] == poster  # for viewers that show no HTML
+    assert "width:min(100%,640px)" in html
     assert "50 credits" in html and "2 s" in html and "1080p" in html
     assert f"href='out/{task.taskid}.mp4'" in html
-    assert "base64" not in html
+    assert "data:video" not in html and html.count("base64,") == 1  # never the video itself
     assert task.local_paths["video"] == str(video.absolute())
     assert emulator.count(VIDEO_POST) == 1
 
 
-def test_image_is_saved_under_yj_home_media_by_default(
+def test_image_is_saved_beside_the_notebook_and_embedded_in_the_output(
     ip: Any, emulator: Any, isolated_env: Path
 ) -> None:
     with capture_output() as captured:
         ip.run_line_magic("yj_image", "-o t a red apple")
     task = ip.user_ns["t"]
     saved = Path(task.local_paths["image"])
-    assert saved.parent == isolated_env / "media" and saved.is_file()
+    assert saved.parent == Path.cwd() / "media" and saved.is_file()  # the default media_dir
     assert saved.name == f"{task.taskid}.png"
-    assert "<img src='yjhome/media/" in last_html(captured)  # YJ_HOME is under the cwd here
+    html = last_html(captured)
+    assert f"href='media/{task.taskid}.png'" in html  # the card links the file
+    card_text = [o.data["text/plain"] for o in captured.outputs if "text/html" in o.data][-1]
+    assert f"saved: media/{task.taskid}.png" in card_text  # no author's home directory
+    assert "<img" not in html  # ... and the ordinary image output after it shows it
+    (embedded,) = image_outputs(captured)
+    assert base64.b64decode(embedded["image/png"]) == saved.read_bytes()
+    assert f"{task.taskid}.png" in embedded["text/plain"]
+    assert captured.outputs[-1].data is embedded  # after the card's final state
     assert emulator.count(IMAGE_POST) == 1
+
+
+def test_an_empty_media_dir_means_yj_home_media(
+    ip: Any, magics: Any, emulator: Any, isolated_env: Path
+) -> None:
+    magics.media_dir = ""
+    with capture_output() as captured:
+        ip.run_line_magic("yj_image", "-o t a red apple")
+    saved = Path(ip.user_ns["t"].local_paths["image"])
+    assert saved.parent == isolated_env / "media" and saved.is_file()
+    assert not Path("media").exists()
+    assert len(image_outputs(captured)) == 1  # embedded all the same
 
 
 def test_media_dir_setting_and_cell_body_prompt(ip: Any, magics: Any, emulator: Any) -> None:
@@ -159,7 +184,7 @@ def test_failed_task_shows_the_platforms_reason(ip: Any, emulator: Any) -> None:
         ip.run_line_magic("yj_video", "-o t a cat")
     html = last_html(captured)
     assert ip.user_ns["t"].status == "FAILED"
-    assert "FAILED" in html and "failed:</b> " + FAIL_REASON in html
+    assert ">failed</span>" in html and "failed:</b> " + FAIL_REASON in html
     assert "<video" not in html
 
 
@@ -173,7 +198,8 @@ def test_stuck_task_reaches_the_deadline_and_stays_resumable(
         ip.run_line_magic("yj_video", "-o t --timeout 0.3 a cat")
     task = ip.user_ns["t"]
     html = last_html(captured)
-    assert "deadline reached: still RUNNING" in html and "%yj_tasks --resume" in html
+    assert ">timeout</span>" in html and "deadline reached: still running" in html
+    assert "%yj_tasks --resume" in html
     assert magics.session.client().task(task.taskid).status == "RUNNING"
     pending = [r["taskid"] for r in default_ledger().pending_tasks(include_timeout=True)]
     assert task.taskid in pending
@@ -256,17 +282,32 @@ def test_yj_tasks_lists_and_shows_tasks(ip: Any, emulator: Any) -> None:
     html = last_html(captured)
     assert ip.user_ns["t"].taskid in html and ip.user_ns["f"].taskid in html
     assert "a &lt;b&gt;bold&lt;/b&gt; apple" in html and "<b>bold" not in html
-    assert "SUCCEEDED" in html and "FAILED" in html
+    # The ledger's words, not the platform's (one vocabulary: yjnb._status).
+    assert "<td style='text-align:left'>ok</td>" in html
+    assert "<td style='text-align:left'>failed</td>" in html
+    assert "SUCCEEDED" not in html and "FAILED" not in html
     with capture_output() as captured:
         ip.run_line_magic("yj_tasks", ip.user_ns["f"].taskid)
     assert FAIL_REASON in last_html(captured)
+    assert image_outputs(captured) == []
+    with capture_output() as captured:  # a finished image shows its embedded data again
+        ip.run_line_magic("yj_tasks", ip.user_ns["t"].taskid)
+    (embedded,) = image_outputs(captured)
+    assert (
+        base64.b64decode(embedded["image/png"])
+        == Path("media", f"{ip.user_ns['t'].taskid}.png").read_bytes()
+    )
 
 
 def test_no_prompt_shows_the_form(ip: Any, emulator: Any) -> None:
     from yjnb.notebook.widgets.forms import TaskForm
 
-    form = ip.run_line_magic("yj_video", "-m happyhorse-1.0-t2v duration=7")
+    with capture_output() as captured:
+        shown = ip.run_line_magic("yj_video", "-o form -m happyhorse-1.0-t2v duration=7")
+    assert shown is None, "displayed, not returned: no Out[n] prompt"
+    form = ip.user_ns["form"]
     assert isinstance(form, TaskForm)
+    assert [o.data["text/plain"][:9] for o in captured.outputs] == ["TaskForm("]
     assert form.model.value == "happyhorse-1.0-t2v"
     assert form.fields["duration"].input.value == 7
     assert emulator.count(VIDEO_POST) == 0
@@ -291,3 +332,28 @@ def test_yj_tasks_on_an_empty_ledger_says_so_plainly(ip: Any) -> None:
     shown = " ".join(o.data.get("text/plain", "") for o in captured.outputs)
     assert "no tasks yet" in shown
     assert "not available" not in shown  # an empty ledger is not a missing one
+
+
+# -- a parameter of other models, not of this one ------------------------------------------------
+
+
+def test_a_leading_parameter_this_model_does_not_take_is_refused_with_nothing_sent(
+    ip: Any, emulator: Any
+) -> None:
+    # `size` is a parameter of wan2.6-t2v and of the OpenAI-style image models, not of
+    # wan2.2-t2i-flash: charged as "size=999x999 a cat" before, refused now.
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("yj_image", "-m wan2.2-t2i-flash size=999x999 a cat")
+    message = str(info.value)
+    assert message.startswith("nothing was sent")
+    assert "unknown parameter 'size' for wan2.2-t2i-flash (t2i); allowed: negative_prompt" in (
+        message
+    )
+    with pytest.raises(UsageError, match=r"unknown parameter 'size' for viduq3-pro \(t2v\)"):
+        ip.run_line_magic("yj_video", "-m viduq3-pro size=1280*720 a cat")
+    assert emulator.counts == {}
+    # After the first prompt word, or a name no model takes, it is prompt text as before.
+    params, prompt = split_params("image", "wan2.2-t2i-flash", ["a", "size=2", "cat"], catalog=YJ)
+    assert params == {} and prompt == ["a", "size=2", "cat"]
+    params, prompt = split_params("image", "wan2.2-t2i-flash", ["x=1", "cat"], catalog=YJ)
+    assert params == {} and prompt == ["x=1", "cat"]

@@ -66,3 +66,19 @@ def test_demo_mode_is_said(shell: Any, magics: Any) -> None:
 def test_unknown_catelog(shell: Any) -> None:
     with pytest.raises(UsageError, match="unknown catelog 'xyz'; known: t2t"):
         shell.run_line_magic("yj_models", "xyz")
+
+
+def test_text_columns_are_left_aligned_and_escaped(
+    shell: Any, magics: Any, monkeypatch: Any
+) -> None:
+    client = magics.session.client()
+    extra = ModelInfo(id="brand-new-model", catelog="t2v", vendor="acme", description="<b>x</b>")
+    monkeypatch.setattr(client, "models", lambda catelog=None: [extra])
+    shown = run(shell, "t2v", kind="yj_models")
+    html = shown.outputs[-1].data["text/html"]
+    cells = html.count("<td ")
+    assert cells == html.count("<td style='text-align:left;vertical-align:top'>") > 0
+    assert html.count("<th style='text-align:left") == len(shell.user_ns["_yj"].columns)
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x" not in html
+    text = shown.outputs[-1].data["text/plain"]
+    assert text.splitlines()[0].startswith("model ") and "viduq3-pro" in text

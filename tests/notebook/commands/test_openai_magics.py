@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from chat_helpers import CHAT, run
 from conftest import Sent
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
-from media_helpers import last_html, watcher_of
+from media_helpers import image_outputs, last_html, watcher_of
 
 OA_CHAT = "POST /v1/chat/completions"
 OA_RESPONSES = "POST /v1/responses"
@@ -134,7 +135,9 @@ def test_image_is_made_at_once_and_shown(oa: Any, emulator: Any) -> None:
     saved = Path(task.local_paths["image"])
     assert saved == (Path("out") / saved.name).absolute() and saved.read_bytes()[:4] == PNG[:4]
     html = last_html(captured)
-    assert f"<img src='out/{saved.name}'" in html
+    assert f"href='out/{saved.name}'" in html
+    (embedded,) = image_outputs(captured)  # the image itself: an ordinary output
+    assert base64.b64decode(embedded["image/png"]) == saved.read_bytes()
     tokens = task.usage["total_tokens"]
     assert tokens > 0 and f"this call: {tokens:,} tokens" in html  # no credits on this API
     assert emulator.count(OA_IMAGES) == 1 and emulator.count("POST /v1/images/edits") == 0
@@ -146,7 +149,8 @@ def test_image_edit_with_several_results(oa: Any, emulator: Any, wire: list[Sent
         oa.run_line_magic("yj_image", "-p oa -o t images=a.png n=2 put a hat on it")
     task = oa.user_ns["t"]
     assert task.succeeded and {"image", "image-2"} <= set(task.local_paths)
-    assert last_html(captured).count("<img ") == 2
+    shown = [base64.b64decode(o["image/png"]) for o in image_outputs(captured)]
+    assert shown == [Path(task.local_paths[k]).read_bytes() for k in ("image", "image-2")]
     assert emulator.count(OA_EDITS) == 1
     (edit,) = [s for s in wire if s.path == "/v1/images/edits"]
     assert [name for name, _ in edit.files] == ["image"] and edit.data["n"] == "2"
@@ -207,7 +211,7 @@ def test_remix_refusals_are_one_line_and_send_nothing(oa: Any, magics: Any, emul
     emulator.set_speed(1.0)  # the source never finishes during the test
     oa.run_line_magic("yj_video", "-p oa --bg -o v -m sora-2 a cat")
     taskid = oa.user_ns["v"].taskid
-    with pytest.raises(UsageError, match="not finished"):
+    with pytest.raises(UsageError, match=r"that video is (pending|running), not finished ok"):
         oa.run_line_magic("yj_video", f"-p oa --remix {taskid} make it blue")
     with pytest.raises(UsageError, match="needs a prompt"):
         oa.run_line_magic("yj_video", "-p oa --remix video_unknown")

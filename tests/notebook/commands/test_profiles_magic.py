@@ -163,8 +163,9 @@ def test_tasks_and_usage_by_profile(shell: Any, profiles: Path) -> None:
     for name in "ab":  # one task: the card from the ledger and the service
         with capture_output() as cap:
             shell.run_line_magic("yj_tasks", ns[name].taskid)
-        html = cap.outputs[-1].data["text/html"]
-        assert "SUCCEEDED" in html and "<img src=" in html
+        html = cap.outputs[0].data["text/html"]
+        assert ">ok</span>" in html and "<img" not in html
+        assert "image/png" in cap.outputs[1].data  # the image, embedded beside the card
 
     shell.run_cell_magic("yj_chat", "-p oa", "echo: hi")
     with capture_output() as cap:
@@ -204,7 +205,8 @@ OPENAI_MEDIA = [s for s in OA.catalog.specs() if s.catelog != "t2t"]
 
 
 def test_the_magic_with_no_prompt_shows_the_openai_form(shell: Any, profiles: Path) -> None:
-    f = shell.run_line_magic("yj_video", "-p oa")
+    shell.run_line_magic("yj_video", "-p oa -o f")
+    f = shell.user_ns["f"]
     assert isinstance(f, TaskForm) and f.catalog.name == "openai"
     assert f.model.value == "veo-3.1" and list(f.model.options) == [
         "veo-3.1",
@@ -212,7 +214,8 @@ def test_the_magic_with_no_prompt_shows_the_openai_form(shell: Any, profiles: Pa
         "sora-2-pro",
     ]
     assert [v for _, v in f.catelog.options] == ["t2v", "i2v"]
-    f = shell.run_line_magic("yj_image", "-p gw -m dall-e-3 quality=hd")
+    shell.run_line_magic("yj_image", "-p gw -o f -m dall-e-3 quality=hd")
+    f = shell.user_ns["f"]
     assert f.fields["quality"].input.value == "hd"
     assert "nano-banana-pro" in f.model.options and "wan2.2-t2i-flash" not in f.model.options
 
@@ -254,5 +257,5 @@ def test_form_submit_on_a_gateway_profile(magics: Any, profiles: Path, emulator:
     watcher = f.submit()
     task = watcher.result(timeout=30)
     assert task.succeeded and task.platform == "google" and task.model == "veo-3.1"
-    assert "<video controls" in f.cards.children[0].value
+    assert "<video controls" in watcher.card.render_html()
     assert emulator.count("POST /google/v1/videos") == 1

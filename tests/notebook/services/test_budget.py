@@ -99,15 +99,19 @@ def test_budgets_are_off_with_the_ledger(magics: Any) -> None:
 def test_usage_line_after_real_calls(magics: Any) -> None:
     answer = magics.session.client().chat("你是谁")
     n = answer.usage.total_tokens
+    # The platform reports no chat credits: said so, never "0 credits".
     assert usage_line("chat", tokens=n) == (
-        f"this call: {n:,} tokens · today: 1 call, {n:,} tokens, 0 credits"
+        f"this call: {n:,} tokens, credits not reported · today: 1 call, {n:,} tokens, "
+        "credits not reported"
     )
     spend_video(magics)
     assert usage_line("video", credits=25.0) == (
-        f"this call: 25 credits · today: 2 calls, {n:,} tokens, 25 credits"
+        f"this call: 25 credits · today: 2 calls, {n:,} tokens, 25 credits + 1 call not reported"
     )
     other_kernel_spends(1234.5)
-    assert usage_line("video").endswith("today: 3 calls, " + f"{n:,} tokens, 1,259.5 credits")
+    assert usage_line("video").endswith(
+        f"today: 3 calls, {n:,} tokens, 1,259.5 credits + 1 call not reported"
+    )
     # A task whose usage has no credits (a failed one, say) does not promise them later.
     assert usage_line("video").startswith("this call: credits not reported · ")
 

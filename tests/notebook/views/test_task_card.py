@@ -116,7 +116,7 @@ def test_card_publishes_only_changes_then_the_final_state() -> None:
     assert len(sink.shown) == 1 and sink.updates == []
     task.status = "RUNNING"
     card.refresh()
-    assert len(sink.updates) == 1 and "RUNNING" in sink.updates[-1]["text/plain"]
+    assert len(sink.updates) == 1 and " running " in sink.updates[-1]["text/plain"]
     card.refresh(force=True)
     assert len(sink.updates) == 2
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 import pytest
+from IPython.utils.capture import capture_output
 
 if __package__:  # tests/notebook as a package or as a rootdir-inserted folder
-    from ..media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME
+    from ..media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME, image_outputs, last_html
 else:
-    from media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME
+    from media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME, image_outputs, last_html
 
 from yjnb.notebook import form
 from yjnb.notebook.magics import split_words
@@ -150,27 +152,53 @@ def test_copy_as_magic_shows_the_line(magics: Any) -> None:
     assert f.magic_text.value == "%%yj_video -m viduq3-pro duration=4\nx=1\nsecond line"
 
 
-def test_submit_starts_a_background_task_with_its_card_under_the_form(
-    magics: Any, emulator: Any
-) -> None:
+def test_submit_shows_its_card_and_image_as_ordinary_outputs(magics: Any, emulator: Any) -> None:
     f = form("image", session=magics.session)
     f.prompt.value = "a <b>red</b> apple"
     f.fields["negative_prompt"].input.value = "blurry"
-    watcher = f.submit_button.click() or f.watchers[-1]
-    task = watcher.result(timeout=30)
+    with capture_output() as captured:
+        watcher = f.submit_button.click() or f.watchers[-1]
+        task = watcher.result(timeout=30)
     assert task.status == "SUCCEEDED" and task.params == {"negative_prompt": "blurry"}
-    card = f.cards.children[0]
-    assert isinstance(card, w.HTML) and "<img src=" in card.value
-    assert "a &lt;b&gt;red&lt;/b&gt; apple" in card.value
+    # Plain display data (saved with the notebook), not a widget that needs its kernel.
+    assert all("application/vnd.jupyter.widget-view+json" not in o.data for o in captured.outputs)
+    html = last_html(captured)
+    assert ">ok</span>" in html and "a &lt;b&gt;red&lt;/b&gt; apple" in html
+    assert f"href='media/{task.taskid}.png'" in html
+    (embedded,) = image_outputs(captured)
+    assert base64.b64decode(embedded["image/png"]) == Path(task.local_paths["image"]).read_bytes()
     assert emulator.count("POST /llmage/v1/image/generations") == 1
+
+
+def test_a_clicks_results_go_to_the_cell_that_displayed_the_form(magics: Any) -> None:
+    """In a kernel a click is handled under the comm message's header, not a cell's: the
+    results must be published under the header of the cell that displayed the form."""
+    shell = magics.session.shell
+    display_cell = {"msg_id": "cell-1", "msg_type": "execute_request"}
+    click = {"msg_id": "click-1", "msg_type": "comm_msg"}
+    f = form("image", session=magics.session)
+    shell.parent_header = display_cell  # what `get_parent` answers in ipykernel
+    try:
+        with capture_output():
+            f._ipython_display_()
+        assert f.display_parent is display_cell
+        shell.parent_header = click
+        assert f._result_parent() is display_cell
+        later_cell = {"msg_id": "cell-2", "msg_type": "execute_request"}
+        shell.parent_header = later_cell  # `form.submit()` called from code in another cell
+        assert f._result_parent() is later_cell
+    finally:
+        del shell.parent_header
 
 
 def test_submit_with_no_balance_says_so_in_the_form(magics: Any, emulator: Any) -> None:
     emulator.set_balance(emulator.api_key, 0)
     f = form("video", session=magics.session)
     f.prompt.value = "a cat"
-    assert f.submit() is None
-    assert "Insufficient balance" in f.status.value and f.cards.children == ()
+    with capture_output() as captured:
+        assert f.submit() is None
+    assert "Insufficient balance" in f.status.value and f.watchers == []
+    assert captured.outputs == []
 
 
 def test_yjnb_form_from_python(ip: Any, emulator: Any) -> None:
@@ -180,3 +208,16 @@ def test_yjnb_form_from_python(ip: Any, emulator: Any) -> None:
     assert f.session is ip.magics_manager.registry["YJMagics"].session
     assert list(f.model.options) == [s.id for s in YJ.catalog.specs("t2i")]
     assert f.catelog.disabled
+
+
+def test_a_form_on_a_cells_last_line_is_displayed_without_an_out_prompt(ip: Any) -> None:
+    """`yjnb.form(...)` as a cell's last expression: display data, no `execute_result`."""
+    import yjnb
+
+    f = yjnb.form("image")
+    with capture_output() as captured:
+        data, _ = ip.displayhook.compute_format_data(f)
+    assert data == {}, "nothing for an Out[n] prompt"
+    (shown,) = captured.outputs
+    assert "application/vnd.jupyter.widget-view+json" in shown.data
+    assert shown.data["application/vnd.jupyter.widget-view+json"]["model_id"] == f.model_id

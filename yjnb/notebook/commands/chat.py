@@ -197,13 +197,28 @@ def _stream(
     view.start()
     out = run_streams(client.aio, requests, view, interval=session.options.refresh_interval)
     notes = [_note(out, i) for i in range(len(models))]
-    tokens = sum(r.usage.total_tokens for r in out.results if r is not None and r.usage)
-    extra = usage_line("chat", tokens=tokens, demo=demo)
+    extra = _usage_line(out.results, demo=demo)
     if isinstance(view, StreamView):
         view.finish(out.results[0], note=notes[0], extra=extra)
     else:
         view.finish(out.results, notes, extra)
     return out
+
+
+def _usage_line(results: list[ChatResult | None], *, demo: bool) -> str:
+    """This cell's tokens and credits: reported ones as they are; an interrupted answer's
+    tokens and the price table's credits marked as estimates; none reported: said so."""
+    done = [r for r in results if r is not None]
+    reported = [r.usage.total_tokens for r in done if r.usage is not None]
+    guessed = [r.usage_estimate.completion_tokens for r in done if r.usage_estimate is not None]
+    estimates = [r.credits_estimate for r in done if r.credits_estimate is not None]
+    return usage_line(
+        "chat",
+        tokens=sum(reported) if reported and not guessed else None,
+        tokens_estimate=sum(reported) + sum(guessed) if guessed else None,
+        credits_estimate=sum(estimates) if estimates else None,
+        demo=demo,
+    )
 
 
 def _raise_problems(models: list[str], out: Outcome, *, demo: bool) -> None:

@@ -1,10 +1,11 @@
 """%yj_video and %yj_image: words to a checked request, a live card that follows the task.
 
 The line's words become parameters and a prompt (`services/media_request.py`); with no prompt
-at all the magic shows the form instead (`widgets/forms.py`). The profile's protocol picks the
-catalog (`Protocol.catalog`): the Yuanjing models, or for openai and gateway profiles
-the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose `duration`, `first_frame`
-and `images` the core sends as `seconds`, `input_reference` and `image` edits.
+at all the magic displays the form instead (`widgets/forms.py`; `-o VAR` keeps it). The
+profile's protocol picks the catalog (`Protocol.catalog`): the Yuanjing models, or for openai
+and gateway profiles the OpenAI-style ones (nano-banana, dall-e, veo-3.1, sora-2), whose
+`duration`, `first_frame` and `images` the core sends as `seconds`, `input_reference` and
+`image` edits.
 
 Everything is checked once, by the core, before anything is sent (one `UsageError` listing
 every problem), then the budget, then the checked request is sent as it is and its task
@@ -27,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 
 from ..._config import Settings
+from ..._status import status_word
 from ..._types import Task
 from ...ledger import default_ledger
 from ..protocols import check_platform_option, default_model, protocol_of, require
 from ..services.budget import check_budget
 from ..services.media_request import check_request, split_params
-from ..services.tasks import Watcher, start_task, wait_in_cell
+from ..services.tasks import Watcher, start_task, task_from_row, wait_in_cell
 from ..views.task_card import DisplaySink
 
 if TYPE_CHECKING:
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
     from ..session import Session
 
 __all__ = ["cell_prompt", "run_media", "source_task"]
-
-_UNFINISHED = ("pending", "running", "timeout")
 
 
 def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
@@ -58,9 +58,11 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
     )
     prompt = cell_prompt(body, words)
     if not prompt.strip():
+        from IPython.display import display
+
         from ..widgets.forms import TaskForm  # ipywidgets: only when a form is asked for
 
-        return TaskForm(
+        form = TaskForm(
             kind,
             session,
             model=model,
@@ -68,6 +70,11 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
             profile=args.profile,
             platform=args.platform,
         )
+        # Displayed, not returned: a form cell has no `Out[n]`; `-o VAR` keeps the form.
+        if args.output:
+            session.shell.user_ns[args.output] = form
+        display(form)
+        return None
     prepared = check_request(protocol, settings.profile, kind, model, prompt, params)
     send_checked(session, args, prepared)
     return None
@@ -121,20 +128,7 @@ def source_task(session: Session, taskid: str) -> Task | None:
         rows = [r for r in default_ledger().tasks() if r.get("taskid") == taskid]
     except Exception:  # an unreadable ledger: the service still knows the task
         return None
-    if not rows:
-        return None
-    row = rows[0]
-    params = row.get("params") or {}
-    status = str(row.get("status") or "").lower()
-    return Task(
-        taskid=taskid,
-        status="SUCCEEDED" if status == "ok" else status.upper() or "CREATED",
-        kind=str(row.get("kind") or "video"),
-        model=row.get("model"),
-        prompt=row.get("prompt"),
-        profile=row.get("profile"),
-        platform=params.get("platform") if isinstance(params, dict) else None,
-    )
+    return task_from_row(rows[0]) if rows else None
 
 
 def _check_source(source: Task | None, taskid: str) -> None:
@@ -142,10 +136,11 @@ def _check_source(source: Task | None, taskid: str) -> None:
         return
     if source.kind != "video":
         raise UsageError(f"--remix {taskid}: that task made an image; remix takes a video")
-    status = source.status.lower()
-    if status in _UNFINISHED or status == "created" or (source.done and not source.succeeded):
+    # `interrupted`: this kernel stopped following it; only the service knows how it ended.
+    status = status_word(source.status)
+    if status not in ("ok", "interrupted"):
         raise UsageError(
-            f"--remix {taskid}: that video is {source.status}, not finished; "
+            f"--remix {taskid}: that video is {status}, not finished ok; "
             "remix a video that succeeded (nothing was sent)"
         )
 

@@ -4,7 +4,7 @@
 the OpenAI-style ones for openai and gateway profiles) with each model's parameters and
 allowed values, and marks which are on the service's live list; live models the catalog does
 not know are listed too (their parameters are sent unchecked). The table is a pandas
-DataFrame, shown in full and put in `_yj`.
+DataFrame put in `_yj`, shown in full with its text left-aligned (`views/models_table.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 
 from ... import protocols
 from ..protocols import check_platform_option, protocol_of
+from ..views.models_table import models_bundle
 
 if TYPE_CHECKING:
     from ..._catalog import Catalog
@@ -82,8 +83,7 @@ def run_models(session: Session, args: Any) -> None:
     demo_note = "demo mode (embedded emulator)" if demo else ""
     print(" · ".join(p for p in (total, note, demo_note, "the table is in _yj") if p))
     session.shell.user_ns["_yj"] = frame
-    with pd.option_context("display.max_colwidth", None, "display.max_rows", None):
-        display(frame)
+    display(models_bundle(frame), raw=True)  # in full, text columns left-aligned
 
 
 def _live_models(

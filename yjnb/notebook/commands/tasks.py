@@ -1,4 +1,9 @@
-"""%yj_tasks: the ledger's tasks, one task's card, and `--resume` of unfinished ones.
+"""%yj_tasks: the ledger's tasks, one task's card, `--resume` of unfinished ones, `--forget`.
+
+A task the service answers 404 for is `lost` (the core marks it, `yjnb._media`): `--resume`
+never polls it again. `--forget ID` and `--forget-lost` hide tasks from the list and from
+`--resume` without deleting their rows (they may have been paid for; `--all` still shows
+them). Statuses are the words of `yjnb._status`, the one vocabulary.
 
 `-p PROFILE` keeps the tasks started with that profile (the ledger notes each task's
 profile); with `--resume` only those are followed again, with a task id that profile's client
@@ -8,7 +13,6 @@ the same task service (`services/tasks.py`); the list is drawn by `views/tasks_t
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -18,38 +22,16 @@ from ..._runner import get_runner
 from ..._types import Task
 from ...ledger import default_ledger
 from ..protocols import protocol_of
-from ..services.tasks import Watcher, follow
+from ..services.tasks import Watcher, follow, task_from_row
 from ..views.task_card import DisplaySink, TaskCard
 from ..views.tasks_table import show_tasks
 
 if TYPE_CHECKING:
     from ..session import Session
 
-__all__ = ["list_tasks", "resume", "run_tasks", "show_task", "task_rows"]
+__all__ = ["forget", "list_tasks", "resume", "run_tasks", "show_task", "task_rows"]
 
 TASK_LIST_LIMIT = 20
-
-
-def _task_from_row(row: dict[str, Any]) -> Task:
-    params = dict(row.get("params") or {})
-    platform = params.get("platform")  # a gateway task notes the platform it was made on
-    # What the ledger knows; a status request updates it (an openai image has none to make).
-    status = {"ok": "SUCCEEDED", "failed": "FAILED"}.get(str(row.get("status")), "CREATED")
-    task = Task(
-        taskid=str(row["taskid"]),
-        status=status,
-        kind=str(row.get("kind") or "video"),
-        model=row.get("model"),
-        catelog=row.get("catelog"),
-        prompt=row.get("prompt"),
-        params=params,
-        profile=row.get("profile"),
-        platform=str(platform) if platform else None,
-    )
-    started = row.get("started_at")
-    if isinstance(started, datetime) and started.tzinfo is not None:
-        task.submitted_at = started
-    return task
 
 
 def _client_for(
@@ -99,7 +81,7 @@ def resume(session: Session, profile: str | None = None) -> list[Watcher]:
         if not taskid or (taskid in live and not live[taskid].done):
             continue
         demo = bool(row.get("demo"))
-        attached.append(_attach(session, _task_from_row(row), "resumed from the ledger", demo))
+        attached.append(_attach(session, task_from_row(row), "resumed from the ledger", demo))
     if not attached:
         print("yjnb: no unfinished tasks to resume")
     else:
@@ -109,14 +91,18 @@ def resume(session: Session, profile: str | None = None) -> list[Watcher]:
 
 def show_task(session: Session, taskid: str, profile: str | None = None) -> None:
     live = session.watchers.get(taskid)
-    if live is not None:
+    if live is not None and live.card.outcome != "lost":  # a lost one is looked up again
         card = TaskCard(DisplaySink(session.shell), live.task, demo=live.card.demo)
-        card.outcome, card.note = live.card.outcome, live.card.note
+        card.outcome, card.note, card.error = live.card.outcome, live.card.note, live.card.error
         card.usage_line, card.save_error = live.card.usage_line, live.card.save_error
+        card.embeds, card.poster = live.card.embeds, live.card.poster
         card.show()
+        card.emit_embeds()
         return
     rows = [r for r in default_ledger().tasks() if r.get("taskid") == taskid]
-    task = _task_from_row(rows[0]) if rows else Task(taskid=taskid, profile=profile)
+    # Asked for by id, a lost task is polled again: if the service knows it after all, its
+    # row is updated in place (`ok` replaces `lost`).
+    task = task_from_row(rows[0]) if rows else Task(taskid=taskid, profile=profile)
     demo = bool(rows[0].get("demo")) if rows else None
     client = _client_for(session, task.profile or profile, task.platform, demo)
     try:
@@ -129,7 +115,9 @@ def show_task(session: Session, taskid: str, profile: str | None = None) -> None
             task.local_paths["video" if task.kind == "video" else "image"] = str(path)
         card = TaskCard(DisplaySink(session.shell), task, demo=bool(client.settings.demo))
         card.outcome = "done"
+        card.prepare_media()
         card.show()
+        card.emit_embeds()
     else:
         _attach(session, task, "still running: following it here", demo)
 
@@ -140,7 +128,8 @@ def task_rows(
     """The ledger's tasks, newest first, with the live status of those followed here;
     only those of `profile` if one is given."""
     limit = None if all_tasks or profile else TASK_LIST_LIMIT
-    rows = [r for r in default_ledger().tasks(limit=limit) if profile in (None, r.get("profile"))]
+    found = default_ledger().tasks(limit=limit, forgotten=all_tasks)
+    rows = [r for r in found if profile in (None, r.get("profile"))]
     if not all_tasks:
         rows = rows[:TASK_LIST_LIMIT]
     live = session.watchers
@@ -151,9 +140,9 @@ def task_rows(
             out.append({"taskid": taskid, "kind": w.task.kind, "model": w.task.model,
                         "prompt": w.task.prompt, "started_at": w.task.submitted_at,
                         "profile": w.task.profile})  # fmt: skip
-    for row in out:
+    for row in out:  # what this kernel's card says, in the same words as the ledger
         followed = live.get(str(row.get("taskid")))
-        row["live"] = followed.task.status if followed is not None else None
+        row["live"] = followed.card.status if followed is not None else None
     return out
 
 
@@ -162,8 +151,36 @@ def list_tasks(session: Session, *, all_tasks: bool, profile: str | None = None)
     show_tasks(session.shell, task_rows(session, all_tasks=all_tasks, profile=profile), profile)
 
 
+def forget(session: Session, taskid: str | None, *, lost: bool) -> int:
+    """Hide one task (`--forget ID`) or every lost one (`--forget-lost`) from the list and
+    from --resume; the rows stay. A task followed here is no longer followed."""
+    ledger = default_ledger()
+    if lost:
+        count = ledger.forget_lost()
+        for taskid, watcher in list(session.watchers.items()):
+            if watcher.card.outcome == "lost":
+                del session.watchers[taskid]
+        print(f"yjnb: forgot {count} lost task(s); %yj_tasks --all still lists them")
+        return count
+    assert taskid is not None
+    if not ledger.forget(taskid):
+        known = any(r.get("taskid") == taskid for r in ledger.tasks())
+        why = "it is forgotten already" if known else "the ledger has no such task"
+        raise UsageError(f"--forget {taskid}: {why} (%yj_tasks --all lists every task)")
+    followed = session.watchers.pop(taskid, None)
+    if followed is not None and not followed.done:
+        followed.cancel()
+    print(f"yjnb: forgot task {taskid}; its row stays in the ledger (%yj_tasks --all)")
+    return 1
+
+
 def run_tasks(session: Session, args: Any) -> None:
-    """%yj_tasks [--resume] [--all] [-p PROFILE] [TASKID]."""
+    """%yj_tasks [--resume] [--all] [-p PROFILE] [--forget ID | --forget-lost] [TASKID]."""
+    if args.forget or args.forget_lost:
+        if args.resume or args.taskid or (args.forget and args.forget_lost):
+            raise UsageError("--forget ID and --forget-lost go alone (no --resume, no TASKID)")
+        forget(session, args.forget, lost=bool(args.forget_lost))
+        return
     profile = _profile_name(session, args.profile)
     if args.resume:
         resume(session, profile)

@@ -1,6 +1,11 @@
 """`%yj_usage [--by model|kind|day|profile] [--since DATE] [-p PROFILE] [--plot] [--demo]`:
 what was spent, on what, from the usage ledger; `--plot` charts credits and tokens over time.
-Real calls only; `--demo` shows the calls made in demo mode (the emulator) instead."""
+Real calls only; `--demo` shows the calls made in demo mode (the emulator) instead.
+
+Credits the platform did not report (chat on Yuanjing) show as "not reported", never 0;
+estimates from the user's price table (`yjnb._prices`) are a column of their own, marked
+"≈ … est.", and hatched bars on the plot. Each bar covers its hour or day.
+"""
 
 from __future__ import annotations
 
@@ -52,11 +57,35 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
         return
     if demo:
         print("Calls made in demo mode (the demo emulator): nothing was paid for them.")
+    import pandas as pd
+
     from ...ledger._frame import summarize
 
-    _show(session, summarize(frame, args.by))
+    with pd.option_context("display.max_columns", None, "display.width", 200):
+        _show(session, readable(summarize(frame, args.by)))  # every column, also as text
     if args.plot:
         _show(session, _plot(frame))
+
+
+def readable(summary: Any) -> Any:
+    """The summary for reading: "not reported" for unknown credits, estimates marked, the
+    estimate column only when there is an estimate (the ledger's frame keeps the numbers)."""
+    out = summary.copy()
+    estimates = out.pop("credits_estimate")
+    out["credits"] = [
+        "not reported" if value != value else _number(value)  # NaN: not reported
+        for value in out["credits"]
+    ]
+    if estimates.notna().any():
+        column = ["" if v != v else f"≈{_number(v, estimate=True)} est." for v in estimates]
+        out.insert(out.columns.get_loc("credits") + 1, "credits_estimate", column)
+    return out
+
+
+def _number(value: float, *, estimate: bool = False) -> str:
+    if estimate and 0 < abs(value) < 1:
+        return f"{value:.3g}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _show(session: Session, obj: Any) -> None:
@@ -68,30 +97,50 @@ def _show(session: Session, obj: Any) -> None:
 def _plot(frame: Any) -> Any:
     """Credits and tokens per day (per hour when everything is within two days), as a PNG."""
     try:
-        from matplotlib.figure import Figure
+        figure = usage_figure(frame)
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
     from IPython.display import Image
 
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96)
+    return Image(data=buffer.getvalue(), format="png")
+
+
+def usage_figure(frame: Any) -> Any:
+    """The chart as a matplotlib `Figure`: one bar per bucket, from its start to its end."""
+    from matplotlib.figure import Figure
+
     times = frame["started_at"]
     hourly = (times.max() - times.min()).total_seconds() < 2 * 86400
     bucket = times.dt.floor("h" if hourly else "D").dt.tz_localize(None)
+    estimate = frame["credits_estimate"].where(frame["credits"].isna())
     per = (
-        frame.assign(bucket=bucket)
+        frame.assign(bucket=bucket, estimate=estimate)
         .groupby("bucket")
-        .agg(credits=("credits", "sum"), tokens=("total_tokens", "sum"))
+        .agg(
+            credits=("credits", "sum"),
+            estimate=("estimate", "sum"),
+            tokens=("total_tokens", "sum"),
+        )
     )
     # A bare Figure (no pyplot): no global backend state, no stray figure in the kernel.
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    width = (1 / 24 if hourly else 1) * 0.8
-    top.bar(per.index, per["credits"], width=width, color="#d9822b")
+    # A bar starts where its bucket starts and nearly fills it: calls made at 16:31 are
+    # drawn over 16:00-17:00 (a centred bar would straddle 15:30-16:30).
+    width = (1 / 24 if hourly else 1.0) * 0.9
+    top.bar(per.index, per["credits"], width=width, align="edge", color="#d9822b",
+            label="reported")  # fmt: skip
+    if per["estimate"].any():
+        top.bar(per.index, per["estimate"], width=width, align="edge", bottom=per["credits"],
+                color="none", edgecolor="#d9822b", hatch="//", label="≈ estimated")  # fmt: skip
+        top.legend(loc="upper left", fontsize="small")
     top.set_ylabel("credits")
-    bottom.bar(per.index, per["tokens"].astype("float64"), width=width, color="#2b7bd9")
+    bottom.bar(per.index, per["tokens"].astype("float64"), width=width, align="edge",
+               color="#2b7bd9")  # fmt: skip
     bottom.set_ylabel("tokens")
     bottom.set_xlabel("hour (UTC)" if hourly else "day (UTC)")
     fig.suptitle("yjnb usage")
     fig.autofmt_xdate()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96)
-    return Image(data=buffer.getvalue(), format="png")
+    return fig

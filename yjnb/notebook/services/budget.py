@@ -4,9 +4,11 @@ For the commands and the forms (a contract):
 
 * `check_budget(session, force=args.force, demo=...)` before any paid request: warns at 80 % of
   a budget, raises a one-line `UsageError` beyond it unless `--force`.
-* `usage_line(kind, tokens=..., credits=..., demo=...)` after the call: "this call: 36 tokens
-  · today: 12 calls, 1,234 tokens, 12.5 credits", or "" when the ledger is off. Plain text:
-  escape it.
+* `usage_line(kind, tokens=..., credits=..., demo=...)` after the call: "this call: 36 tokens,
+  credits not reported · today: 12 calls, 1,234 tokens, 12.5 credits + 4 calls not reported",
+  or "" when the ledger is off. Plain text: escape it. Credits the platform did not report say
+  so, never 0; estimates (a price table's, the tokens of an interrupted answer) are marked
+  "≈ … (est.)".
 
 Real and demo calls are two worlds: a real call's budget and "today" count real calls only, a
 demo call's (demo mode, the demo emulator) count demo calls only, so a demo session can try
@@ -26,7 +28,7 @@ from ... import ledger as _ledger
 if TYPE_CHECKING:
     from ..session import Session
 
-__all__ = ["check_budget", "ledger_active", "usage_line"]
+__all__ = ["check_budget", "credits_text", "ledger_active", "usage_line"]
 
 WARN_AT = 0.8
 
@@ -99,9 +101,15 @@ def _raised(budget: float, spent: float) -> float:
 
 
 def usage_line(
-    kind: str, *, tokens: int | None = None, credits: float | None = None, demo: bool = False
+    kind: str,
+    *,
+    tokens: int | None = None,
+    credits: float | None = None,
+    tokens_estimate: int | None = None,
+    credits_estimate: float | None = None,
+    demo: bool = False,
 ) -> str:
-    """One line for under an output: this call's tokens or credits and today's totals.
+    """One line for under an output: this call's tokens and credits and today's totals.
 
     `kind` is "chat", "image" or "video"; "" when the ledger is off (nothing to total).
     Today's totals are those of real calls, or for a `demo` call those of demo calls.
@@ -115,11 +123,36 @@ def usage_line(
     this: list[str] = []
     if tokens is not None:
         this.append(f"{tokens:,} tokens")
-    if credits is not None:
-        this.append(f"{_fmt_credits(credits)} credits")
-    if not this and kind != "chat":
-        this.append("credits not reported")
+    elif tokens_estimate is not None:
+        this.append(f"≈{tokens_estimate:,} tokens received (est.)")
+    this.append(credits_text(credits, credits_estimate))
     calls = "call" if today.calls == 1 else "calls"
-    day = f"today: {today.calls:,} {calls}, {today.tokens:,} tokens, "
-    day += f"{_fmt_credits(today.credits)} credits"
-    return f"this call: {', '.join(this)} · {day}" if this else day
+    day = f"today: {today.calls:,} {calls}, {today.tokens:,} tokens, {_today_credits(today)}"
+    return f"this call: {', '.join(this)} · {day}"
+
+
+def credits_text(credits: float | None, estimate: float | None = None) -> str:
+    """ "2 credits", "≈0.013 credits (est.)" or "credits not reported"."""
+    if credits is not None:
+        return f"{_fmt_credits(credits)} credits"
+    if estimate is not None:
+        return f"≈{_fmt_estimate(estimate)} credits (est.)"
+    return "credits not reported"
+
+
+def _fmt_estimate(value: float) -> str:
+    """An estimate with a few significant digits: small chat prices are fractions."""
+    return f"{value:.3g}" if 0 < abs(value) < 1 else _fmt_credits(value)
+
+
+def _today_credits(today: _ledger.Totals) -> str:
+    """Reported credits, and how many calls reported none (with their estimate, if any)."""
+    estimate = f" (≈{_fmt_estimate(today.estimated)} est.)" if today.estimated else ""
+    if not today.unreported:
+        return f"{_fmt_credits(today.credits)} credits"
+    if today.unreported >= today.calls:
+        return f"credits not reported{estimate}"
+    return (
+        f"{_fmt_credits(today.credits)} credits + {today.unreported:,} "
+        f"{'call' if today.unreported == 1 else 'calls'} not reported{estimate}"
+    )

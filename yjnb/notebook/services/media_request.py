@@ -4,7 +4,9 @@ Words of the form `name=value` whose name is a parameter the catalog knows (a no
 name such as `duration`/`first_frame`, a model's wire name such as `image_file1`, or
 `catelog`) are parameters; the other words are the prompt. For `%%yj_video` the cell body is
 the prompt and every word on the line must be `name=value`. A word like `duraton=4`, close to
-a known name, is refused rather than silently sent as prompt text.
+a known name, is refused rather than silently sent as prompt text; so is a leading word whose
+name some other model takes (`size=999x999` for an image model without `size`): it goes to
+the check as a parameter, which refuses it with what this model takes.
 
 `check_request` asks the core's one validation (`yjnb._prepare.prepare_task`: the protocol and
 its catalog) before anything is sent and turns its `ValidationError` into one `UsageError`
@@ -23,6 +25,7 @@ from ..._catalog import Catalog
 from ..._catalog_types import RESERVED
 from ..._errors import ValidationError
 from ..._prepare import prepare_task
+from ...protocols import media_parameter_names
 from ...protocols.base import PreparedTask, Protocol
 
 __all__ = ["check_request", "split_params"]
@@ -46,7 +49,10 @@ def split_params(
             prompt.append(word)
             continue
         name, value = match.groups()
-        if name in names or unknown_model or has_cell:
+        # Before the first prompt word, a name another model takes is meant as a parameter:
+        # the check refuses it for this model (nothing is charged for it as prompt text).
+        leading = not prompt and name in media_parameter_names()
+        if name in names or unknown_model or has_cell or leading:
             if name in params:
                 problems.append(f"{name} given twice")
             params[name] = value

@@ -20,13 +20,21 @@ import concurrent.futures
 import contextlib
 import logging
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
-from ..._errors import InsufficientBalanceError, TaskTimeout, YJError
+from ..._errors import (
+    AuthenticationError,
+    InsufficientBalanceError,
+    TaskLost,
+    TaskTimeout,
+    YJError,
+)
 from ..._runner import WAIT_SLICE_S, get_runner
+from ..._status import platform_status
 from ..._types import Task
 from ...ledger import default_ledger
 from ...protocols.base import PreparedTask
@@ -42,6 +50,7 @@ __all__ = [
     "media_dir",
     "start_task",
     "submit_and_follow",
+    "task_from_row",
     "wait_in_cell",
 ]
 
@@ -50,12 +59,37 @@ TICK_S = 1.0
 
 
 def media_dir(session: Session, client: Any, save: str | None) -> Path:
-    """`--save DIR` (relative to the notebook), else `YJMagics.media_dir`, else YJ_HOME/media."""
+    """`--save DIR`, else `YJMagics.media_dir` (default `media`), both relative to the notebook
+    (the kernel's working directory), so cards can point at the files by relative URL; an
+    empty `media_dir` means YJ_HOME/media, the Python API's home for downloads."""
     if save:
         return (Path.cwd() / Path(save).expanduser()).absolute()
     if session.options.media_dir:
         return (Path.cwd() / Path(session.options.media_dir).expanduser()).absolute()
     return Path(client.settings.home) / "media"
+
+
+def task_from_row(row: dict[str, Any]) -> Task:
+    """A `Task` as the ledger's row knows it (for --resume, a shown task and --remix)."""
+    params = dict(row.get("params") or {})
+    platform = params.get("platform")  # a gateway task notes the platform it was made on
+    # What the ledger knows; a status request updates it (an openai image has none to make).
+    task = Task(
+        taskid=str(row["taskid"]),
+        # `interrupted` and `lost` say nothing of the platform's side: kept as they are.
+        status=platform_status(row.get("status")) or str(row.get("status") or "PENDING").upper(),
+        kind=str(row.get("kind") or "video"),
+        model=row.get("model"),
+        catelog=row.get("catelog"),
+        prompt=row.get("prompt"),
+        params=params,
+        profile=row.get("profile"),
+        platform=str(platform) if platform else None,
+    )
+    started = row.get("started_at")
+    if isinstance(started, datetime) and started.tzinfo is not None:
+        task.submitted_at = started
+    return task
 
 
 def note_saved(taskid: str, path: str) -> None:
@@ -142,11 +176,17 @@ class Watcher:
             )
         except TaskTimeout:
             self.card.outcome = "timeout"
+        except TaskLost as exc:  # the ledger marks it lost: --resume will not poll it again
+            self.card.outcome = "lost"
+            self.card.error = f"{exc}; %yj_tasks --forget {self.task.taskid} hides it"
         except asyncio.CancelledError:
             self.card.outcome = "stopped"
             self.card.note = "no longer followed here; the task keeps running (%yj_tasks --resume)"
             self._final()
             raise
+        except AuthenticationError as exc:  # the ledger keeps it unfinished: resumable
+            self.card.outcome = "stopped"
+            self.card.error = f"{exc}; the task keeps running: %yj_tasks --resume with that key"
         except YJError as exc:
             self.card.outcome = "error"
             self.card.error = str(exc)
@@ -154,11 +194,13 @@ class Watcher:
             self.card.outcome = "done"
             if self.task.succeeded:
                 await self._save()
+                await asyncio.to_thread(self._prepare_media)
             tokens = (self.task.usage or {}).get("total_tokens")  # OpenAI-style images
             self.card.usage_line = usage_line(
                 self.task.kind,
                 tokens=tokens if isinstance(tokens, int) and tokens > 0 else None,
                 credits=self.task.credits,
+                credits_estimate=self.task.credits_estimate,
                 demo=bool(self.client.settings.demo),
             )
         finally:
@@ -180,9 +222,17 @@ class Watcher:
             # The ledger's writer thread does the write; waiting for it here would block the loop.
             await asyncio.to_thread(note_saved, self.task.taskid, str(main))
 
+    def _prepare_media(self) -> None:
+        try:
+            self.card.prepare_media()
+        except Exception:  # an unreadable file: the card still links it
+            logger.debug("could not read the saved media for the notebook", exc_info=True)
+
     def _final(self) -> None:
         try:
             self.card.refresh(force=True)
+            if self.card.outcome == "done":
+                self.card.emit_embeds()
         except Exception:
             logger.debug("final card update failed", exc_info=True)
 

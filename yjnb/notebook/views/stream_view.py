@@ -67,6 +67,11 @@ def footer(result: ChatResult | None, *, model: str, demo: bool, note: str | Non
                 f"tokens {u.prompt_tokens} prompt + {u.completion_tokens} completion"
                 f" ({u.cached_tokens} cached)"
             )
+        elif result.usage_estimate is not None:  # cut off before the usage chunk
+            guess = result.usage_estimate
+            parts.append(f"≈{guess.completion_tokens} tokens received (est.; usage not reported)")
+        if result.credits_estimate is not None:
+            parts.append(f"≈{result.credits_estimate:.3g} credits (est.)")
         parts.append(f"first token {_secs(result.ttft_s)}")
         parts.append(f"total {_secs(result.latency_s)}")
         if result.usage_id:

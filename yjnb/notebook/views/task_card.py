@@ -11,8 +11,11 @@ saved outside the notebook's folder cannot be reached by a relative URL, so it i
 a `data:` URI that yjnb makes from the local file (bounded in size); a video saved there is
 shown from the platform's URL, which is temporary.
 
-Where a card is shown is a *sink*: `DisplaySink` (a display id in the cell's output, updated by
-`update_display_data`) or `WidgetSink` (an `ipywidgets.HTML` under a form).
+Where a card is shown is a *sink* (`views/sinks.py`): a display id in a cell's output, updated
+by `update_display_data`. When the task has finished, `prepare_media` reads the saved files
+(`views/media_embed.py`): images then go into the cell as ordinary `image/png`/`image/jpeg`
+outputs beside the card (which no longer shows them itself), and a video's cover becomes a
+small `data:` poster, also offered as the card's `image/jpeg` alternative.
 """
 
 from __future__ import annotations
@@ -21,98 +24,31 @@ import base64
 import mimetypes
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..._status import status_word
 from ..._types import Task
 from .html import esc, safe_src
+from .media_embed import Embed, image_embed, poster_data_url
+from .sinks import DisplaySink, capture_parent
 
-__all__ = ["DisplaySink", "TaskCard", "WidgetSink", "local_src"]
+__all__ = ["DisplaySink", "TaskCard", "capture_parent", "local_src"]
 
 PROMPT_CHARS = 140
 EMBED_IMAGE_MAX_BYTES = 4 * 1024 * 1024
 _EMBED_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+# By status word (`yjnb._status`, the one vocabulary): what the card's badge says.
 _COLORS = {
-    "SUCCEEDED": "#1a7f37",
-    "FAILED": "#cf222e",
-    "RUNNING": "#0969da",
-    "PENDING": "#9a6700",
-    "CREATED": "#57606a",
+    "ok": "#1a7f37",
+    "failed": "#cf222e",
+    "lost": "#cf222e",
+    "interrupted": "#9a6700",
+    "timeout": "#9a6700",
+    "running": "#0969da",
+    "pending": "#57606a",
 }
-
-
-# -- sinks ---------------------------------------------------------------------------------------
-
-
-def capture_parent(shell: Any) -> Any:
-    """The kernel's parent header for the running cell (None outside a kernel)."""
-    getter = getattr(shell, "get_parent", None)
-    if callable(getter):
-        try:
-            return getter()
-        except Exception:  # an older kernel without a shell-channel parent
-            return None
-    return getattr(shell, "parent_header", None)
-
-
-class DisplaySink:
-    """A display id in the cell that made it. Updates from the runner thread carry that cell's
-    parent header (`set_thread_parent`, ipykernel >= 6.29, set in the worker task's own
-    context so it never leaks into the cell that is running now)."""
-
-    def __init__(self, shell: Any) -> None:
-        self.shell = shell
-        self.display_id = uuid.uuid4().hex
-        self.parent = capture_parent(shell)
-        self.live = getattr(shell, "kernel", None) is not None
-
-    def enter_worker(self) -> None:
-        if not self.parent:
-            return
-        for target in (
-            getattr(self.shell, "display_pub", None),
-            getattr(self.shell, "kernel", None),
-        ):
-            setter = getattr(target, "set_thread_parent", None)
-            if callable(setter):
-                setter(self.parent)
-        import sys
-
-        for stream in (sys.stdout, sys.stderr):
-            setter = getattr(stream, "set_thread_parent", None)
-            if callable(setter):
-                setter(self.parent)
-
-    def _publish(self, bundle: dict[str, str], update: bool) -> None:
-        self.shell.display_pub.publish(
-            data=bundle, metadata={}, transient={"display_id": self.display_id}, update=update
-        )
-
-    def show(self, bundle: dict[str, str]) -> None:
-        self._publish(bundle, update=False)
-
-    def update(self, bundle: dict[str, str]) -> None:
-        self._publish(bundle, update=True)
-
-
-class WidgetSink:
-    """An `ipywidgets.HTML` whose value is the card (under a form)."""
-
-    live = True
-
-    def __init__(self, widget: Any) -> None:
-        self.widget = widget
-
-    def enter_worker(self) -> None:
-        pass
-
-    def show(self, bundle: dict[str, str]) -> None:
-        self.widget.value = bundle["text/html"]
-
-    def update(self, bundle: dict[str, str]) -> None:
-        self.widget.value = bundle["text/html"]
 
 
 # -- media sources -------------------------------------------------------------------------------
@@ -155,6 +91,21 @@ def _image_src(path: str | None, url: str | None) -> str | None:
     return safe_src(url)
 
 
+def _shown_path(path: str) -> str:
+    """A saved file as the text view names it: relative to the notebook when under it (a
+    saved notebook does not carry the author's home directory), else as it is."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
+def _image_order(what: str) -> int:
+    """ "image" first, then "image-2", "image-3"... (not "image-10" before "image-2")."""
+    _, _, number = what.partition("-")
+    return int(number) if number.isdigit() else 1 if what == "image" else 0
+
+
 def _video_src(path: str | None, url: str | None) -> str | None:
     rel = local_src(path)
     return safe_src(rel) if rel is not None else safe_src(url)
@@ -195,7 +146,8 @@ class TaskCard:
         self.demo = demo
         self.refresh_interval = refresh_interval
         self.note: str | None = None  # "moved to the background", "resumed", ...
-        self.outcome: str | None = None  # None while live; "done", "timeout", "error", "stopped"
+        # None while live; then "done", "timeout", "lost", "error" or "stopped".
+        self.outcome: str | None = None
         self.error: str | None = None  # a client-side error (not the platform's FAILED reason)
         self.save_error: str | None = None
         self.usage_line: str | None = None
@@ -204,11 +156,52 @@ class TaskCard:
         self._last_key: tuple[Any, ...] | None = None
         self._last_time = 0.0
         self.shown = False
+        self.embeds: dict[str, Embed] = {}  # "image", "image-2"...: emitted beside the card
+        self.poster: str | None = None  # a video's cover as a small data: URL
+        self.emitted = False
+
+    # -- media in the notebook file ----------------------------------------------------------
+
+    def prepare_media(self) -> None:
+        """Read the saved files (off the event loop): image embeds and the video's poster."""
+        paths = self.task.local_paths
+        if self.task.kind == "video" or paths.get("video"):
+            self.poster = poster_data_url(paths.get("cover"))
+            return
+        for what, path in sorted(paths.items(), key=lambda kv: _image_order(kv[0])):
+            if what == "image" or what.startswith("image-"):
+                embed = image_embed(path)
+                if embed is not None:
+                    self.embeds[what] = embed
+
+    def embed_bundles(self) -> list[dict[str, str]]:
+        """One output per embedded image, in order; `text/plain` says which file it shows."""
+        out = []
+        for what, embed in self.embeds.items():
+            name = Path(self.task.local_paths.get(what, what)).name
+            label = f"[yjnb image] {name}" + (" (a smaller preview)" if embed.preview else "")
+            out.append({embed.mime: embed.b64(), "text/plain": label})
+        return out
+
+    def emit_embeds(self) -> None:
+        """Put the embedded images into the cell once, after the card's final state."""
+        emit = getattr(self.sink, "emit", None)
+        if self.emitted or not callable(emit):
+            return
+        self.emitted = True
+        for bundle in self.embed_bundles():
+            emit(bundle)
 
     # -- publishing --------------------------------------------------------------------------
 
     def bundle(self) -> dict[str, str]:
-        return {"text/plain": self.render_text(), "text/html": self.render_html()}
+        out = {"text/plain": self.render_text(), "text/html": self.render_html()}
+        if self.poster and self.task.succeeded:
+            # For viewers that show no HTML: the video's poster, at least.
+            out["image/jpeg" if self.poster.startswith("data:image/jpeg") else "image/png"] = (
+                self.poster.partition(",")[2]
+            )
+        return out
 
     def show(self) -> None:
         with self._lock:
@@ -253,9 +246,19 @@ class TaskCard:
 
     # -- rendering ---------------------------------------------------------------------------
 
+    @property
+    def status(self) -> str:
+        """The badge's word, as the ledger says it: the platform's status, unless the wait
+        ended otherwise (its deadline, a task the service does not know, an error)."""
+        if self.outcome in ("timeout", "lost") and not self.task.done:
+            return self.outcome
+        if self.outcome == "error" and not self.task.done:
+            return "interrupted"
+        return status_word(self.task.status)
+
     def render_text(self) -> str:
         t = self.task
-        parts = [f"[yjnb {t.kind}]", t.model or "?", t.catelog or "", t.status]
+        parts = [f"[yjnb {t.kind}]", t.model or "?", t.catelog or "", self.status]
         parts.append(elapsed_text(t.elapsed_s))
         if t.progress is not None and not t.done:
             parts.append(f"{t.progress:g}%")
@@ -277,7 +280,7 @@ class TaskCard:
             lines.append(self._timeout_text())
         saved = t.local_paths.get("video") or t.local_paths.get("image")
         if saved:
-            lines.append(f"saved: {saved}")
+            lines.append(f"saved: {_shown_path(saved)}")
         if self.save_error:
             lines.append(f"not saved: {self.save_error}")
         if self.usage_line:
@@ -287,19 +290,20 @@ class TaskCard:
     def _timeout_text(self) -> str:
         waited = elapsed_text(self.task.elapsed_s)
         return (
-            f"deadline reached: still {self.task.status} after {waited}; "
+            f"deadline reached: still {status_word(self.task.status)} after {waited}; "
             f"the task keeps running: %yj_tasks --resume (or %yj_tasks {self.task.taskid})"
         )
 
     def render_html(self) -> str:
         t = self.task
-        color = _COLORS.get(t.status, "#57606a")
+        status = self.status
+        color = _COLORS.get(status, "#57606a")
         head = [f"<b>{esc(t.model or '?')}</b>"]
         if t.catelog:
             head.append(f"<span style='color:#57606a'>{esc(t.catelog)}</span>")
         head.append(
             f"<span style='color:#fff;background:{color};border-radius:3px;padding:0 5px'>"
-            f"{esc(t.status)}</span>"
+            f"{esc(status)}</span>"
         )
         head.append(esc(elapsed_text(t.elapsed_s)))
         if t.progress is not None and not t.done:
@@ -355,12 +359,14 @@ class TaskCard:
         paths = t.local_paths
         if t.video_url or paths.get("video"):
             src = _video_src(paths.get("video"), t.video_url)
-            poster = _image_src(paths.get("cover"), t.image_url)
+            # The poster: made here from the saved cover (base64 only), else the cover's URL.
+            poster = self.poster or _image_src(paths.get("cover"), t.image_url)
             if src:
                 poster_attr = f" poster='{poster}'" if poster else ""
                 out.append(
                     f"<video controls preload='metadata' src='{src}'{poster_attr} "
-                    "style='max-width:100%;max-height:480px;display:block'></video>"
+                    "style='width:min(100%,640px);max-height:480px;display:block;"
+                    "background:#000'></video>"
                 )
         elif t.image_url or paths.get("image"):
             # n=2.. images (OpenAI-style protocols) are saved as image, image-2, image-3...
@@ -368,7 +374,10 @@ class TaskCard:
             count = max(len(urls), 1 + sum(k.startswith("image-") for k in paths))
             for n in range(1, count + 1):
                 url = urls[n - 1] if n <= len(urls) else None
-                src = _image_src(paths.get("image" if n == 1 else f"image-{n}"), url)
+                what = "image" if n == 1 else f"image-{n}"
+                if what in self.embeds:
+                    continue  # an ordinary image output beside the card shows it
+                src = _image_src(paths.get(what), url)
                 if src:
                     out.append(
                         f"<img src='{src}' alt='{esc(shorten(t.prompt, 80))}' "
@@ -377,6 +386,8 @@ class TaskCard:
         meta = []
         if t.credits is not None:
             meta.append(f"{t.credits:g} credits")
+        elif t.credits_estimate is not None:  # from the user's price table: marked as such
+            meta.append(f"≈{t.credits_estimate:.3g} credits (est.)")
         usage = t.usage or {}
         if usage.get("duration"):
             meta.append(f"{esc(usage['duration'])} s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..._status import UNFINISHED
 from .html import esc
 from .task_card import elapsed_text, shorten
 
@@ -20,7 +21,10 @@ def _publish(shell: Any, html: str, text: str) -> None:
 
 
 def _status(row: dict[str, Any]) -> str:
-    return str(row.get("live") or row.get("status") or "?")
+    """The ledger's word (`yjnb._status`); for a task followed here, its card's word (the same
+    vocabulary); a forgotten one says so."""
+    word = str(row.get("live") or row.get("status") or "?")
+    return f"{word} (forgotten)" if row.get("forgotten_at") else word
 
 
 def show_tasks(shell: Any, rows: list[dict[str, Any]], profile: str | None = None) -> None:
@@ -60,7 +64,13 @@ def show_tasks(shell: Any, rows: list[dict[str, Any]], profile: str | None = Non
     html = (
         f"<table class='yjnb-tasks'><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
     )
-    pending = sum(1 for r in rows if _status(r).lower() in ("pending", "running", "timeout"))
+    pending = sum(1 for r in rows if _status(r) in UNFINISHED)
     if pending:
         html += f"<p>{pending} unfinished: <code>%yj_tasks --resume</code> follows them again</p>"
+    lost = sum(1 for r in rows if _status(r) == "lost")
+    if lost:
+        html += (
+            f"<p>{lost} lost (the service does not know them): "
+            "<code>%yj_tasks --forget-lost</code> hides them</p>"
+        )
     _publish(shell, html, "\n".join(lines))

@@ -4,9 +4,13 @@ the catalog.
 catelog, model, prompt, then the model's own fields (see `form_fields`), defaults filled in.
 Changing the catelog or the model rebuilds the fields (the prompt is kept). Every change is
 checked with the core's one validation (`prepare_task`): a problem disables Submit and is
-shown next to its field. Submit sends the checked request in the background and shows its
-live card under the form;
-"copy as magic" shows the `%yj_video ...` line that sends the same request.
+shown next to its field. Submit sends the checked request in the background; "copy as magic"
+shows the `%yj_video ...` line that sends the same request.
+
+What a submit makes is an ordinary output, not a widget: its live card (then the video, or
+the image with its embedded data) is a display in the cell that shows the form (or, when
+`submit()` is called from code, in the cell that calls it). A saved notebook keeps it, with or
+without widget state; only the form itself needs its kernel.
 
 The catalog is that of the profile's protocol: an openai or gateway profile (`profile=`, or
 the session's current one) lists the OpenAI-style models (nano-banana, dall-e, veo-3.1, sora-2).
@@ -92,7 +96,7 @@ class TaskForm(w.VBox):
         self.copy_button = w.ToggleButton(description="copy as magic", icon="clipboard")
         self.magic_text = w.Textarea(layout=w.Layout(width="600px", height="56px", display="none"))
         self.status = w.HTML("")
-        self.cards = w.VBox()
+        self.display_parent: Any = None  # the header of the cell that displayed the form
         self._building = False
         super().__init__(
             [
@@ -102,7 +106,6 @@ class TaskForm(w.VBox):
                 w.HBox([self.submit_button, self.copy_button]),
                 self.status,
                 self.magic_text,
-                self.cards,
             ]
         )
         self._set_models(model)
@@ -249,14 +252,37 @@ class TaskForm(w.VBox):
 
     # -- submitting --------------------------------------------------------------------------
 
+    def _ipython_display_(self) -> None:
+        """Displayed as `display_data`, never as a cell's `Out[n]`; the cell is remembered:
+        a click's results go there."""
+        from IPython.display import display
+
+        from ..views.sinks import capture_parent
+
+        self.display_parent = capture_parent(self.session.shell)
+        bundle = super()._repr_mimebundle_() if self._repr_mimebundle_ is not None else None
+        if bundle:
+            display(bundle, raw=True)
+
+    def _result_parent(self) -> Any:
+        """The cell for a submit's outputs: the one running now if `submit()` is called from
+        code, else (a click on Submit) the one that displayed the form."""
+        from ..views.sinks import capture_parent
+
+        current = capture_parent(self.session.shell)
+        if isinstance(current, dict) and current.get("msg_type") == "execute_request":
+            return current
+        return self.display_parent or current
+
     def submit(self) -> Watcher | None:
-        """Start the task in the background; its live card goes under the form. Returns the
-        `Watcher` (its `.task` fills in), or None if the input or the budget stopped it."""
+        """Start the task in the background; its live card is an ordinary output of the form's
+        cell. Returns the `Watcher` (its `.task` fills in), or None if the input or the
+        budget stopped it."""
         from IPython.core.error import UsageError
 
         from ..services.budget import check_budget
         from ..services.tasks import start_task
-        from ..views.task_card import WidgetSink
+        from ..views.sinks import DisplaySink
 
         try:
             prepared = self.prepared()
@@ -266,11 +292,10 @@ class TaskForm(w.VBox):
         try:
             demo = self.session.profile_settings(self.profile, self.platform).demo
             check_budget(self.session, force=False, demo=demo)
-            card = w.HTML()
             watcher = start_task(
                 self.session,
                 prepared,
-                sink=WidgetSink(card),
+                sink=DisplaySink(self.session.shell, parent=self._result_parent()),
                 profile=self.profile,
                 platform=self.platform,
             )
@@ -278,6 +303,5 @@ class TaskForm(w.VBox):
             self.status.value = f"<span style='color:#cf222e'>{esc(exc)}</span>"
             return None
         self.status.value = ""
-        self.cards.children = (card, *self.cards.children)
         self.watchers.append(watcher)
         return watcher
