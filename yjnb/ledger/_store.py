@@ -21,7 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,24 @@ class Totals:
     unreported: int = 0
     estimated: float = 0.0
 
+    # Spelled out, not via `astuple` (which deep-copies): this runs for every call recorded.
     def __add__(self, other: Totals) -> Totals:
-        return Totals(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        return Totals(
+            self.calls + other.calls,
+            self.tokens + other.tokens,
+            self.credits + other.credits,
+            self.unreported + other.unreported,
+            self.estimated + other.estimated,
+        )
 
     def __sub__(self, other: Totals) -> Totals:
-        return Totals(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
+        return Totals(
+            self.calls - other.calls,
+            self.tokens - other.tokens,
+            self.credits - other.credits,
+            self.unreported - other.unreported,
+            self.estimated - other.estimated,
+        )
 
 
 def parse_since(since: str | date | datetime | timedelta | None) -> datetime | None:
