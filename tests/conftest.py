@@ -29,6 +29,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
     monkeypatch.setenv("YJ_HOME", str(home))
     # A demo emulator left behind by a crashed run still ends on its own, soon.
     monkeypatch.setenv("YJ_DEMO_IDLE_EXIT", "600")
+    # Tests write prices.toml between calls: look at it every time (its once-a-second look is
+    # tested in tests/test_estimates.py).
+    monkeypatch.setattr("yjnb._prices.RECHECK_S", 0.0)
     monkeypatch.chdir(tmp_path)
     yield home
     stop_demo(home)

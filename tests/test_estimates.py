@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import yjnb
+import yjnb._prices
 from yjnb._estimates import parse_prices
 from yjnb._prices import configure, price_table
 from yjnb._types import Usage
@@ -36,6 +37,23 @@ def test_a_bad_table_lists_every_problem() -> None:
     assert len(problems) == 4
     assert "prices: a.input must be a number of credits >= 0, not 'cheap'" in problems
     assert any("b: unknown inputs; allowed: input, output, tokens" in p for p in problems)
+
+
+def test_the_file_is_looked_at_once_a_second_at_most(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yjnb._prices, "RECHECK_S", 1.0)
+    (tmp_path / "prices.toml").write_text('[models."m"]\ntokens = 1.0\n', encoding="utf-8")
+    assert price_table(tmp_path).estimate("m", Usage(total_tokens=1000)) == 1.0
+    stats: list[Path] = []
+    real_stat = Path.stat
+    monkeypatch.setattr(Path, "stat", lambda self, **kw: stats.append(self) or real_stat(self))
+    for _ in range(100):  # every recorded chat asks, on the event loop
+        assert price_table(tmp_path).estimate("m", Usage(total_tokens=1000)) == 1.0
+    assert stats == []
+    monkeypatch.setattr(yjnb._prices, "RECHECK_S", 0.0)
+    price_table(tmp_path)
+    assert stats == [tmp_path / "prices.toml"]
 
 
 def test_the_file_in_yj_home_is_read_again_when_it_changes(

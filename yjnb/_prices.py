@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ logger = logging.getLogger("yjnb")
 _lock = threading.Lock()
 _override: PriceTable | None = None
 _files: dict[Path, tuple[float, PriceTable]] = {}  # path -> (mtime read, its table)
+# Every recorded chat asks for the table, on the event loop: the file is looked at (a stat)
+# at most this often, so a fan-out of 1,000 calls does not make 1,000 stats.
+RECHECK_S = 1.0
+_checked: dict[Path, tuple[float, PriceTable]] = {}  # path -> (monotonic time, table then)
 
 
 def configure(prices: Mapping[str, Any] | None) -> PriceTable | None:
@@ -43,6 +48,19 @@ def price_table(home: Path) -> PriceTable:
         if _override is not None:
             return _override
     path = Path(home) / FILENAME
+    now = time.monotonic()
+    with _lock:
+        recent = _checked.get(path)
+    if recent is not None and now - recent[0] < RECHECK_S:
+        return recent[1]
+    table = _read(path)
+    with _lock:
+        _checked[path] = (now, table)
+    return table
+
+
+def _read(path: Path) -> PriceTable:
+    """The table in `path` (empty if there is none), parsed again only when it changed."""
     try:
         mtime = path.stat().st_mtime
     except OSError:
