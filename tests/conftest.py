@@ -32,6 +32,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
     # Tests write prices.toml between calls: look at it every time (its once-a-second look is
     # tested in tests/test_estimates.py).
     monkeypatch.setattr("yjnb._prices.RECHECK_S", 0.0)
+    monkeypatch.setattr("yjnb._prices._override", None)  # no test's %config prices leaks on
     monkeypatch.chdir(tmp_path)
     yield home
     stop_demo(home)
