@@ -173,7 +173,8 @@ def test_an_interrupt_keeps_finished_rows_and_a_rerun_finishes_the_rest(
 ) -> None:
     clean.faults(latency=0.1, path="/llmage/v1/chat")
     interrupt_main_soon(0.8)
-    run = run_120(clean, concurrency=4)
+    with pytest.warns(yjnb.YJWarning, match="re-run to finish"):
+        run = run_120(clean, concurrency=4)
     done = run.counts["done"]
     assert run.status == "interrupted" and 0 < done < 120
     assert str(run) == f"lamps: interrupted: {done}/120 done, re-run to finish"
@@ -186,6 +187,70 @@ def test_an_interrupt_keeps_finished_rows_and_a_rerun_finishes_the_rest(
     assert clean.chats() <= 120 + 4
     interrupted = [r for r in records if r.status == "interrupted" and r.experiment == "lamps"]
     assert len(interrupted) <= 4  # only the calls in flight
+
+
+def test_a_killed_process_resumes_paying_only_for_the_calls_in_flight(
+    clean: EmulatorProcess, isolated_env: Path
+) -> None:
+    clean.faults(latency=0.1, path="/llmage/v1/chat")
+    script = (
+        "import sys, pandas as pd, yjnb\n"
+        "data = pd.DataFrame({'product': [f'lamp {i}' for i in range(30)],"
+        " 'category': ['home', 'garden'] * 15})\n"
+        f"yjnb.experiment(data, {PROMPTS!r}, {MODELS!r}, name='lamps', concurrency=4,"
+        " client=yjnb.Client(api_key=sys.argv[1], base_url=sys.argv[2]))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, clean.api_key, clean.url])
+    try:
+        deadline = time.monotonic() + 60
+        while clean.chats() < 20:
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        child.kill()  # SIGKILL: nothing of it runs any more
+        child.wait()
+    clean.faults()
+    sent = clean.chats()
+    assert 20 <= sent < 120
+    run = run_120(clean, concurrency=4)
+    assert (run.results["status"] == "ok").all() and run.results["cached"].sum() >= sent - 4
+    assert clean.chats() <= 120 + 4
+
+
+def test_cells_that_make_the_same_call_share_it(clean: EmulatorProcess) -> None:
+    run = yjnb.experiment(["same", "same", "other"], "Say {input}", client=clean.client())
+    texts = run.results["text"].tolist()
+    assert clean.chats() == 2 and texts[0] == texts[1] and run.counts["requests"] == 2
+
+
+def test_it_runs_where_an_event_loop_is_already_running(clean: EmulatorProcess) -> None:
+    async def notebook_cell() -> yjnb.Experiment:  # as in a Jupyter kernel: a loop is busy
+        asyncio.get_running_loop()
+        return yjnb.experiment(["a", "b"], "Say {input}", client=clean.client())
+
+    run = asyncio.run(notebook_cell())
+    assert (run.results["status"] == "ok").all() and clean.chats() == 2
+
+
+def test_a_cancelled_async_experiment_keeps_what_finished(clean: EmulatorProcess) -> None:
+    clean.faults(latency=0.1, path="/llmage/v1/chat")
+
+    async def main() -> None:
+        async with yjnb.AsyncClient(api_key=clean.api_key, base_url=clean.url) as client:
+            task = asyncio.ensure_future(
+                client.experiment(products(), PROMPTS, MODELS, name="lamps", concurrency=4)
+            )
+            await asyncio.sleep(0.8)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    clean.faults()
+    sent = clean.chats()
+    assert 0 < sent < 120
+    run = run_120(clean, concurrency=4)
+    assert run.results["cached"].sum() >= sent - 4 and clean.chats() <= 120 + 4
 
 
 def test_dry_run_plans_without_a_request(clean: EmulatorProcess, isolated_env: Path) -> None:

@@ -93,7 +93,9 @@ class Experiment:
         try:
             runner.run(self._run(only, use_cache))
         except KeyboardInterrupt:
-            self.status = "interrupted"  # every finished row is kept (and cached)
+            # No traceback: every finished row is kept (and cached); the line says what to do.
+            self.status = "interrupted"
+            warn([str(self)], stacklevel=3)
 
     def _unfinished(self) -> set[int]:
         outcomes = self.progress.outcomes

@@ -20,3 +20,5 @@ def test_a_call_inside_an_experiment_is_tagged_in_the_ledger(isolated_env: Path)
     rows = {r["prompt"]: r for r in default_ledger().rows()}
     assert (rows["tagged"]["experiment"], rows["tagged"]["run_id"]) == ("lamps", "run123")
     assert rows["plain"]["experiment"] is None and rows["plain"]["run_id"] is None
+    by_experiment = default_ledger().frame(demo=None).groupby("experiment").size()
+    assert by_experiment.to_dict() == {"lamps": 1}  # spend grouped by experiment
