@@ -23,6 +23,7 @@ __all__ = [
     "ChatStream",
     "Client",
     "ConfigError",
+    "Experiment",
     "InsufficientBalanceError",
     "Ledger",
     "Limits",
@@ -42,8 +43,10 @@ __all__ = [
     "YJWarning",
     "__version__",
     "add_usage_sink",
+    "experiment",
     "form",
     "remove_usage_sink",
+    "scorers",
     "usage",
 ]
 
@@ -52,6 +55,8 @@ _LAZY = {
     "AsyncClient": "._client",
     "YJWarning": "._client",
     "ChatStream": "._sync",
+    "Experiment": "._experiment",
+    "experiment": "._experiment_api",
     "Client": "._sync",
     "ChatChunk": "._types",
     "ChatResult": "._types",
@@ -70,6 +75,7 @@ _ERROR_ENDINGS = ("Error", "Interrupted", "Failed", "Lost", "Timeout", "Response
 _ERRORS = {name for name in __all__ if name.endswith(_ERROR_ENDINGS)}
 
 if TYPE_CHECKING:
+    from . import scorers
     from ._chat import AsyncChatStream
     from ._client import AsyncClient, YJWarning
     from ._errors import (
@@ -89,6 +95,8 @@ if TYPE_CHECKING:
         ValidationError,
         YJError,
     )
+    from ._experiment import Experiment
+    from ._experiment_api import experiment
     from ._hooks import add_usage_sink, remove_usage_sink
     from ._limits import Limits
     from ._sync import ChatStream, Client
@@ -109,6 +117,10 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "scorers":  # a module: `yjnb.scorers.contains(...)`
+        value = importlib.import_module(".scorers", __name__)
+        globals()[name] = value
+        return value
     module = "._errors" if name in _ERRORS else _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'yjnb' has no attribute {name!r}")

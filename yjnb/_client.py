@@ -20,6 +20,7 @@ from ._base import (
 )
 from ._chat import AsyncChatStream, chat_record
 from ._errors import YJError, redact
+from ._experiment import Experiment, run_experiment
 from ._media import MediaCalls
 from ._prepare import is_remote, prepare_chat
 from ._prices import price_table
@@ -179,6 +180,17 @@ class AsyncClient(MediaCalls):
         result = acc.result()
         on_done(result, "ok", None)
         return result
+
+    # -- experiments ------------------------------------------------------------------------
+
+    async def experiment(
+        self, data: Any, prompt: Any, models: Any = None, **options: Any
+    ) -> Experiment:
+        """`yjnb.experiment(...)` on this client and the caller's loop (same options but
+        `client=`). A cancellation propagates; what finished is cached for the re-run."""
+        return await run_experiment(
+            self._for(options.pop("profile", None)), data, prompt, models, **options
+        )
 
     # -- models -----------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ record. `YJ_LEDGER=0` turns the ledger off; `yjnb.ledger.uninstall()` unsubscrib
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import importlib
 import logging
 import threading
@@ -17,7 +19,7 @@ from collections.abc import Callable
 
 from ._types import UsageRecord
 
-__all__ = ["UsageSink", "add_usage_sink", "emit", "remove_usage_sink"]
+__all__ = ["UsageSink", "add_usage_sink", "current_experiment", "emit", "remove_usage_sink"]
 
 UsageSink = Callable[[UsageRecord], None]
 
@@ -27,6 +29,11 @@ _lock = threading.Lock()
 # "module:function" called once, on the first record, to subscribe the default sinks.
 DEFAULT_SINKS: tuple[str, ...] = ("yjnb.ledger:install",)
 _defaults_installed = False
+# (experiment name, run id) of the experiment whose calls run in this context: their records
+# carry them, so the ledger can group spend by experiment.
+current_experiment: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "yjnb_current_experiment", default=None
+)
 
 
 def add_usage_sink(sink: UsageSink) -> UsageSink:
@@ -58,6 +65,9 @@ def _install_default_sinks() -> None:
 
 
 def emit(record: UsageRecord) -> None:
+    tag = current_experiment.get()
+    if tag is not None and record.experiment is None:
+        record = dataclasses.replace(record, experiment=tag[0], run_id=tag[1])
     if not _defaults_installed:
         _install_default_sinks()
     with _lock:

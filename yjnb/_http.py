@@ -29,7 +29,15 @@ from ._errors import (
     YJError,
     redact,
 )
-from ._retry import RETRIED_ON, Failure, RetryKind, RetryPolicy, status_failure, wait_hint
+from ._retry import (
+    RETRIED_ON,
+    Failure,
+    RetryKind,
+    RetryPolicy,
+    on_rate_limited,
+    status_failure,
+    wait_hint,
+)
 from ._transport import AiohttpClient, HTTPClient
 
 __all__ = [
@@ -305,6 +313,9 @@ async def send(
         wait = policy.delay(retries, outcome.hint) if retried else None
         if wait is None:
             raise not_sent_again(outcome, kind)
+        told = on_rate_limited.get() if outcome.failure is Failure.RATE_LIMITED else None
+        if told is not None:
+            told(wait)
         await policy.sleep(wait)
         retries += 1
 

@@ -37,6 +37,7 @@ waited out: the error is raised at once, carrying the wait (`RateLimitError.retr
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import enum
 import random
@@ -53,6 +54,7 @@ __all__ = [
     "RetryKind",
     "RetryPolicy",
     "StreamBreak",
+    "on_rate_limited",
     "parse_duration",
     "parse_retry_after",
     "status_failure",
@@ -106,6 +108,12 @@ RETRIED_ON: Mapping[RetryKind, frozenset[Failure]] = {
     ),
     RetryKind.MEDIA: frozenset({Failure.CONNECT, Failure.RATE_LIMITED}),
 }
+
+# Told of every 429 that is about to be waited out (with the wait), in the context that sent
+# it: the experiments' adaptive limiter halves its concurrency on one (`yjnb._limiter`).
+on_rate_limited: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "yjnb_on_rate_limited", default=None
+)
 
 # 501 Not Implemented and 505 HTTP Version Not Supported answer the same way every time.
 _FINAL_5XX = frozenset({501, 505})

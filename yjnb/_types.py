@@ -230,6 +230,9 @@ class UsageRecord:
     partial_text: str | None = None
     # Made against the demo emulator: kept apart from real spending (budgets, totals).
     demo: bool = False
+    # The experiment (`yjnb.experiment`) the call was made for, and that run's id.
+    experiment: str | None = None
+    run_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -7,7 +7,8 @@ behind. Version 1 is the first file format; version 2 added `notebook` and an in
 version 4 added `demo` (1: made against the demo emulator; older rows are real); version 5
 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden) and `credits_estimate`
 (from the user's price table, for calls whose credits the platform does not report: `credits`
-stays NULL, "not reported", never 0).
+stays NULL, "not reported", never 0); version 6 added `experiment` and `run_id` (the
+`yjnb.experiment` a call was made for, and that run).
 """
 
 from __future__ import annotations
@@ -101,6 +102,15 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE calls ADD COLUMN credits_estimate REAL;
         """,
     ),
+    (
+        6,
+        """
+        -- The experiment (`yjnb.experiment`) a call was made for, and the run: spend by
+        -- experiment. Cache hits make no call, so they have no row.
+        ALTER TABLE calls ADD COLUMN experiment TEXT;
+        ALTER TABLE calls ADD COLUMN run_id TEXT;
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -136,6 +146,8 @@ COLUMNS: tuple[str, ...] = (
     "usage_raw",
     "partial_text",
     "forgotten_at",
+    "experiment",
+    "run_id",
 )
 # `id` is the database's; `forgotten_at` is set by `Store.forget` only, never by a record.
 WRITTEN = tuple(c for c in COLUMNS if c not in ("id", "forgotten_at"))
@@ -239,6 +251,8 @@ def record_row(
         "demo": 1 if record.demo else 0,
         "usage_raw": _json(record.usage_raw),
         "partial_text": record.partial_text if prompts else None,
+        "experiment": record.experiment,
+        "run_id": record.run_id,
     }
     return tuple(values[c] for c in WRITTEN)
 

@@ -1,0 +1,261 @@
+"""`yjnb.experiment`: data × prompts × models, cached, resumable, compared side by side.
+
+The plan (`_experiment_plan`) checks everything before any request; the run
+(`_experiment_run`) answers from the cache (`_experiment_cache`) or calls through the kernel's
+adaptive limiter (`_limiter`); the tables are `_experiment_frame`'s. The sync
+`yjnb.experiment()` (`_experiment_api`) runs on the private runner loop (`_runner`), so it
+works inside a Jupyter kernel whose loop is busy; a kernel interrupt ends it cleanly, keeping
+every finished row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._base import warn
+from ._errors import ValidationError
+from ._estimates import estimate_tokens
+from ._experiment_cache import AnswerCache
+from ._experiment_frame import compare_frame, export_frame, results_frame, summary_frame
+from ._experiment_plan import Cell, Plan, make_plan
+from ._experiment_run import Progress, run_cells
+from ._limiter import limiter_for
+from ._prices import price_table
+from ._runner import Runner, get_runner
+from ._types import ChatResult, Usage
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ._client import AsyncClient
+
+__all__ = ["Estimate", "Experiment", "prepare_experiment", "run_experiment"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A dry run's plan: calls to make, cells from the cache, estimated tokens and credits
+    (None: not reported; credits need a price table and `max_tokens`)."""
+
+    calls: int
+    cached: int
+    prompt_tokens: int
+    completion_tokens: int | None
+    credits_estimate: float | None
+
+
+class Experiment:
+    """One run of `yjnb.experiment`: `results`, `summary()`, `compare()`, `export()`,
+    `retry_failed()`. `status` is "done", "interrupted" or "dry_run"."""
+
+    def __init__(self, plan: Plan, client: AsyncClient, runner: Runner | None, **kw: Any) -> None:
+        self.plan = plan
+        self.name = plan.name
+        self.run_id = uuid.uuid4().hex[:12]
+        self.progress = Progress(total=len(plan.cells))
+        self.status = "dry_run" if kw.get("dry_run") else "done"
+        self.estimate: Estimate | None = None
+        self._client = client
+        self._runner = runner
+        self._cache = kw.get("cache", True)
+        self._concurrency: int | None = kw.get("concurrency")
+        self._frame: pd.DataFrame | None = None
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def _run(self, only: set[int] | None = None, use_cache: bool | None = None) -> None:
+        cache = AnswerCache(self._client.settings.home)
+        try:
+            await run_cells(
+                self.plan, self.progress, self._send, cache=cache,
+                use_cache=self._cache if use_cache is None else use_cache, only=only,
+                limiter=limiter_for(self._client.settings.profile),
+                concurrency=self._concurrency, run_id=self.run_id,
+            )  # fmt: skip
+            self.status = "done"
+        except BaseException:
+            self.status = "interrupted"
+            raise
+        finally:
+            self._frame = None
+            cache.close()
+
+    async def _send(self, cell: Cell) -> ChatResult:
+        result = await self._client.send_chat(cell.chat)
+        assert isinstance(result, ChatResult)  # an experiment's calls do not stream
+        return result
+
+    def _run_sync(self, only: set[int] | None = None, use_cache: bool | None = None) -> None:
+        runner = self._runner or get_runner()
+        try:
+            runner.run(self._run(only, use_cache))
+        except KeyboardInterrupt:
+            # No traceback: every finished row is kept (and cached); the line says what to do.
+            self.status = "interrupted"
+            warn([str(self)], stacklevel=3)
+
+    def _unfinished(self) -> set[int]:
+        outcomes = self.progress.outcomes
+        return {
+            i for i in range(len(self.plan.cells))
+            if outcomes.get(i, {}).get("status") != "ok"
+        }  # fmt: skip
+
+    def retry_failed(self) -> Experiment:
+        """Call again only the cells that failed or did not finish; returns this run."""
+        if self.status == "dry_run":
+            raise ValidationError("a dry run made no calls; run it without dry_run=True")
+        self._run_sync(self._unfinished(), use_cache=True)
+        return self
+
+    async def aretry_failed(self) -> Experiment:
+        """`retry_failed()` for async code."""
+        await self._run(self._unfinished(), use_cache=True)
+        return self
+
+    # -- tables -------------------------------------------------------------------------------
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """One row per (data row, prompt, model, sample), with every column."""
+        if self._frame is None:
+            self._frame = results_frame(self.plan, self.progress.outcomes)
+        return self._frame
+
+    def summary(self) -> pd.DataFrame:
+        return summary_frame(self.results, list(self.plan.scorers))
+
+    def compare(self) -> pd.DataFrame:
+        return compare_frame(self.results, self.plan)
+
+    def export(self, path: str | Path) -> Path:
+        """Write `results` to a .csv, .parquet or .jsonl file; returns its path."""
+        return export_frame(self.results, path)
+
+    # -- showing ------------------------------------------------------------------------------
+
+    @property
+    def counts(self) -> dict[str, int]:
+        statuses = [o.get("status") for o in self.progress.outcomes.values()]
+        return {
+            "cells": len(self.plan.cells),
+            "done": len(statuses),
+            "ok": statuses.count("ok"),
+            "failed": statuses.count("failed"),
+            "cached": sum(1 for o in self.progress.outcomes.values() if o.get("cached")),
+            "requests": self.progress.requests,
+            "rate_limited": self.progress.throttled,
+        }
+
+    def __str__(self) -> str:
+        c = self.counts
+        if self.status == "dry_run" and self.estimate is not None:
+            e = self.estimate
+            credits = "not reported" if e.credits_estimate is None else f"≈{e.credits_estimate:g}"
+            return (
+                f"{self.name} (dry run): {c['cells']} cells, {e.calls} calls to make, "
+                f"{e.cached} cached, ≈{e.prompt_tokens} prompt tokens, credits {credits}"
+            )
+        if self.status == "interrupted":
+            return f"{self.name}: interrupted: {c['done']}/{c['cells']} done, re-run to finish"
+        return (
+            f"{self.name}: {c['cells']} cells, {c['ok']} ok, {c['failed']} failed, "
+            f"{c['cached']} cached, {c['requests']} requests"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Experiment {self}>"
+
+
+def _plan(client: AsyncClient, data: Any, prompt: Any, models: Any, **kw: Any) -> Plan:
+    catalog = client.protocol.catalog
+    settings = client.settings
+    plan = make_plan(
+        data, prompt, models, default_model=client._default_model("chat"),
+        is_media=lambda m: _is_media(catalog.catelogs_of(m)), prepare=client.prepare_chat,
+        where={"protocol": settings.protocol, "base_url": settings.base_url}, **kw,
+    )  # fmt: skip
+    return plan
+
+
+def _is_media(catelogs: list[str]) -> bool:
+    """A model the catalog knows only as an image or video model."""
+    return bool(catelogs) and "t2t" not in catelogs
+
+
+def _estimate(run: Experiment) -> Estimate:
+    """What the run would do: the cache is looked at, nothing is sent."""
+    cells = run.plan.cells
+    keys = list({c.key for c in cells})
+    cache = AnswerCache(run._client.settings.home)
+    try:
+        hits = set(cache.get_many(keys)) if run._cache else set()
+    finally:
+        cache.close()
+    todo = {c.key: c for c in cells if c.key not in hits}
+    prompt_tokens = sum(
+        estimate_tokens(c.chat.prompt) + estimate_tokens(c.chat.system or "") for c in todo.values()
+    )
+    most = [c.params.get("max_tokens") for c in todo.values()]
+    completion = sum(most) if all(isinstance(m, int) for m in most) else None  # type: ignore[arg-type]
+    credits = None
+    if completion is not None:
+        table = price_table(run._client.settings.home)
+        per_cell = [
+            table.estimate(c.model, _usage(c.chat.prompt, c.params.get("max_tokens", 0)))
+            for c in todo.values()
+        ]
+        credits = None if None in per_cell else round(sum(per_cell), 6)  # type: ignore[arg-type]
+    return Estimate(
+        calls=len(todo), cached=len(cells) - sum(1 for c in cells if c.key in todo),
+        prompt_tokens=prompt_tokens, completion_tokens=completion, credits_estimate=credits,
+    )  # fmt: skip
+
+
+def _usage(prompt: str, completion: int) -> Usage:
+    sent = estimate_tokens(prompt)
+    return Usage(prompt_tokens=sent, completion_tokens=completion, total_tokens=sent + completion)
+
+
+def _check_options(kw: dict[str, Any]) -> None:
+    problems = []
+    if kw.pop("budget", None) is not None:
+        problems.append("budget= is not supported by experiments yet; leave it out")
+    kind = kw.pop("kind", None)
+    if kind not in (None, "chat"):
+        problems.append(f"kind={kind!r}: experiments run chat models only for now")
+    concurrency = kw.get("concurrency")
+    if concurrency is not None and (
+        isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+    ):
+        problems.append(f"concurrency must be a whole number, 1 or more; got {concurrency!r}")
+    if problems:
+        raise ValidationError(problems)
+
+
+def prepare_experiment(
+    client: AsyncClient, runner: Runner | None, data: Any, prompt: Any, models: Any, **kw: Any
+) -> Experiment:
+    """The checked `Experiment`, not yet run (a dry run has its estimate)."""
+    _check_options(kw)
+    options = {k: kw.pop(k) for k in ("cache", "dry_run", "concurrency") if k in kw}
+    plan = _plan(client, data, prompt, models, **kw)
+    warn(plan.warnings, stacklevel=3)  # the line calling yjnb.experiment
+    run = Experiment(plan, client, runner, **options)
+    if run.status == "dry_run":
+        run.estimate = _estimate(run)
+    return run
+
+
+async def run_experiment(
+    client: AsyncClient, data: Any, prompt: Any, models: Any = None, **kw: Any
+) -> Experiment:
+    """`await client.experiment(...)`: the same as `yjnb.experiment`, on the caller's loop.
+    A cancellation propagates (what finished is in the cache: a re-run picks it up)."""
+    run = prepare_experiment(client, None, data, prompt, models, **kw)
+    if run.status != "dry_run":
+        await run._run()
+    return run

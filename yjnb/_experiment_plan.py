@@ -1,0 +1,236 @@
+"""An experiment's plan: its inputs checked and every cell's call prepared, before any request.
+
+A cell is one (data row, prompt, model, sample). Every problem of the inputs is found at once
+and raised as one `ValidationError`: a template naming a column that is not there (naming it
+and listing the columns), parameters a model refuses, a media model, an empty rendered prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import ValidationError
+from ._experiment_cache import cache_key
+from ._templates import PromptError, field_names, interpolate
+from .protocols.base import PreparedChat
+
+__all__ = ["DEFAULT_PROMPT", "Cell", "Plan", "make_plan"]
+
+DEFAULT_PROMPT = "default"  # the name of a prompt given as one string
+MAX_LISTED = 10  # problems of rows listed before "... and N more"
+Prepare = Callable[..., PreparedChat]
+
+
+@dataclass
+class Cell:
+    """One call of the experiment, prepared."""
+
+    row: int  # position in the data
+    prompt_name: str
+    model: str
+    sample: int
+    chat: PreparedChat
+    params: dict[str, Any]
+    key: str
+
+
+@dataclass
+class Plan:
+    """What an experiment will do: its rows, prompts, models and every cell, in order."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    prompts: dict[str, str]
+    models: list[str]
+    scorers: dict[str, Callable[..., Any]]
+    repeat: int
+    cells: list[Cell] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def as_rows(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The data as row dicts and its columns: a DataFrame, a list of dicts, a list of str."""
+    if hasattr(data, "to_dict") and hasattr(data, "columns"):  # a pandas DataFrame
+        names = [str(c) for c in data.columns]
+        tuples = data.itertuples(index=False, name=None)
+        return [dict(zip(names, values, strict=True)) for values in tuples], names
+    if isinstance(data, (str, bytes)) or not isinstance(data, (list, tuple)):
+        raise ValidationError(
+            f"data must be a DataFrame, a list of dicts or a list of strings, not "
+            f"{type(data).__name__}"
+        )
+    if all(isinstance(item, str) for item in data):
+        return [{"input": item} for item in data], ["input"]
+    if all(isinstance(item, Mapping) for item in data):
+        columns: list[str] = []
+        for item in data:
+            columns += [str(k) for k in item if str(k) not in columns]
+        return [{str(k): v for k, v in item.items()} for item in data], columns
+    raise ValidationError("data: a list must hold only dicts (rows) or only strings (inputs)")
+
+
+def as_prompts(prompt: Any) -> dict[str, str]:
+    if isinstance(prompt, str):
+        return {DEFAULT_PROMPT: prompt}
+    if isinstance(prompt, Mapping) and prompt:
+        bad = [str(k) for k, v in prompt.items() if not isinstance(v, str) or not v.strip()]
+        if bad:
+            raise ValidationError(f"prompt {', '.join(bad)}: each template must be a non-empty str")
+        return {str(k): v for k, v in prompt.items()}
+    raise ValidationError('prompt must be a template string or {"name": template, ...}')
+
+
+def as_models(models: Any, default: str) -> list[str]:
+    if models is None:
+        return [default]
+    listed = [models] if isinstance(models, str) else list(models)
+    if not listed or not all(isinstance(m, str) and m.strip() for m in listed):
+        raise ValidationError("models must be a model name or a non-empty list of names")
+    return list(dict.fromkeys(listed))
+
+
+def params_by_model(params: Any, models: list[str]) -> dict[str, dict[str, Any]]:
+    """`{...}` for every model, or `{"model": {...}}` (keys that are the models, dict values)."""
+    if params is None:
+        return {m: {} for m in models}
+    if not isinstance(params, Mapping):
+        raise ValidationError(f"params must be a dict, not {type(params).__name__}")
+    per_model = params and all(k in models and isinstance(v, Mapping) for k, v in params.items())
+    if per_model:
+        return {m: dict(params.get(m, {})) for m in models}
+    return {m: dict(params) for m in models}
+
+
+def template_problems(templates: Mapping[str, str | None], columns: list[str]) -> list[str]:
+    """Each column a template names that the data does not have."""
+    problems = []
+    for label, template in templates.items():
+        for name in field_names(template or ""):
+            if name not in columns:
+                problems.append(
+                    f"{label} names column {{{name}}}, which the data does not have; columns: "
+                    f"{', '.join(columns) or '(none)'} (write {{{{{name}}}}} for literal braces)"
+                )
+    return problems
+
+
+def default_name(prompts: Mapping[str, str], models: list[str], system: str | None) -> str:
+    material = json.dumps([sorted(prompts.items()), models, system], ensure_ascii=False)
+    return "experiment-" + hashlib.sha256(material.encode()).hexdigest()[:8]
+
+
+def render(template: str | None, row: Mapping[str, Any]) -> str | None:
+    return None if template is None else interpolate(template, row)
+
+
+def prepare_cells(
+    plan: Plan,
+    prepare: Prepare,
+    params: Mapping[str, dict[str, Any]],
+    system: str | None,
+    where: Mapping[str, str],
+) -> None:
+    """Fill `plan.cells`, or raise one `ValidationError` with every problem."""
+    problems: list[str] = []
+    for model in plan.models:  # bad parameters: once per model, before the rows
+        try:
+            plan.warnings += prepare("probe", model=model, **params[model]).warnings
+        except ValidationError as exc:
+            problems += [f"{model}: {p}" for p in exc.problems]
+    if problems:
+        raise ValidationError(problems)
+    for i, row in enumerate(plan.rows):
+        for prompt_name, template in plan.prompts.items():
+            try:
+                text, sys_text = render(template, row) or "", render(system, row)
+            except PromptError as exc:
+                problems.append(f"row {i}, prompt {prompt_name!r}: {exc}")
+                continue
+            for model in plan.models:
+                try:
+                    chat = prepare(text, model=model, system=sys_text, **params[model])
+                except ValidationError as exc:
+                    problems += [f"row {i}, prompt {prompt_name!r}: {p}" for p in exc.problems]
+                    continue
+                for sample in range(plan.repeat):
+                    key = cache_key(
+                        protocol=where["protocol"], base_url=where["base_url"], model=model,
+                        system=sys_text, prompt=text, params=params[model], sample=sample,
+                    )  # fmt: skip
+                    plan.cells.append(Cell(i, prompt_name, model, sample, chat, params[model], key))
+    if problems:
+        more = len(problems) - MAX_LISTED
+        raise ValidationError(
+            problems[:MAX_LISTED] + ([f"... and {more} more"] if more > 0 else [])
+        )
+    plan.warnings = list(dict.fromkeys(plan.warnings))
+
+
+def make_plan(
+    data: Any,
+    prompt: Any,
+    models: Any,
+    *,
+    default_model: str,
+    is_media: Callable[[str], bool],
+    prepare: Prepare,
+    where: Mapping[str, str],
+    system: str | None = None,
+    params: Any = None,
+    scorers: Any = None,
+    name: str | None = None,
+    repeat: int = 1,
+) -> Plan:
+    """Check everything and prepare every cell; one `ValidationError` with every problem."""
+    rows, columns = as_rows(data)
+    prompts = as_prompts(prompt)
+    model_list = as_models(models, default_model)
+    problems = [
+        f"{m} is an image or video model; experiments run chat models only for now"
+        for m in model_list
+        if is_media(m)
+    ]
+    if system is not None and not isinstance(system, str):
+        problems.append(f"system must be a string or template, not {type(system).__name__}")
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        problems.append(f"repeat must be a whole number, 1 or more; got {repeat!r}")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        problems.append("name must be a non-empty string")
+    checked_scorers = check_scorers(scorers, columns, problems)
+    labels = {f"prompt {k!r}": v for k, v in prompts.items()}
+    problems += template_problems({**labels, "system": system}, columns)
+    if problems:
+        raise ValidationError(problems)
+    by_model = params_by_model(params, model_list)
+    plan = Plan(
+        name=name or default_name(prompts, model_list, system), rows=rows, columns=columns,
+        prompts=prompts, models=model_list, scorers=checked_scorers, repeat=repeat,
+    )  # fmt: skip
+    prepare_cells(plan, prepare, by_model, system, where)
+    return plan
+
+
+RESERVED_COLUMNS = (
+    "prompt", "model", "sample", "text", "status", "error", "prompt_tokens", "completion_tokens",
+    "cached_tokens", "latency_s", "ttft_s", "credits", "credits_estimate", "cached", "usage_id",
+)  # fmt: skip
+
+
+def check_scorers(scorers: Any, columns: list[str], problems: list[str]) -> dict[str, Any]:
+    if scorers is None:
+        return {}
+    if not isinstance(scorers, Mapping):
+        problems.append('scorers must be a dict: {"name": callable(text, row), ...}')
+        return {}
+    taken = set(RESERVED_COLUMNS) | set(columns)
+    for label, scorer in scorers.items():
+        if not callable(scorer):
+            problems.append(f"scorer {label!r} is not callable; use callable(text, row)")
+        if label in taken:
+            problems.append(f"scorer {label!r} would hide the column of that name; rename it")
+    return {str(k): v for k, v in scorers.items()}

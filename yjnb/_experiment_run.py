@@ -1,0 +1,150 @@
+"""Running an experiment's cells: from the cache, or through the kernel's adaptive limiter.
+
+Each finished call is committed to the cache before it counts as done, so an interrupt (or a
+killed kernel) loses only the calls in flight. A 429 is waited out, never a failed row: the
+client's retry policy waits out the first ones (and tells the limiter, which halves), and
+once its retries are spent the run waits the server's hint and sends again, up to an overall
+deadline. Cells whose calls are the same (the same cache key) share one call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import RateLimitError, YJError
+from ._experiment_cache import AnswerCache
+from ._experiment_plan import Cell, Plan
+from ._hooks import current_experiment
+from ._limiter import AdaptiveLimiter
+from ._retry import on_rate_limited
+from ._types import ChatResult
+
+__all__ = ["RATE_LIMIT_DEADLINE_S", "Progress", "answer_of", "run_cells"]
+
+# How long a run keeps waiting out 429s (from its start) before a cell counts as failed.
+RATE_LIMIT_DEADLINE_S = 900.0
+Send = Callable[[Cell], Any]  # a coroutine function: the cell's call -> ChatResult
+
+
+@dataclass
+class Progress:
+    """What a run has done so far; filled as calls finish, so an interrupt keeps it."""
+
+    total: int
+    outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)  # cell index -> outcome
+    requests: int = 0  # calls sent by this run (cells with the same key share one)
+    throttled: int = 0  # 429s waited out
+
+    @property
+    def done(self) -> int:
+        return len(self.outcomes)
+
+
+def answer_of(result: ChatResult) -> dict[str, Any]:
+    """What the cache keeps of a finished call, and what its results row shows."""
+    usage = result.usage
+    return {
+        "text": result.text,
+        "prompt_tokens": usage.prompt_tokens if usage else None,
+        "completion_tokens": usage.completion_tokens if usage else None,
+        "cached_tokens": usage.cached_tokens if usage else None,
+        "latency_s": result.latency_s,
+        "ttft_s": result.ttft_s,
+        "credits": None,  # the platform reports no credits for chat
+        "credits_estimate": result.credits_estimate,
+        "usage_id": result.usage_id,
+    }
+
+
+def _failed(error: BaseException) -> dict[str, Any]:
+    return {"status": "failed", "error": str(error) or type(error).__name__, "cached": False}
+
+
+async def _call_once(
+    cell: Cell,
+    send: Send,
+    limiter: AdaptiveLimiter,
+    cap: int | None,
+    deadline: float,
+    throttled: Callable[[float], None],
+) -> dict[str, Any]:
+    """The cell's call, with 429s waited out until `deadline` (a monotonic time)."""
+    attempt = 0
+    while True:
+        async with limiter.slot(cap):
+            try:
+                result = await send(cell)
+            except RateLimitError as exc:
+                wait = exc.retry_after or min(8.0, 0.5 * 2**attempt) * random.uniform(0.75, 1)
+                if time.monotonic() + wait > deadline:
+                    return _failed(exc)
+                throttled(wait)
+            except YJError as exc:
+                return _failed(exc)
+            else:
+                limiter.succeeded()
+                return {**answer_of(result), "status": "ok", "error": None, "cached": False}
+        attempt += 1
+        await asyncio.sleep(wait)
+
+
+async def run_cells(
+    plan: Plan,
+    progress: Progress,
+    send: Send,
+    *,
+    cache: AnswerCache,
+    use_cache: bool,
+    only: set[int] | None,
+    limiter: AdaptiveLimiter,
+    concurrency: int | None,
+    run_id: str,
+) -> None:
+    """Fill `progress.outcomes` for the cells (all, or the indices in `only`)."""
+    wanted = [i for i in range(len(plan.cells)) if only is None or i in only]
+    by_key: dict[str, list[int]] = {}
+    for i in wanted:
+        by_key.setdefault(plan.cells[i].key, []).append(i)
+    if use_cache:
+        for key, answer in cache.get_many(list(by_key)).items():
+            for i in by_key.pop(key):
+                progress.outcomes[i] = {**answer, "status": "ok", "error": None, "cached": True}
+    deadline = time.monotonic() + RATE_LIMIT_DEADLINE_S
+
+    def throttled(wait: float) -> None:
+        limiter.throttled(wait)
+        progress.throttled += 1
+
+    async def counted(cell: Cell) -> Any:
+        progress.requests += 1
+        return await send(cell)
+
+    async def one(key: str, indices: list[int]) -> None:
+        cell = plan.cells[indices[0]]
+        outcome = await _call_once(cell, counted, limiter, concurrency, deadline, throttled)
+        if outcome["status"] == "ok":  # committed before it counts as done; failures never
+            answer = {k: v for k, v in outcome.items() if k not in ("status", "error", "cached")}
+            cache.put(key, answer, experiment=plan.name, run_id=run_id)
+        for i in indices:
+            progress.outcomes[i] = outcome
+
+    tag = current_experiment.set((plan.name, run_id))
+    told = on_rate_limited.set(throttled)
+    try:
+        tasks = [asyncio.ensure_future(one(key, indices)) for key, indices in by_key.items()]
+    finally:
+        on_rate_limited.reset(told)
+        current_experiment.reset(tag)
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        # The calls in flight record themselves as interrupted before the run ends.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
