@@ -142,8 +142,12 @@ def test_failed_calls_are_not_cached_and_retry_failed_calls_only_them(
     frame = run.results
     assert frame["status"].tolist().count("failed") == 3 and frame["error"].notna().sum() == 3
     assert clean.chats() == 5
+    assert run.counts["failed"] == 3 and run.counts["ok"] == 2 and run.counts["done"] == 5
     run.retry_failed()
     assert (run.results["status"] == "ok").all() and clean.chats() == 8
+    # The live counters follow: the retried cells replace their failures, not add to them.
+    assert run.counts["failed"] == 0 and run.counts["ok"] == 5 and run.counts["done"] == 5
+    assert run.progress.calls_done == 8 and run.progress.tokens > 0 and run.progress.in_flight == 0
     again = yjnb.experiment(
         ["a lamp", "a chair", "a desk", "a rug", "a bed"], "Sell {input}.", "qwen3-max",
         client=clean.client(),

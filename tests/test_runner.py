@@ -83,3 +83,42 @@ def test_run_from_the_runner_thread_is_refused() -> None:
             runner.run(nested())
     finally:
         runner.stop()
+
+
+def test_tick_runs_in_the_callers_thread_while_waiting_and_a_failing_tick_cancels() -> None:
+    runner = Runner()
+    seen: list[tuple[bool, int]] = []
+    steps = [0]
+
+    async def work() -> str:
+        for _ in range(10):
+            steps[0] += 1
+            await asyncio.sleep(0.03)
+        return "done"
+
+    try:
+
+        def tick() -> None:
+            seen.append((threading.current_thread() is threading.main_thread(), steps[0]))
+
+        assert runner.run(work(), tick=tick, tick_every=0.05) == "done"
+        assert len(seen) >= 2 and all(main for main, _ in seen)  # the caller's thread
+        assert [s for _, s in seen] == sorted(s for _, s in seen) and seen[0][1] < 10
+
+        cancelled = threading.Event()
+
+        async def endless() -> None:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+
+        def broken() -> None:
+            raise RuntimeError("display gone")
+
+        with pytest.raises(RuntimeError, match="display gone"):
+            runner.run(endless(), tick=broken, tick_every=0.05)
+        assert cancelled.wait(5)  # the coroutine did not run on behind the caller's back
+    finally:
+        runner.stop()

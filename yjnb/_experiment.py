@@ -10,7 +10,9 @@ every finished row.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,14 +90,28 @@ class Experiment:
         assert isinstance(result, ChatResult)  # an experiment's calls do not stream
         return result
 
-    def _run_sync(self, only: set[int] | None = None, use_cache: bool | None = None) -> None:
+    def _run_sync(
+        self,
+        only: set[int] | None = None,
+        use_cache: bool | None = None,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        interval: float = 0.1,
+        quiet: bool = False,
+    ) -> None:
+        """Run on the runner loop, blocking this thread; `on_progress(self.progress)` is
+        called in this thread every `interval` seconds meanwhile (a live display). An
+        interrupt ends the run with its finished rows kept: a warning says so (unless
+        `quiet`: the caller says it)."""
         runner = self._runner or get_runner()
+        tick = None if on_progress is None else functools.partial(on_progress, self.progress)
         try:
-            runner.run(self._run(only, use_cache))
+            runner.run(self._run(only, use_cache), tick=tick, tick_every=interval)
         except KeyboardInterrupt:
             # No traceback: every finished row is kept (and cached); the line says what to do.
             self.status = "interrupted"
-            warn([str(self)], stacklevel=3)
+            if not quiet:
+                warn([str(self)], stacklevel=3)
 
     def _unfinished(self) -> set[int]:
         outcomes = self.progress.outcomes
@@ -139,13 +155,13 @@ class Experiment:
 
     @property
     def counts(self) -> dict[str, int]:
-        statuses = [o.get("status") for o in self.progress.outcomes.values()]
+        p = self.progress
         return {
             "cells": len(self.plan.cells),
-            "done": len(statuses),
-            "ok": statuses.count("ok"),
-            "failed": statuses.count("failed"),
-            "cached": sum(1 for o in self.progress.outcomes.values() if o.get("cached")),
+            "done": p.done,
+            "ok": p.done - p.failed,
+            "failed": p.failed,
+            "cached": p.cached,
             "requests": self.progress.requests,
             "rate_limited": self.progress.throttled,
         }

@@ -33,16 +33,53 @@ Send = Callable[[Cell], Any]  # a coroutine function: the cell's call -> ChatRes
 
 @dataclass
 class Progress:
-    """What a run has done so far; filled as calls finish, so an interrupt keeps it."""
+    """What a run has done so far; filled as calls finish, so an interrupt keeps it.
+
+    The counters are kept as outcomes arrive (on the loop), so a live display in another
+    thread reads them without walking `outcomes`: `done`, `cached`, `failed`, the `tokens`,
+    `credits` (None: not reported) and `credits_estimate` of the calls made, the calls
+    `in_flight`, the limiter's current `limit`, the 429s waited out (`throttled`)."""
 
     total: int
     outcomes: dict[int, dict[str, Any]] = field(default_factory=dict)  # cell index -> outcome
     requests: int = 0  # calls sent by this run (cells with the same key share one)
     throttled: int = 0  # 429s waited out
+    done: int = 0
+    cached: int = 0
+    failed: int = 0
+    calls_done: int = 0  # calls this run made that ended (ok or failed)
+    tokens: int = 0
+    credits: float | None = None
+    credits_estimate: float | None = None
+    in_flight: int = 0
+    limiter: AdaptiveLimiter | None = None
 
     @property
-    def done(self) -> int:
-        return len(self.outcomes)
+    def limit(self) -> int | None:
+        """The adaptive limit on calls in flight right now (None before the run starts)."""
+        return None if self.limiter is None else self.limiter.limit
+
+    def record(self, index: int, outcome: dict[str, Any]) -> None:
+        """Cell `index` ended with `outcome` (a retry replaces an earlier one)."""
+        old = self.outcomes.get(index)
+        if old is not None:
+            self._count(old, -1)
+        self.outcomes[index] = outcome
+        self._count(outcome, +1)
+
+    def _count(self, outcome: dict[str, Any], sign: int) -> None:
+        self.done += sign
+        self.cached += sign * bool(outcome.get("cached"))
+        self.failed += sign * (outcome.get("status") == "failed")
+
+    def call_ended(self, outcome: dict[str, Any]) -> None:
+        """One call this run made ended: its tokens and credits count (once per call)."""
+        self.calls_done += 1
+        self.tokens += (outcome.get("prompt_tokens") or 0) + (outcome.get("completion_tokens") or 0)
+        for name in ("credits", "credits_estimate"):
+            value = outcome.get(name)
+            if value is not None:
+                setattr(self, name, (getattr(self, name) or 0.0) + value)
 
 
 def answer_of(result: ChatResult) -> dict[str, Any]:
@@ -110,10 +147,11 @@ async def run_cells(
     by_key: dict[str, list[int]] = {}
     for i in wanted:
         by_key.setdefault(plan.cells[i].key, []).append(i)
+    progress.limiter = limiter
     if use_cache:
         for key, answer in cache.get_many(list(by_key)).items():
             for i in by_key.pop(key):
-                progress.outcomes[i] = {**answer, "status": "ok", "error": None, "cached": True}
+                progress.record(i, {**answer, "status": "ok", "error": None, "cached": True})
     deadline = time.monotonic() + RATE_LIMIT_DEADLINE_S
 
     def throttled(wait: float) -> None:
@@ -122,7 +160,11 @@ async def run_cells(
 
     async def counted(cell: Cell) -> Any:
         progress.requests += 1
-        return await send(cell)
+        progress.in_flight += 1
+        try:
+            return await send(cell)
+        finally:
+            progress.in_flight -= 1
 
     async def one(key: str, indices: list[int]) -> None:
         cell = plan.cells[indices[0]]
@@ -130,8 +172,9 @@ async def run_cells(
         if outcome["status"] == "ok":  # committed before it counts as done; failures never
             answer = {k: v for k, v in outcome.items() if k not in ("status", "error", "cached")}
             cache.put(key, answer, experiment=plan.name, run_id=run_id)
+        progress.call_ended(outcome)
         for i in indices:
-            progress.outcomes[i] = outcome
+            progress.record(i, outcome)
 
     tag = current_experiment.set((plan.name, run_id))
     told = on_rate_limited.set(throttled)

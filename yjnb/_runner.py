@@ -13,7 +13,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["Runner", "get_runner"]
@@ -59,8 +59,18 @@ class Runner:
         """Start `coro` on the runner loop and return at once (background work)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run `coro` to completion on the runner loop and return its result."""
+    def run(
+        self,
+        coro: Coroutine[Any, Any, T],
+        timeout: float | None = None,
+        *,
+        tick: Callable[[], None] | None = None,
+        tick_every: float = WAIT_SLICE_S,
+    ) -> T:
+        """Run `coro` to completion on the runner loop and return its result.
+
+        `tick` is called in the caller's thread every `tick_every` seconds while it runs (a
+        live progress display), never from the loop."""
         if self.in_runner_thread():
             coro.close()
             raise RuntimeError("Runner.run() called from the runner's own thread; await instead")
@@ -74,15 +84,18 @@ class Runner:
 
         future = self.submit(tracked())
         deadline = None if timeout is None else time.monotonic() + timeout
+        step = WAIT_SLICE_S if tick is None else max(0.01, min(WAIT_SLICE_S, tick_every))
         try:
             while True:
-                left = WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
+                left = step if deadline is None else deadline - time.monotonic()
                 try:
-                    return future.result(min(WAIT_SLICE_S, max(left, 0.0)))
+                    return future.result(min(step, max(left, 0.0)))
                 except concurrent.futures.TimeoutError:
                     if deadline is not None and time.monotonic() >= deadline:
                         raise
-        except (KeyboardInterrupt, concurrent.futures.TimeoutError):
+                if tick is not None:
+                    tick()
+        except BaseException:  # an interrupt, the timeout, or a tick that failed
             # Cancel on the loop, then give the coroutine a moment to keep what it had.
             future.cancel()
             finished.wait(CANCEL_GRACE_S)

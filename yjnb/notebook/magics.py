@@ -1,11 +1,12 @@
 """`YJMagics`: every yjnb magic, its arguments and its settings (`%config YJMagics.*`).
 
 The methods here only parse arguments and route: each calls one command module,
-`commands/chat.py` (%%yj_chat), `config.py` (%yj_config), `models.py` (%yj_models),
-`media.py` (%yj_video, %yj_image, with `--remix`), `tasks.py` (%yj_tasks) and `usage.py`
-(%yj_usage), imported when the magic first runs; `user_errors` turns expected errors into
-one-line `UsageError`s. The commands get the magics' `Session` (`session.py`), which reads
-these traitlets live. Nothing imports this module but the extension loader (`__init__.py`).
+`commands/chat.py` (%%yj_chat), `experiment.py` (%%yj_chat --over DF), `config.py`
+(%yj_config), `models.py` (%yj_models), `media.py` (%yj_video, %yj_image, with `--remix`),
+`tasks.py` (%yj_tasks) and `usage.py` (%yj_usage), imported when the magic first runs;
+`user_errors` turns expected errors into one-line `UsageError`s. The commands get the
+magics' `Session` (`session.py`), which reads these traitlets live. Nothing imports this
+module but the extension loader (`__init__.py`).
 
 Every magic takes `-p PROFILE`; the magics that call a gateway take `--platform P` to use
 another of its platforms for one cell. `protocols.py` holds what depends on the protocol.
@@ -79,6 +80,17 @@ def one_model(value: str) -> str:
     if "," in name:
         raise argparse.ArgumentTypeError(f"one model at a time, not {value!r}")
     return name
+
+
+def whole_number(value: str) -> int:
+    """--repeat, --concurrency: a whole number, 1 or more."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"give a whole number, 1 or more, not {value!r}")
+    return number
 
 
 def positive_seconds(value: str) -> float:
@@ -250,6 +262,18 @@ class YJMagics(Magics, Configurable):
     @argument("--raw", action="store_true", help="Do not fill {name} from the namespace.")
     @argument("--force", action="store_true", help="Run even beyond the credit budget.")
     @argument(
+        "--over", metavar="DF",
+        help="Run the cell as a template over every row of this DataFrame (or list): an "
+        "experiment, cached and resumable.",
+    )  # fmt: skip
+    @argument("--name", help="With --over: the experiment's name (ledger, cache rows).")
+    @argument("--repeat", type=whole_number, default=1, help="With --over: samples per cell.")
+    @argument(
+        "--concurrency", type=whole_number, help="With --over: at most this many calls in flight."
+    )
+    @argument("--dry-run", action="store_true", help="With --over: the plan only; nothing sent.")
+    @argument("--refresh", action="store_true", help="With --over: call again, not from the cache.")
+    @argument(
         "params", nargs="*",
         help="Model parameters as name=value; images=a.jpg,b.png (openai, gateway) and "
         "files=doc.pdf (gateway) attach local files or URLs to the message.",
@@ -264,6 +288,18 @@ class YJMagics(Magics, Configurable):
         if cell is None:
             raise UsageError("%%yj_chat takes the prompt in the cell, under %%yj_chat [options]")
         args = self.yj_chat.parser.parse_args(split_words(line))  # quotes removed
+        if args.over is not None:
+            from .commands.experiment import run_experiment_cell
+
+            run_experiment_cell(self.session, args, cell)
+            return
+        only = [
+            f"--{name.replace('_', '-')}"
+            for name in ("name", "concurrency", "dry_run", "refresh")
+            if getattr(args, name)
+        ] + (["--repeat"] if args.repeat != 1 else [])
+        if only:
+            raise UsageError(f"{', '.join(only)}: only with --over DF (an experiment)")
         run_chat(self.session, args, cell)
 
     @magic_arguments()
