@@ -288,19 +288,14 @@ class YJMagics(Magics, Configurable):
         if cell is None:
             raise UsageError("%%yj_chat takes the prompt in the cell, under %%yj_chat [options]")
         args = self.yj_chat.parser.parse_args(split_words(line))  # quotes removed
-        if args.over is not None:
+        if args.over is not None or args.name or args.repeat != 1 or args.concurrency:
             from .commands.experiment import run_experiment_cell
 
-            run_experiment_cell(self.session, args, cell)
-            return
-        only = [
-            f"--{name.replace('_', '-')}"
-            for name in ("name", "concurrency", "dry_run", "refresh")
-            if getattr(args, name)
-        ] + (["--repeat"] if args.repeat != 1 else [])
-        if only:
-            raise UsageError(f"{', '.join(only)}: only with --over DF (an experiment)")
-        run_chat(self.session, args, cell)
+            run_experiment_cell(self.session, args, cell)  # refuses them without --over
+        elif args.dry_run or args.refresh:
+            raise UsageError("--dry-run, --refresh: only with --over DF (an experiment)")
+        else:
+            run_chat(self.session, args, cell)
 
     @magic_arguments()
     @argument("--key", action="store_true", help="Enter the API key (hidden, not stored).")

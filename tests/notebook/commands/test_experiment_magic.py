@@ -91,7 +91,8 @@ def test_a_rerun_makes_no_request_and_refresh_calls_again(
         ("--over products --new", "Sell {product}.", "--new: not with --over"),
         ("--over products -f json", "Sell {product}.", "-f/--format: not with --over"),
         ("--over products -o 2x", "Sell {product}.", "not a valid variable name"),
-        ("--dry-run", "Sell {product}.", "--dry-run: only with --over DF"),
+        ("--dry-run", "Sell {product}.", "--dry-run, --refresh: only with --over DF"),
+        ("--name x --repeat 2", "Sell {product}.", "--name, --repeat: only with --over DF"),
         ("--over products model=x", "Sell {product}.", "model= is set by yjnb"),
     ],
 )

@@ -86,6 +86,10 @@ def _prepare(session: Session, args: Any, cell: str) -> tuple[Experiment, Any]:
 
 
 def run_experiment_cell(session: Session, args: Any, cell: str) -> None:
+    if args.over is None:
+        given = [f"--{n}" for n in ("name", "concurrency") if getattr(args, n)]
+        given += ["--repeat"] if args.repeat != 1 else []
+        raise UsageError(f"{', '.join(given)}: only with --over DF (an experiment)")
     run, client = _prepare(session, args, cell)
     ns = session.shell.user_ns
     if run.status == "dry_run":
