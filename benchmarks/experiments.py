@@ -158,7 +158,8 @@ def main() -> None:
     ratio = first.wall_s / least if least else float("nan")
     yj_ms, raw_ms = statistics.median(yj) * 1000, statistics.median(raw) * 1000
     n = len(first.run.plan.cells)
-    print(f"\n{n} cells, rpm {math.ceil(cells / WINDOWS)} at speed {SPEED:g} (minimum {least:.1f} s), Python "
+    rpm = math.ceil(cells / WINDOWS)
+    print(f"\n{n} cells, rpm {rpm} at speed {SPEED:g} (minimum {least:.1f} s), Python "
           f"{sys.version.split()[0]}, {os.cpu_count()} CPUs\n")  # fmt: skip
     print("| row | measured | target | |")
     print("|---|---|---|---|")
