@@ -98,11 +98,17 @@ def quota_rows(cells: int) -> tuple[Timed, Timed, float]:
 async def raw_aiohttp_cpu(url: str, cells: int) -> float:
     """CPU seconds of `cells` raw aiohttp chats with yjnb's own body, IN_FLIGHT at a time."""
     prepared = yjnb.AsyncClient(api_key=DEMO_KEY, base_url=url)
-    body = create("yuanjing", url).chat_request(
-        prepared.prepare_chat("Describe lamp no. 0 in one line.", model=MODELS[0], max_tokens=20),
-        [],
-        [],
-    ).json
+    body = (
+        create("yuanjing", url)
+        .chat_request(
+            prepared.prepare_chat(
+                "Describe lamp no. 0 in one line.", model=MODELS[0], max_tokens=20
+            ),
+            [],
+            [],
+        )
+        .json
+    )
     await prepared.aclose()
     endpoint = url + "/llmage/v1/chat/completions"
     headers = {**FAULT, "Authorization": f"Bearer {DEMO_KEY}"}
