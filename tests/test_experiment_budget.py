@@ -124,3 +124,12 @@ def test_an_exhausted_balance_stops_cleanly_keeping_what_finished(
     topped = short.retry_failed()
     assert topped.status == "done" and (topped.results["status"] == "ok").all()
     assert chats(emulator) == 3 + refused + 5  # the five skipped, nothing twice
+
+
+def test_a_credit_budget_needs_a_price_for_the_judge_too(
+    client: yjnb.Client, emulator: Any, priced: Path
+) -> None:
+    judge = yjnb.scorers.judge("qwen-plus", "Good? echo: SCORE: 5")
+    with pytest.raises(yjnb.ValidationError, match="budget=5 credits: no price for qwen-plus"):
+        run(client, budget=5, scorers={"grade": judge})
+    assert chats(emulator) == 0

@@ -27,6 +27,7 @@ from ._limiter import limiter_for
 from ._prices import price_table
 from ._runner import Runner, get_runner
 from ._types import ChatResult, Usage
+from .scorers import Judge
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -301,7 +302,7 @@ def _check_budget(run: Experiment, limit: float, unit: str) -> list[str]:
     e = run.estimate
     if unit == "credits":
         table = price_table(run._client.settings.home)
-        judges = [getattr(s, "model", None) for s in run.plan.scorers.values()]
+        judges = [s.model for s in run.plan.scorers.values() if isinstance(s, Judge)]
         unpriced = [m for m in [*run.plan.models, *judges] if m and m not in table.prices]
         if unpriced:
             raise ValidationError(
