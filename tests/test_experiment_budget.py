@@ -59,7 +59,8 @@ def test_reaching_the_credit_budget_stops_cleanly_and_a_rerun_finishes_the_skipp
     assert frame.loc[skipped, "text"].isna().all()
     assert any("stopped, budget reached" in line and "re-run to finish" in line for line in lines)
 
-    again = run(client, budget=10_000)
+    with pytest.warns(yjnb.YJWarning, match="estimate not reported"):
+        again = run(client, budget=10_000)
     assert again.status == "done" and (again.results["status"] == "ok").all()
     assert again.counts["requests"] == skipped.sum() and chats(emulator) == len(ROWS)
     assert again.results["cached"].tolist() == ok.tolist()  # the finished ones: from the cache
@@ -69,8 +70,10 @@ def test_reaching_the_credit_budget_stops_cleanly_and_a_rerun_finishes_the_skipp
 def test_a_token_budget_counts_the_tokens_of_the_calls_made(
     client: yjnb.Client, emulator: Any
 ) -> None:
-    with pytest.warns(yjnb.YJWarning, match="estimate not reported"):
+    with pytest.warns(yjnb.YJWarning) as caught:
         first = run(client, budget_tokens=40)
+    lines = [str(w.message) for w in caught]
+    assert "estimate not reported" in lines[0] and "stopped, budget reached" in lines[1]
     frame = first.results
     ok = frame["status"] == "ok"
     tokens = frame.loc[ok, "prompt_tokens"] + frame.loc[ok, "completion_tokens"]
