@@ -13,11 +13,13 @@ import httpx
 
 
 @contextmanager
-def emulator_process(speed: float | None = None) -> Iterator[str]:
-    """``python -m yjnb.emulator --port 0 [--speed S]`` on a free loopback port; yields its URL."""
+def emulator_process(speed: float | None = None, *options: str) -> Iterator[str]:
+    """``python -m yjnb.emulator --port 0 [--speed S] [options]`` on a free loopback port;
+    yields its URL."""
     command = [sys.executable, "-m", "yjnb.emulator", "--port", "0"]
     if speed is not None:
         command += ["--speed", str(speed)]
+    command += options
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None

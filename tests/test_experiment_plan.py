@@ -71,10 +71,23 @@ def test_a_field_that_fails_on_a_row_and_an_empty_prompt_are_refused(
     assert "row 0" not in message and chats(emulator) == 0
 
 
-def test_media_models_budget_and_kind_are_not_supported_yet(client: yjnb.Client) -> None:
+def test_media_models_and_kind_are_not_supported_yet(client: yjnb.Client) -> None:
     assert "image or video model" in refused(client, ["x"], "{input}", "wan2.2-t2i-flash")
-    assert "budget= is not supported" in refused(client, ["x"], "{input}", budget=10)
     assert "chat models only" in refused(client, ["x"], "{input}", kind="image")
+
+
+def test_bad_budgets_are_refused_before_any_request(client: yjnb.Client, emulator: Any) -> None:
+    assert "budget must be a number of credits above 0; got 0" in refused(
+        client, ["x"], "{input}", budget=0
+    )
+    assert "budget_tokens must be a number of tokens above 0; got 'ten'" in refused(
+        client, ["x"], "{input}", budget_tokens="ten"
+    )
+    assert "not both" in refused(client, ["x"], "{input}", budget=5, budget_tokens=5)
+    # Chat credits are counted from the price table: without a price there is no count.
+    message = refused(client, ["x"], "{input}", "qwen-plus", budget=5)
+    assert "budget=5 credits: no price for qwen-plus" in message and "budget_tokens=" in message
+    assert chats(emulator) == 0
 
 
 @pytest.mark.parametrize(

@@ -38,13 +38,15 @@ def test_a_cap_bounds_a_caller_below_the_shared_limit() -> None:
     assert asyncio.run(_peak(limiter, 40, 3, grow=True)) == 3
 
 
-def test_a_429_halves_it_but_never_below_one() -> None:
+def test_a_429_halves_it_once_per_burst_but_never_below_one() -> None:
     limiter = AdaptiveLimiter(start=16, ceiling=16)
-    limiter.throttled()
-    assert limiter.limit == 8
-    for _ in range(10):
+    for _ in range(5):  # a burst: the calls in flight all refused at once
         limiter.throttled()
-    assert limiter.limit == 1 and limiter.throttled_count == 11
+    assert limiter.limit == 8 and limiter.throttled_count == 5
+    for _ in range(10):  # a success between each: each is a new burst
+        limiter.succeeded()
+        limiter.throttled()
+    assert limiter.limit == 1 and limiter.throttled_count == 15
     assert asyncio.run(_peak(limiter, 10, None, grow=False)) == 1
 
 

@@ -68,3 +68,41 @@ def test_json_schema_refuses_what_it_cannot_check() -> None:
         scorers.json_schema({"type": "string", "pattern": "^a"})
     with pytest.raises(yjnb.ValidationError, match="type 'date'"):
         scorers.json_schema({"properties": {"when": {"type": "date"}}})
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        ("Clear and short.\nSCORE: 7", 7.0),
+        ("score: 3 at first... on reflection\n**SCORE:** 8.5", 8.5),
+        ("SCORE = 8/10", 8.0),
+        ("Score: **PASS**", True),
+        ("It misses the price.\nSCORE: fail", False),
+        ("9", 9.0),
+        (" PASS. ", True),
+    ],
+)
+def test_a_judges_verdict_is_parsed_from_its_last_score_line(
+    reply: str, verdict: float | bool
+) -> None:
+    found = scorers.parse_verdict(reply)
+    assert found == verdict and type(found) is type(verdict)
+
+
+@pytest.mark.parametrize("reply", ["", "Looks good to me.", "SCORE: great", "scores well"])
+def test_a_reply_without_a_score_is_an_error_naming_the_format(reply: str) -> None:
+    with pytest.raises(ValueError, match=r'no "SCORE: <number>" or "SCORE: PASS/FAIL"'):
+        scorers.parse_verdict(reply)
+
+
+def test_a_judge_needs_a_model_and_a_rubric_and_scores_only_in_an_experiment() -> None:
+    with pytest.raises(yjnb.ValidationError, match="rubric must be a non-empty string"):
+        scorers.judge("qwen3-max", " ")
+    with pytest.raises(yjnb.ValidationError, match="model must be a model name"):
+        scorers.judge("", "Is it short?")
+    judge = scorers.judge("qwen3-max", "Is {product} named?")
+    asked = judge.prompt("Sell a lamp.", "A lamp!", ROW)
+    assert asked.startswith(scorers.JUDGE_INSTRUCTIONS) and asked.endswith("Is lamp named?")
+    assert "<answer>\nA lamp!\n</answer>" in asked
+    with pytest.raises(TypeError, match=r"inside yjnb\.experiment"):
+        judge("text", ROW)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._base import warn
 from ._errors import ValidationError
 from ._estimates import estimate_tokens
+from ._experiment_budget import Budget
 from ._experiment_cache import AnswerCache
 from ._experiment_frame import compare_frame, export_frame, results_frame, summary_frame
 from ._experiment_plan import Cell, Plan, make_plan
@@ -28,6 +29,7 @@ from ._limiter import limiter_for
 from ._prices import price_table
 from ._runner import Runner, get_runner
 from ._types import ChatResult, Usage
+from .scorers import Judge
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +53,8 @@ class Estimate:
 
 class Experiment:
     """One run of `yjnb.experiment`: `results`, `summary()`, `compare()`, `export()`,
-    `retry_failed()`. `status` is "done", "interrupted" or "dry_run"."""
+    `retry_failed()`. `status` is "done", "interrupted", "budget" (stopped by the budget or
+    the balance: some cells `skipped_budget`) or "dry_run"."""
 
     def __init__(self, plan: Plan, client: AsyncClient, runner: Runner | None, **kw: Any) -> None:
         self.plan = plan
@@ -64,20 +67,24 @@ class Experiment:
         self._runner = runner
         self._cache = kw.get("cache", True)
         self._concurrency: int | None = kw.get("concurrency")
+        self._budget: tuple[float, str] | None = kw.get("budget")  # (limit, unit)
+        self.budget: Budget | None = None  # the last run's: its spend, and why it stopped
         self._frame: pd.DataFrame | None = None
 
     # -- running ------------------------------------------------------------------------------
 
     async def _run(self, only: set[int] | None = None, use_cache: bool | None = None) -> None:
         cache = AnswerCache(self._client.settings.home)
+        limit, unit = self._budget or (None, "credits")
+        self.budget = Budget(limit, unit, price_table(self._client.settings.home))
         try:
             await run_cells(
                 self.plan, self.progress, self._send, cache=cache,
                 use_cache=self._cache if use_cache is None else use_cache, only=only,
                 limiter=limiter_for(self._client.settings.profile),
-                concurrency=self._concurrency, run_id=self.run_id,
+                concurrency=self._concurrency, run_id=self.run_id, budget=self.budget,
             )  # fmt: skip
-            self.status = "done"
+            self.status = "budget" if self.counts["skipped_budget"] else "done"
         except BaseException:
             self.status = "interrupted"
             raise
@@ -112,6 +119,14 @@ class Experiment:
             self.status = "interrupted"
             if not quiet:
                 warn([str(self)], stacklevel=3)
+        else:
+            if not quiet:
+                self._warn_budget(stacklevel=4)
+
+    def _warn_budget(self, stacklevel: int) -> None:
+        """A run the budget stopped ends without an error: one line says what to do."""
+        if self.status == "budget":
+            warn([str(self)], stacklevel=stacklevel)
 
     def _unfinished(self) -> set[int]:
         outcomes = self.progress.outcomes
@@ -130,6 +145,7 @@ class Experiment:
     async def aretry_failed(self) -> Experiment:
         """`retry_failed()` for async code."""
         await self._run(self._unfinished(), use_cache=True)
+        self._warn_budget(stacklevel=2)
         return self
 
     # -- tables -------------------------------------------------------------------------------
@@ -159,8 +175,9 @@ class Experiment:
         return {
             "cells": len(self.plan.cells),
             "done": p.done,
-            "ok": p.done - p.failed,
+            "ok": p.done - p.failed - p.skipped,
             "failed": p.failed,
+            "skipped_budget": p.skipped,
             "cached": p.cached,
             "requests": self.progress.requests,
             "rate_limited": self.progress.throttled,
@@ -177,6 +194,13 @@ class Experiment:
             )
         if self.status == "interrupted":
             return f"{self.name}: interrupted: {c['done']}/{c['cells']} done, re-run to finish"
+        if self.status == "budget":
+            why = (self.budget.stopped if self.budget else None) or "over the budget"
+            return (
+                f"{self.name}: stopped, {why}: {c['ok']}/{c['cells']} ok, "
+                f"{c['skipped_budget']} skipped_budget; raise the budget (or top up) and "
+                "re-run to finish"
+            )
         return (
             f"{self.name}: {c['cells']} cells, {c['ok']} ok, {c['failed']} failed, "
             f"{c['cached']} cached, {c['requests']} requests"
@@ -236,10 +260,30 @@ def _usage(prompt: str, completion: int) -> Usage:
     return Usage(prompt_tokens=sent, completion_tokens=completion, total_tokens=sent + completion)
 
 
+def _budget_option(kw: dict[str, Any], problems: list[str]) -> tuple[float, str] | None:
+    """`budget=` (credits) or `budget_tokens=`, checked: (limit, unit) or None."""
+    given: dict[str, Any] = {}
+    for name, unit in (("budget", "credits"), ("budget_tokens", "tokens")):
+        value = kw.pop(name, None)
+        if value is not None:
+            given[unit] = value
+    if len(given) > 1:
+        problems.append("give budget= (credits) or budget_tokens=, not both")
+        return None
+    for unit, limit in given.items():
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+            name = "budget" if unit == "credits" else "budget_tokens"
+            problems.append(f"{name} must be a number of {unit} above 0; got {limit!r}")
+            return None
+        if limit == float("inf"):
+            return None
+        return float(limit), unit
+    return None
+
+
 def _check_options(kw: dict[str, Any]) -> None:
-    problems = []
-    if kw.pop("budget", None) is not None:
-        problems.append("budget= is not supported by experiments yet; leave it out")
+    problems: list[str] = []
+    kw["budget"] = _budget_option(kw, problems)
     kind = kw.pop("kind", None)
     if kind not in (None, "chat"):
         problems.append(f"kind={kind!r}: experiments run chat models only for now")
@@ -257,13 +301,47 @@ def prepare_experiment(
 ) -> Experiment:
     """The checked `Experiment`, not yet run (a dry run has its estimate)."""
     _check_options(kw)
-    options = {k: kw.pop(k) for k in ("cache", "dry_run", "concurrency") if k in kw}
+    options = {k: kw.pop(k) for k in ("cache", "dry_run", "concurrency", "budget") if k in kw}
     plan = _plan(client, data, prompt, models, **kw)
     warn(plan.warnings, stacklevel=3)  # the line calling yjnb.experiment
     run = Experiment(plan, client, runner, **options)
-    if run.status == "dry_run":
+    if run.status == "dry_run" or run._budget is not None:
         run.estimate = _estimate(run)
+    if run._budget is not None:
+        warn(_check_budget(run, *run._budget), stacklevel=3)
     return run
+
+
+def _check_budget(run: Experiment, limit: float, unit: str) -> list[str]:
+    """The estimate against the budget, before any request: a `ValidationError` when it is
+    over (or when credits cannot be counted); a warning when there is no estimate."""
+    assert run.estimate is not None
+    e = run.estimate
+    if unit == "credits":
+        table = price_table(run._client.settings.home)
+        judges = [s.model for s in run.plan.scorers.values() if isinstance(s, Judge)]
+        unpriced = [m for m in [*run.plan.models, *judges] if m and m not in table.prices]
+        if unpriced:
+            raise ValidationError(
+                f"budget={limit:g} credits: no price for {', '.join(dict.fromkeys(unpriced))} "
+                "(the platform reports no chat credits); add it to YJ_HOME/prices.toml or "
+                "%config YJMagics.prices, or use budget_tokens="
+            )
+        guess = e.credits_estimate
+    else:
+        guess = None if e.completion_tokens is None else e.prompt_tokens + e.completion_tokens
+    if guess is None:
+        return [
+            f"{run.name}: estimate not reported (set max_tokens in params for one); the "
+            f"budget of {limit:g} {unit} is counted on the actual spend as calls finish"
+        ]
+    if run.status != "dry_run" and guess > limit:
+        raise ValidationError(
+            f"{run.name}: the estimate for {e.calls} calls is ≈{guess:g} {unit}, over the "
+            f"budget of {limit:g}; raise the budget, or run fewer cells (dry_run=True shows "
+            "the plan)"
+        )
+    return []
 
 
 async def run_experiment(
@@ -274,4 +352,5 @@ async def run_experiment(
     run = prepare_experiment(client, None, data, prompt, models, **kw)
     if run.status != "dry_run":
         await run._run()
+        run._warn_budget(stacklevel=2)
     return run

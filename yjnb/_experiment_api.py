@@ -26,7 +26,8 @@ def experiment(
     name: str | None = None,
     repeat: int = 1,
     concurrency: int | None = None,
-    budget: Any = None,
+    budget: float | None = None,
+    budget_tokens: int | None = None,
     kind: str | None = None,
     cache: bool = True,
     dry_run: bool = False,
@@ -38,6 +39,8 @@ def experiment(
     See the README, "Prompt experiments (Python API)". Works in scripts and inside a running
     Jupyter kernel; an interrupt returns the run with its finished rows (status
     "interrupted"): run the same call again to finish it, paying only for what is missing.
+    `budget=` (credits, from your price table) or `budget_tokens=` stops the run cleanly when
+    reached (the rest `skipped_budget`; status "budget"), as does an exhausted balance.
     """
     if client is None:
         client = Client(profile=profile)
@@ -46,8 +49,8 @@ def experiment(
     aio = aio._for(profile)
     run = prepare_experiment(
         aio, runner, data, prompt, models, system=system, params=params, scorers=scorers,
-        name=name, repeat=repeat, concurrency=concurrency, budget=budget, kind=kind,
-        cache=cache, dry_run=dry_run,
+        name=name, repeat=repeat, concurrency=concurrency, budget=budget,
+        budget_tokens=budget_tokens, kind=kind, cache=cache, dry_run=dry_run,
     )  # fmt: skip
     if run.status != "dry_run":
         run._run_sync()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError, YJError
 from ._experiment_plan import Plan
+from .scorers import Judge
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,10 +28,13 @@ EXPORTS = (".csv", ".parquet", ".jsonl")
 NOT_RUN = {"status": "interrupted", "error": "not finished: re-run to finish", "cached": False}
 
 
-def _score(scorer: Any, text: str, row: Mapping[str, Any]) -> Any:
-    """A scorer's value; what it raised becomes the cell's value, the row stays."""
+def _score(label: str, scorer: Any, outcome: Mapping[str, Any], row: Mapping[str, Any]) -> Any:
+    """A scorer's value; what it raised becomes the cell's value, the row stays. A judge's
+    value comes from the reply the run recorded."""
     try:
-        return scorer(text, row)
+        if isinstance(scorer, Judge):
+            return scorer.verdict((outcome.get("judges") or {}).get(label))
+        return scorer(outcome.get("text") or "", row)
     except Exception as exc:
         return f"error: {type(exc).__name__}: {exc}"
 
@@ -49,7 +53,7 @@ def results_frame(plan: Plan, outcomes: Mapping[int, Mapping[str, Any]]) -> pd.D
             record[column] = outcome.get(column)
         ok = outcome.get("status") == "ok"
         for label, scorer in plan.scorers.items():
-            record[label] = _score(scorer, outcome.get("text") or "", data) if ok else None
+            record[label] = _score(label, scorer, outcome, data) if ok else None
         records.append(record)
     columns = [*plan.columns, *RESULT_COLUMNS, *plan.scorers]
     frame = pd.DataFrame.from_records(records, columns=columns)

@@ -17,6 +17,7 @@ from ._errors import ValidationError
 from ._experiment_cache import cache_key
 from ._templates import PromptError, field_names, interpolate
 from .protocols.base import PreparedChat
+from .scorers import Judge
 
 __all__ = ["DEFAULT_PROMPT", "Cell", "Plan", "make_plan"]
 
@@ -51,6 +52,8 @@ class Plan:
     repeat: int
     cells: list[Cell] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # A judge's call for a question (the judge scorers' calls); None without judges.
+    judge_cell: Callable[[Judge, str], Cell] | None = None
 
 
 def as_rows(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
@@ -142,6 +145,12 @@ def prepare_cells(
             plan.warnings += prepare("probe", model=model, **params[model]).warnings
         except ValidationError as exc:
             problems += [f"{model}: {p}" for p in exc.problems]
+    for label, judge in plan.scorers.items():
+        if isinstance(judge, Judge):
+            try:
+                prepare("probe", model=judge.model, **judge.params)
+            except ValidationError as exc:
+                problems += [f"judge {label!r}: {judge.model}: {p}" for p in exc.problems]
     if problems:
         raise ValidationError(problems)
     for i, row in enumerate(plan.rows):
@@ -212,7 +221,23 @@ def make_plan(
         prompts=prompts, models=model_list, scorers=checked_scorers, repeat=repeat,
     )  # fmt: skip
     prepare_cells(plan, prepare, by_model, system, where)
+    if any(isinstance(s, Judge) for s in plan.scorers.values()):
+        plan.judge_cell = judge_cells(prepare, where)
     return plan
+
+
+def judge_cells(prepare: Prepare, where: Mapping[str, str]) -> Callable[[Judge, str], Cell]:
+    """Makes a judge's call for a question: cached under its own key, like any cell's."""
+
+    def judge_cell(judge: Judge, question: str) -> Cell:
+        chat = prepare(question, model=judge.model, **judge.params)
+        key = cache_key(
+            protocol=where["protocol"], base_url=where["base_url"], model=judge.model,
+            system=None, prompt=question, params=judge.params, sample=0,
+        )  # fmt: skip
+        return Cell(-1, "judge", judge.model, 0, chat, dict(judge.params), key)
+
+    return judge_cell
 
 
 RESERVED_COLUMNS = (
@@ -233,4 +258,6 @@ def check_scorers(scorers: Any, columns: list[str], problems: list[str]) -> dict
             problems.append(f"scorer {label!r} is not callable; use callable(text, row)")
         if label in taken:
             problems.append(f"scorer {label!r} would hide the column of that name; rename it")
+        if isinstance(scorer, Judge):
+            problems += template_problems({f"judge {label!r} rubric": scorer.rubric}, columns)
     return {str(k): v for k, v in scorers.items()}

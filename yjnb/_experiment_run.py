@@ -12,17 +12,19 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import RateLimitError, YJError
+from ._errors import InsufficientBalanceError, RateLimitError, YJError
+from ._experiment_budget import SKIPPED, Budget
 from ._experiment_cache import AnswerCache
 from ._experiment_plan import Cell, Plan
 from ._hooks import current_experiment
 from ._limiter import AdaptiveLimiter
 from ._retry import on_rate_limited
 from ._types import ChatResult
+from .scorers import Judge
 
 __all__ = ["RATE_LIMIT_DEADLINE_S", "Progress", "answer_of", "run_cells"]
 
@@ -47,6 +49,7 @@ class Progress:
     done: int = 0
     cached: int = 0
     failed: int = 0
+    skipped: int = 0  # cells the budget left unsent (skipped_budget)
     calls_done: int = 0  # calls this run made that ended (ok or failed)
     tokens: int = 0
     credits: float | None = None
@@ -71,6 +74,7 @@ class Progress:
         self.done += sign
         self.cached += sign * bool(outcome.get("cached"))
         self.failed += sign * (outcome.get("status") == "failed")
+        self.skipped += sign * (outcome.get("status") == SKIPPED)
 
     def call_ended(self, outcome: dict[str, Any]) -> None:
         """One call this run made ended: its tokens and credits count (once per call)."""
@@ -109,11 +113,17 @@ async def _call_once(
     cap: int | None,
     deadline: float,
     throttled: Callable[[float], None],
+    budget: Budget,
 ) -> dict[str, Any]:
-    """The cell's call, with 429s waited out until `deadline` (a monotonic time)."""
+    """The cell's call, with 429s waited out until `deadline` (a monotonic time); not sent
+    when the budget has no room for it (`skipped_budget`)."""
     attempt = 0
     while True:
         async with limiter.slot(cap):
+            reserved = budget.admit(cell)  # asked once a slot is free: the spend is current
+            if reserved is None:
+                return budget.skipped()
+            result = None
             try:
                 result = await send(cell)
             except RateLimitError as exc:
@@ -121,11 +131,16 @@ async def _call_once(
                 if time.monotonic() + wait > deadline:
                     return _failed(exc)
                 throttled(wait)
+            except InsufficientBalanceError as exc:
+                budget.stop(f"insufficient balance: {exc}")
+                return budget.skipped()
             except YJError as exc:
                 return _failed(exc)
             else:
                 limiter.succeeded()
                 return {**answer_of(result), "status": "ok", "error": None, "cached": False}
+            finally:
+                budget.settle(reserved, result)
         attempt += 1
         await asyncio.sleep(wait)
 
@@ -141,17 +156,16 @@ async def run_cells(
     limiter: AdaptiveLimiter,
     concurrency: int | None,
     run_id: str,
+    budget: Budget | None = None,
 ) -> None:
     """Fill `progress.outcomes` for the cells (all, or the indices in `only`)."""
+    budget = budget or Budget()
     wanted = [i for i in range(len(plan.cells)) if only is None or i in only]
     by_key: dict[str, list[int]] = {}
     for i in wanted:
         by_key.setdefault(plan.cells[i].key, []).append(i)
     progress.limiter = limiter
-    if use_cache:
-        for key, answer in cache.get_many(list(by_key)).items():
-            for i in by_key.pop(key):
-                progress.record(i, {**answer, "status": "ok", "error": None, "cached": True})
+    hits = _from_cache(cache, by_key, progress) if use_cache else []
     deadline = time.monotonic() + RATE_LIMIT_DEADLINE_S
 
     def throttled(wait: float) -> None:
@@ -166,23 +180,60 @@ async def run_cells(
         finally:
             progress.in_flight -= 1
 
-    async def one(key: str, indices: list[int]) -> None:
-        cell = plan.cells[indices[0]]
-        outcome = await _call_once(cell, counted, limiter, concurrency, deadline, throttled)
-        if outcome["status"] == "ok":  # committed before it counts as done; failures never
+    async def call(key: str, cell: Cell, look: bool = False) -> dict[str, Any]:
+        """One call (`look`: unless the cache has it), committed to the cache before it
+        counts as done."""
+        found = cache.get_many([key]).get(key) if look and use_cache else None
+        if found is not None:
+            return {**found, "status": "ok", "error": None, "cached": True}
+        outcome = await _call_once(cell, counted, limiter, concurrency, deadline, throttled, budget)
+        if outcome["status"] == "ok":  # failures are never cached
             answer = {k: v for k, v in outcome.items() if k not in ("status", "error", "cached")}
             cache.put(key, answer, experiment=plan.name, run_id=run_id)
-        progress.call_ended(outcome)
+        if outcome["status"] != SKIPPED:  # a skipped cell made no call
+            progress.call_ended(outcome)
+        return outcome
+
+    async def one(key: str, indices: list[int]) -> None:
+        outcome = await call(key, plan.cells[indices[0]])
         for i in indices:
             progress.record(i, outcome)
+        await judge_all(indices)
+
+    async def judge_all(indices: list[int]) -> None:
+        if plan.judge_cell is None or progress.outcomes[indices[0]].get("status") != "ok":
+            return
+        for i in indices:
+            verdicts = {}
+            for label, scorer in plan.scorers.items():
+                if isinstance(scorer, Judge):
+                    verdicts[label] = await _judge(plan, i, label, scorer, progress, call)
+            progress.outcomes[i] = {**progress.outcomes[i], "judges": verdicts}
 
     tag = current_experiment.set((plan.name, run_id))
     told = on_rate_limited.set(throttled)
     try:
         tasks = [asyncio.ensure_future(one(key, indices)) for key, indices in by_key.items()]
+        tasks += [asyncio.ensure_future(judge_all(indices)) for indices in hits]
     finally:
         on_rate_limited.reset(told)
         current_experiment.reset(tag)
+    await _all_or_none(tasks)
+
+
+def _from_cache(
+    cache: AnswerCache, by_key: dict[str, list[int]], progress: Progress
+) -> list[list[int]]:
+    """Answer the cells the cache has (taking their keys out of `by_key`); their indices."""
+    hits = []
+    for key, answer in cache.get_many(list(by_key)).items():
+        hits.append(by_key.pop(key))
+        for i in hits[-1]:
+            progress.record(i, {**answer, "status": "ok", "error": None, "cached": True})
+    return hits
+
+
+async def _all_or_none(tasks: Sequence[asyncio.Future[Any]]) -> None:
     try:
         await asyncio.gather(*tasks)
     except BaseException:
@@ -191,3 +242,26 @@ async def run_cells(
         # The calls in flight record themselves as interrupted before the run ends.
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+async def _judge(
+    plan: Plan,
+    index: int,
+    label: str,
+    judge: Judge,
+    progress: Progress,
+    call: Callable[..., Any],  # (key, cell, look) -> outcome
+) -> dict[str, Any]:
+    """The judge's reply to one answer: {"text": ...}, or {"error": ...} when not had."""
+    cell = plan.cells[index]
+    try:
+        question = judge.prompt(cell.chat.prompt, progress.outcomes[index]["text"] or "",
+                                plan.rows[cell.row])  # fmt: skip
+    except Exception as exc:  # a rubric field the row cannot fill: that score's error
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    assert plan.judge_cell is not None
+    judged = plan.judge_cell(judge, question)
+    outcome = await call(judged.key, judged, True)
+    if outcome["status"] != "ok":
+        return {"error": f"the judge's call {outcome['status']}: {outcome['error']}"}
+    return {"text": outcome["text"], "cached": outcome["cached"]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,8 +28,11 @@ class AdaptiveLimiter:
         self._limit = float(min(start, ceiling))
         self._in_flight = 0
         self._lock = threading.Lock()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # In arrival order; a release wakes as many as there are free slots (at least one),
+        # not all of them: with 1,000 cells waiting, waking all on every release cost O(n²).
+        self._waiters: OrderedDict[asyncio.Future[None], asyncio.AbstractEventLoop] = OrderedDict()
         self.throttled_count = 0  # 429s waited out since this limiter was made
+        self._cut = False  # halved since the last success
 
     @property
     def limit(self) -> int:
@@ -54,36 +58,57 @@ class AdaptiveLimiter:
         while not self._try(bound):
             future: asyncio.Future[None] = loop.create_future()
             with self._lock:
-                self._waiters.append((loop, future))
+                self._waiters[future] = loop
             # Re-checked after registering: a release in between must not be missed.
             if self._try(bound):
                 self._discard(future)
                 return
             try:
                 await future
+            except BaseException:
+                if future.done() and not future.cancelled():
+                    self._wake_next()  # woken, but leaving: the turn passes to the next
+                raise
             finally:
                 self._discard(future)
 
     def _discard(self, future: asyncio.Future[None]) -> None:
         with self._lock:
-            self._waiters = [(lp, f) for lp, f in self._waiters if f is not future]
+            self._waiters.pop(future, None)
+
+    def _wake_next(self) -> None:
+        with self._lock:
+            woken = [self._waiters.popitem(last=False)] if self._waiters else []
+        for future, loop in woken:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_wake, future)
 
     def release(self) -> None:
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-            waiters, self._waiters = self._waiters, []
-        for loop, future in waiters:  # every waiter checks again; the cap may differ
+            free = max(1, int(self._limit) - self._in_flight)
+            woken = [
+                self._waiters.popitem(last=False) for _ in range(min(free, len(self._waiters)))
+            ]
+        # A woken waiter checks again (its cap may be lower) and waits again if it must; while
+        # it does, a call is in flight, so a later release wakes the next ones.
+        for future, loop in woken:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(_wake, future)
 
     def succeeded(self) -> None:
         with self._lock:
             self._limit = min(float(self.ceiling), self._limit + 1.0)
+            self._cut = False
 
     def throttled(self, wait: float = 0.0) -> None:
-        """A 429: halve the limit (never below one)."""
+        """A 429: halve the limit (never below one), once per burst: the 429s that come before
+        any call succeeds again answer calls sent at the same limit, and cutting it for each
+        left a quota's next window to start from one call in flight."""
         with self._lock:
-            self._limit = max(1.0, self._limit / 2)
+            if not self._cut:
+                self._limit = max(1.0, self._limit / 2)
+                self._cut = True
             self.throttled_count += 1
 
     @asynccontextmanager

@@ -13,13 +13,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
+    "JUDGE_INSTRUCTIONS",
+    "Judge",
     "Scorer",
     "contains",
     "equals",
     "is_json",
     "json_schema",
     "json_schema_violation",
+    "judge",
     "length",
+    "parse_verdict",
     "regex",
 ]
 
@@ -191,3 +195,78 @@ def json_schema_violation(text: str, schema: Mapping[str, Any]) -> str | None:
     except ValueError:
         return "not JSON"
     return _violation(value, schema, "$")
+
+
+JUDGE_INSTRUCTIONS = (
+    "You grade an answer to a prompt. Read the prompt, the answer and the rubric, then end "
+    'your reply with one line of its own: "SCORE: <number>" (on the scale the rubric gives, '
+    '0 to 10 if it gives none), or "SCORE: PASS" or "SCORE: FAIL" if the rubric asks for a '
+    "verdict."
+)
+_VERDICT = re.compile(
+    r"score\s*[:=：]?\s*[*_`]*\s*(pass|fail|[-+]?\d+(?:\.\d+)?)(?![\d.])", re.IGNORECASE
+)
+_BARE = re.compile(r"[*_`\s]*(pass|fail|[-+]?\d+(?:\.\d+)?)\s*(?:/\s*\d+)?[*_`.\s]*", re.I)
+
+
+def parse_verdict(reply: str) -> float | bool:
+    """The score in a judge's reply: the number or PASS/FAIL of its last "SCORE: ..." line
+    (`7`, `7.5`, `8/10` -> 8.0, `**PASS**`), else a reply that is only a number or PASS/FAIL.
+    PASS is True, FAIL False. Raises ValueError when there is none."""
+    found = _VERDICT.findall(reply)
+    if not found:
+        bare = _BARE.fullmatch(reply)
+        found = [bare.group(1)] if bare else []
+    if not found:
+        shown = reply.strip()[:80]
+        raise ValueError(f'no "SCORE: <number>" or "SCORE: PASS/FAIL" in the reply {shown!r}')
+    value = found[-1].upper()
+    if value in ("PASS", "FAIL"):
+        return value == "PASS"
+    return float(value)
+
+
+class Judge:
+    """An LLM judge (`judge(model, rubric)`): the run asks `model` about each answer, through
+    the same client, limiter, budget, cache and ledger as the cells' own calls."""
+
+    def __init__(self, model: str, rubric: str, params: Mapping[str, Any] | None = None) -> None:
+        from ._errors import ValidationError
+
+        if not isinstance(model, str) or not model.strip():
+            raise ValidationError("judge: model must be a model name")
+        if not isinstance(rubric, str) or not rubric.strip():
+            raise ValidationError("judge: rubric must be a non-empty string (a template)")
+        self.model, self.rubric, self.params = model, rubric, dict(params or {})
+
+    def prompt(self, question: str, answer: str, row: Mapping[str, Any]) -> str:
+        """What the judge is asked. The rubric comes last, filled from the row like a prompt
+        template (`{column}`), so it may end with the emulator's `echo:` directive."""
+        from ._templates import interpolate
+
+        return (
+            f"{JUDGE_INSTRUCTIONS}\n\n<prompt>\n{question}\n</prompt>\n\n<answer>\n{answer}\n"
+            f"</answer>\n\nRubric:\n{interpolate(self.rubric, row)}"
+        )
+
+    def verdict(self, reply: Mapping[str, Any] | None) -> float | bool:
+        """The score of a judged answer (the run's record of the judge's reply)."""
+        if reply is None:
+            raise ValueError("the judge was not asked: re-run to ask it")
+        if reply.get("error"):
+            raise ValueError(reply["error"])
+        return parse_verdict(str(reply.get("text") or ""))
+
+    def __call__(self, text: str, row: Mapping[str, Any]) -> Any:
+        raise TypeError("a judge scores inside yjnb.experiment(scorers=...) only")
+
+    def __repr__(self) -> str:
+        return f"judge({self.model!r}, {self.rubric[:40]!r})"
+
+
+def judge(model: str, rubric: str, *, params: Mapping[str, Any] | None = None) -> Judge:
+    """An LLM judge: `model` reads each answer with `rubric` (a template over the row) and
+    ends its reply with "SCORE: <number>" or "SCORE: PASS/FAIL" (see `parse_verdict`). Its
+    calls are cached, counted against the budget and recorded in the ledger like the cells'.
+    `params`: the judge's chat parameters (e.g. `{"temperature": 0}`)."""
+    return Judge(model, rubric, params)

@@ -271,6 +271,9 @@ class YJMagics(Magics, Configurable):
     @argument(
         "--concurrency", type=whole_number, help="With --over: at most this many calls in flight."
     )
+    @argument(
+        "--budget", type=float, help="With --over: credits the run may spend (the rest is skipped)."
+    )
     @argument("--dry-run", action="store_true", help="With --over: the plan only; nothing sent.")
     @argument("--refresh", action="store_true", help="With --over: call again, not from the cache.")
     @argument(
@@ -288,7 +291,13 @@ class YJMagics(Magics, Configurable):
         if cell is None:
             raise UsageError("%%yj_chat takes the prompt in the cell, under %%yj_chat [options]")
         args = self.yj_chat.parser.parse_args(split_words(line))  # quotes removed
-        if args.over is not None or args.name or args.repeat != 1 or args.concurrency:
+        if (
+            args.over is not None
+            or args.name
+            or args.repeat != 1
+            or args.concurrency
+            or args.budget
+        ):
             from .commands.experiment import run_experiment_cell
 
             run_experiment_cell(self.session, args, cell)  # refuses them without --over

@@ -178,3 +178,21 @@ def test_an_interrupt_keeps_finished_rows_and_a_rerun_finishes(
     assert rest.status == "done" and (rest.results["status"] == "ok").all()
     assert rest.results["cached"].sum() >= done
     assert emulator.count(CHAT) <= 40 + 2  # only the calls in flight can be paid twice
+
+
+def test_budget_stops_the_run_cleanly_with_the_rest_skipped(
+    shell: Any, products: pd.DataFrame, emulator: Any, isolated_env: Any
+) -> None:
+    isolated_env.mkdir(parents=True, exist_ok=True)  # qwen3-max at 1 credit a token
+    (isolated_env / "prices.toml").write_text('[models."qwen3-max"]\ntokens = 1000.0\n')
+    with pytest.warns(yjnb.YJWarning, match="estimate not reported"):  # no max_tokens given
+        shown = run(
+            shell, "--over products -m qwen3-max --concurrency 1 --budget 5", "Sell {product}."
+        )
+    exp = shell.user_ns["_yj"]
+    statuses = exp.results["status"].tolist()
+    assert exp.status == "budget" and statuses[0] == "ok" and "skipped_budget" in statuses
+    assert emulator.count(CHAT) == statuses.count("ok")  # the skipped ones: never sent
+    assert "skipped_budget; raise the budget" in shown.stdout
+    with pytest.raises(UsageError, match="--budget: only with --over DF"):
+        shell.run_cell_magic("yj_chat", "--budget 5", "hello")

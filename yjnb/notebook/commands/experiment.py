@@ -79,6 +79,7 @@ def _prepare(session: Session, args: Any, cell: str) -> tuple[Experiment, Any]:
             client.aio, client._runner, data, cell.strip("\n"), models, system=args.system,
             params=params or None, name=args.name, repeat=args.repeat,
             concurrency=args.concurrency, cache=not args.refresh, dry_run=args.dry_run,
+            budget=args.budget,
         )  # fmt: skip
     except ValidationError as exc:
         raise usage_error(exc) from None
@@ -87,7 +88,7 @@ def _prepare(session: Session, args: Any, cell: str) -> tuple[Experiment, Any]:
 
 def run_experiment_cell(session: Session, args: Any, cell: str) -> None:
     if args.over is None:
-        given = [f"--{n}" for n in ("name", "concurrency") if getattr(args, n)]
+        given = [f"--{n}" for n in ("name", "concurrency", "budget") if getattr(args, n)]
         given += ["--repeat"] if args.repeat != 1 else []
         raise UsageError(f"{', '.join(given)}: only with --over DF (an experiment)")
     run, client = _prepare(session, args, cell)
@@ -109,6 +110,8 @@ def run_experiment_cell(session: Session, args: Any, cell: str) -> None:
         print(f"interrupted: {run.counts['done']}/{run.counts['cells']} done, re-run to finish")
         return
     view.update(run.progress, final=True)
+    if run.status == "budget":  # stopped cleanly: what finished is kept, the line says what next
+        print(run)
     _show_tables(run)
 
 
