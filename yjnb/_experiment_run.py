@@ -159,66 +159,91 @@ async def run_cells(
     budget: Budget | None = None,
 ) -> None:
     """Fill `progress.outcomes` for the cells (all, or the indices in `only`)."""
-    budget = budget or Budget()
     wanted = [i for i in range(len(plan.cells)) if only is None or i in only]
     by_key: dict[str, list[int]] = {}
     for i in wanted:
         by_key.setdefault(plan.cells[i].key, []).append(i)
     progress.limiter = limiter
     hits = _from_cache(cache, by_key, progress) if use_cache else []
-    deadline = time.monotonic() + RATE_LIMIT_DEADLINE_S
+    cells = _Cells(plan, progress, send, cache, use_cache, limiter, concurrency, run_id, budget)
+    tag = current_experiment.set((plan.name, run_id))
+    told = on_rate_limited.set(cells.throttled)
+    try:  # the tasks copy the context now: their calls are tagged and report their 429s
+        tasks = [asyncio.ensure_future(cells.one(key, indices)) for key, indices in by_key.items()]
+        tasks += [asyncio.ensure_future(cells.judge_all(indices)) for indices in hits]
+    finally:
+        on_rate_limited.reset(told)
+        current_experiment.reset(tag)
+    await _all_or_none(tasks)
 
-    def throttled(wait: float) -> None:
-        limiter.throttled(wait)
-        progress.throttled += 1
 
-    async def counted(cell: Cell) -> Any:
-        progress.requests += 1
-        progress.in_flight += 1
+class _Cells:
+    """One run's calls: each key called once (cells sharing it share the answer), committed
+    to the cache before it counts as done, then judged."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        progress: Progress,
+        send: Send,
+        cache: AnswerCache,
+        use_cache: bool,
+        limiter: AdaptiveLimiter,
+        concurrency: int | None,
+        run_id: str,
+        budget: Budget | None,
+    ) -> None:
+        self.plan, self.progress, self.send = plan, progress, send
+        self.cache, self.use_cache, self.run_id = cache, use_cache, run_id
+        self.limiter, self.concurrency = limiter, concurrency
+        self.budget = budget or Budget()
+        self.deadline = time.monotonic() + RATE_LIMIT_DEADLINE_S
+
+    def throttled(self, wait: float) -> None:
+        self.limiter.throttled(wait)
+        self.progress.throttled += 1
+
+    async def counted(self, cell: Cell) -> Any:
+        self.progress.requests += 1
+        self.progress.in_flight += 1
         try:
-            return await send(cell)
+            return await self.send(cell)
         finally:
-            progress.in_flight -= 1
+            self.progress.in_flight -= 1
 
-    async def call(key: str, cell: Cell, look: bool = False) -> dict[str, Any]:
+    async def call(self, key: str, cell: Cell, look: bool = False) -> dict[str, Any]:
         """One call (`look`: unless the cache has it), committed to the cache before it
         counts as done."""
-        found = cache.get_many([key]).get(key) if look and use_cache else None
+        found = self.cache.get_many([key]).get(key) if look and self.use_cache else None
         if found is not None:
             return {**found, "status": "ok", "error": None, "cached": True}
-        outcome = await _call_once(cell, counted, limiter, concurrency, deadline, throttled, budget)
+        outcome = await _call_once(
+            cell, self.counted, self.limiter, self.concurrency, self.deadline, self.throttled,
+            self.budget,
+        )  # fmt: skip
         if outcome["status"] == "ok":  # failures are never cached
             answer = {k: v for k, v in outcome.items() if k not in ("status", "error", "cached")}
-            cache.put(key, answer, experiment=plan.name, run_id=run_id)
+            self.cache.put(key, answer, experiment=self.plan.name, run_id=self.run_id)
         if outcome["status"] != SKIPPED:  # a skipped cell made no call
-            progress.call_ended(outcome)
+            self.progress.call_ended(outcome)
         return outcome
 
-    async def one(key: str, indices: list[int]) -> None:
-        outcome = await call(key, plan.cells[indices[0]])
+    async def one(self, key: str, indices: list[int]) -> None:
+        outcome = await self.call(key, self.plan.cells[indices[0]])
         for i in indices:
-            progress.record(i, outcome)
-        await judge_all(indices)
+            self.progress.record(i, outcome)
+        await self.judge_all(indices)
 
-    async def judge_all(indices: list[int]) -> None:
-        if plan.judge_cell is None or progress.outcomes[indices[0]].get("status") != "ok":
+    async def judge_all(self, indices: list[int]) -> None:
+        plan, outcomes = self.plan, self.progress.outcomes
+        if plan.judge_cell is None or outcomes[indices[0]].get("status") != "ok":
             return
         for i in indices:
             verdicts = {}
             for label, scorer in plan.scorers.items():
                 if isinstance(scorer, Judge):
-                    verdicts[label] = await _judge(plan, i, label, scorer, progress, call)
-            progress.outcomes[i] = {**progress.outcomes[i], "judges": verdicts}
-
-    tag = current_experiment.set((plan.name, run_id))
-    told = on_rate_limited.set(throttled)
-    try:
-        tasks = [asyncio.ensure_future(one(key, indices)) for key, indices in by_key.items()]
-        tasks += [asyncio.ensure_future(judge_all(indices)) for indices in hits]
-    finally:
-        on_rate_limited.reset(told)
-        current_experiment.reset(tag)
-    await _all_or_none(tasks)
+                    verdicts[label] = await _judge(plan, i, label, scorer, self.progress, self.call)
+            outcomes[i] = {**outcomes[i], "judges": verdicts}
 
 
 def _from_cache(
