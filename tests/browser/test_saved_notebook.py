@@ -203,9 +203,8 @@ def _make_and_save(browser: Any, url: str, token: str, folder: Path) -> None:
     form.locator("button", has_text="Submit").click()
     # The result is an ordinary output of the form's cell, outside the widget.
     form.locator(".jp-OutputArea-output video").first.wait_for(timeout=90_000)
-    page.wait_for_function(
-        "cell => cell.innerText.includes('SUCCEEDED')", arg=form.element_handle(), timeout=90_000
-    )
+    # The card's status badge says the ledger's word for a finished task.
+    form.locator(".yjnb-task span", has_text=re.compile(r"^ok$")).first.wait_for(timeout=90_000)
     assert "Error displaying widget" not in page.locator(".jp-Notebook").inner_text()
     shot(page, "saved-1-made-in-jupyterlab")
     page.locator(".lm-MenuBar-itemLabel", has_text="File").click()
