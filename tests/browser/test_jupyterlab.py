@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_helpers import every_cell_ran
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -123,6 +124,7 @@ def open_and_run_all(browser: Any, lab: str, notebook: str) -> Any:
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
     page.wait_for_timeout(1000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    every_cell_ran(page)
     return page
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
+from browser_helpers import every_cell_ran
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "browser"
@@ -197,6 +198,7 @@ def _make_and_save(browser: Any, url: str, token: str, folder: Path) -> None:
     _menu(page, "Run", "Run All Cells")
     page.wait_for_timeout(1000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    every_cell_ran(page)
     shot(page, "saved-0-ran")
     form = page.locator(".jp-CodeCell", has=page.locator("button", has_text="Submit")).first
     form.locator("textarea").first.fill("a paper boat on a lake")
