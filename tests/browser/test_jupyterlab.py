@@ -65,6 +65,9 @@ def lab() -> Iterator[str]:
         "YJ_DEMO": "1",
         "YJ_HOME": str(work / "home"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        # Detached demo emulators (this home's, and those of lessons with a home of their own)
+        # end soon after the test instead of idling for hours.
+        "YJ_DEMO_IDLE_EXIT": "120",
     }
     env.pop("YJ_API_KEY", None)
     log = (work / "lab.log").open("w")
@@ -98,6 +101,10 @@ def lab() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        subprocess.run(
+            [sys.executable, "-m", "yjnb._demo", "stop", str(work / "home")],
+            env=env, capture_output=True, timeout=30,
+        )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)
 
 
