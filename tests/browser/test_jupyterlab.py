@@ -26,6 +26,9 @@ from browser_helpers import every_cell_ran
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 SHOTS = ROOT / "build" / "browser"
+# The first test pays for a cold start (JupyterLab's page, a kernel, the demo emulator process):
+# more than pytest's default 120 s on a loaded 2-core machine.
+pytestmark = pytest.mark.timeout(400)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The closed network here refuses Chromium's background connections; these flags stop them.
 CHROMIUM_ARGS = [
