@@ -84,6 +84,14 @@ def client_kwargs(emulator: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
+def client(client_kwargs: dict[str, Any]) -> Any:
+    """A sync client on the session's emulator (test files may define their own)."""
+    import yjnb
+
+    return yjnb.Client(**client_kwargs)
+
+
+@pytest.fixture
 def records() -> Iterator[list[Any]]:
     """Every UsageRecord emitted during the test."""
     from yjnb._hooks import add_usage_sink, remove_usage_sink

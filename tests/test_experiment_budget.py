@@ -8,23 +8,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import yjnb
 
 CHAT = "POST /llmage/v1/chat/completions"
 ROWS = [f"lamp {i}" for i in range(8)]
-
-
-def chats(emulator: Any) -> int:
-    stats = httpx.get(f"{emulator.url}/_emulator/stats", timeout=10).json()
-    return int(stats["counts"].get(CHAT, 0))
-
-
-@pytest.fixture
-def client(client_kwargs: dict[str, Any]) -> yjnb.Client:
-    return yjnb.Client(**client_kwargs)
 
 
 @pytest.fixture
@@ -51,7 +40,7 @@ def test_reaching_the_credit_budget_stops_cleanly_and_a_rerun_finishes_the_skipp
     frame = first.results
     ok, skipped = frame["status"] == "ok", frame["status"] == "skipped_budget"
     assert first.status == "budget" and (ok | skipped).all() and ok.any() and skipped.any()
-    assert first.counts["requests"] == ok.sum() == chats(emulator)  # the skipped: not sent
+    assert first.counts["requests"] == ok.sum() == emulator.count(CHAT)  # the skipped: not sent
     spent = frame.loc[ok, "credits_estimate"]
     assert spent.sum() >= 60 > spent.sum() - spent.iloc[-1]  # stopped once reached, not before
     assert first.budget is not None and first.budget.spent == pytest.approx(spent.sum())
@@ -62,7 +51,7 @@ def test_reaching_the_credit_budget_stops_cleanly_and_a_rerun_finishes_the_skipp
     with pytest.warns(yjnb.YJWarning, match="estimate not reported"):
         again = run(client, budget=10_000)
     assert again.status == "done" and (again.results["status"] == "ok").all()
-    assert again.counts["requests"] == skipped.sum() and chats(emulator) == len(ROWS)
+    assert again.counts["requests"] == skipped.sum() and emulator.count(CHAT) == len(ROWS)
     assert again.results["cached"].tolist() == ok.tolist()  # the finished ones: from the cache
     assert again.results.loc[ok, "text"].tolist() == frame.loc[ok, "text"].tolist()
 
@@ -79,7 +68,7 @@ def test_a_token_budget_counts_the_tokens_of_the_calls_made(
     tokens = frame.loc[ok, "prompt_tokens"] + frame.loc[ok, "completion_tokens"]
     assert first.status == "budget" and 0 < ok.sum() < len(ROWS)
     assert tokens.sum() >= 40 > tokens.sum() - tokens.iloc[-1]
-    assert chats(emulator) == ok.sum()
+    assert emulator.count(CHAT) == ok.sum()
 
 
 def test_an_estimate_over_the_budget_sends_nothing(
@@ -90,7 +79,7 @@ def test_an_estimate_over_the_budget_sends_nothing(
     assert plan.estimate.credits_estimate > 5  # a dry run shows it, and is not refused
     with pytest.raises(yjnb.ValidationError, match=r"sell: the estimate for 8 calls is ≈\d+"):
         run(client, budget=5, params={"max_tokens": 50})
-    assert chats(emulator) == 0
+    assert emulator.count(CHAT) == 0
 
 
 def test_an_estimate_within_the_budget_runs_without_a_word(
@@ -103,14 +92,14 @@ def test_an_estimate_within_the_budget_runs_without_a_word(
         warnings.simplefilter("error")  # an estimate under the budget: no warning
         whole = run(client, budget=plan.estimate.credits_estimate * 2, params=params)
     assert whole.status == "done" and (whole.results["status"] == "ok").all()
-    assert chats(emulator) == len(ROWS)
+    assert emulator.count(CHAT) == len(ROWS)
 
 
 def test_an_exhausted_balance_stops_cleanly_keeping_what_finished(
     client: yjnb.Client, emulator: Any
 ) -> None:
     done = run(client, ROWS[:3])
-    assert done.status == "done" and chats(emulator) == 3
+    assert done.status == "done" and emulator.count(CHAT) == 3
     emulator.set_balance(emulator.api_key, 0)
     with pytest.warns(yjnb.YJWarning, match="stopped, insufficient balance") as caught:
         short = run(client, concurrency=3)
@@ -120,13 +109,13 @@ def test_an_exhausted_balance_stops_cleanly_keeping_what_finished(
     assert frame["cached"].tolist() == [True] * 3 + [False] * 5
     assert frame.loc[3:, "error"].str.contains("insufficient balance").all()
     # The refused call told the run to stop: at most the calls already in flight were sent.
-    refused = chats(emulator) - 3
+    refused = emulator.count(CHAT) - 3
     assert 1 <= refused <= 3
 
     emulator.set_balance(emulator.api_key, 1000)
     topped = short.retry_failed()
     assert topped.status == "done" and (topped.results["status"] == "ok").all()
-    assert chats(emulator) == 3 + refused + 5  # the five skipped, nothing twice
+    assert emulator.count(CHAT) == 3 + refused + 5  # the five skipped, nothing twice
 
 
 def test_a_credit_budget_needs_a_price_for_the_judge_too(
@@ -135,4 +124,4 @@ def test_a_credit_budget_needs_a_price_for_the_judge_too(
     judge = yjnb.scorers.judge("qwen-plus", "Good? echo: SCORE: 5")
     with pytest.raises(yjnb.ValidationError, match="budget=5 credits: no price for qwen-plus"):
         run(client, budget=5, scorers={"grade": judge})
-    assert chats(emulator) == 0
+    assert emulator.count(CHAT) == 0

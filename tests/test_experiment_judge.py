@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 import yjnb
@@ -20,16 +19,6 @@ ROWS = [
     {"product": "rug", "verdict": "splendid"},
 ]
 RUBRIC = "Does it sell the {product}?\necho: Fine. SCORE: {verdict}"
-
-
-def chats(emulator: Any) -> int:
-    stats = httpx.get(f"{emulator.url}/_emulator/stats", timeout=10).json()
-    return int(stats["counts"].get(CHAT, 0))
-
-
-@pytest.fixture
-def client(client_kwargs: dict[str, Any]) -> yjnb.Client:
-    return yjnb.Client(**client_kwargs)
 
 
 def judged(client: yjnb.Client, rubric: str = RUBRIC) -> yjnb.Experiment:
@@ -49,7 +38,7 @@ def test_the_judges_calls_are_scored_cached_and_recorded(
     assert frame["grade"].iloc[2].startswith('error: ValueError: no "SCORE: <number>"')
     assert "'Fine. SCORE: splendid'" in frame["grade"].iloc[2]
     assert frame["chars"].tolist() == [len(t) for t in frame["text"]]
-    assert chats(emulator) == 6 and run.counts["requests"] == 6  # 3 answers, 3 verdicts
+    assert emulator.count(CHAT) == 6 and run.counts["requests"] == 6  # 3 answers, 3 verdicts
     tagged = [r for r in records if r.experiment == "judged"]
     assert sorted(r.model for r in tagged) == ["qwen-plus"] * 3 + ["qwen3-max"] * 3
     assert {r.run_id for r in tagged} == {run.run_id}
@@ -62,11 +51,11 @@ def test_the_judges_calls_are_scored_cached_and_recorded(
     assert summary["grade"].iloc[0] == pytest.approx(4.0)  # (7 + True) / 2: the error not counted
 
     again = judged(client)
-    assert chats(emulator) == 6 and again.counts["requests"] == 0  # the verdicts: cached too
+    assert emulator.count(CHAT) == 6 and again.counts["requests"] == 0  # the verdicts: cached too
     assert again.results["grade"].tolist()[:2] == [7.0, True]
 
     stricter = judged(client, RUBRIC.replace("Does it", "Does it really"))
-    assert chats(emulator) == 9  # a new rubric asks the judge again, not the cells
+    assert emulator.count(CHAT) == 9  # a new rubric asks the judge again, not the cells
     assert stricter.results["cached"].all() and stricter.results["grade"].tolist()[:2] == [
         7.0,
         True,
@@ -97,4 +86,4 @@ def test_a_rubric_naming_a_missing_column_is_refused_before_any_request(
             ROWS, "Sell {product}.", "qwen-plus", client=client,
             scorers={"grade": scorers.judge("qwen3-max", "ok?", params={"temperature": 9})},
         )  # fmt: skip
-    assert chats(emulator) == 0
+    assert emulator.count(CHAT) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pandas as pd
 import pytest
 
@@ -12,16 +11,6 @@ import yjnb
 from yjnb._templates import field_names
 
 CHAT = "POST /llmage/v1/chat/completions"
-
-
-def chats(emulator: Any) -> int:
-    stats = httpx.get(f"{emulator.url}/_emulator/stats", timeout=10).json()
-    return int(stats["counts"].get(CHAT, 0))
-
-
-@pytest.fixture
-def client(client_kwargs: dict[str, Any]) -> yjnb.Client:
-    return yjnb.Client(**client_kwargs)
 
 
 def refused(client: yjnb.Client, *args: Any, **kw: Any) -> str:
@@ -43,7 +32,7 @@ def test_a_template_naming_a_missing_column_names_it_and_lists_the_columns(
     assert "prompt 'b' names column {prodcut}" in message and "{literal}" not in message
     assert "system names column {shop}" in message
     assert "columns: product, price" in message
-    assert chats(emulator) == 0
+    assert emulator.count(CHAT) == 0
 
 
 def test_bad_params_for_every_model_are_reported_at_once(
@@ -58,7 +47,7 @@ def test_bad_params_for_every_model_are_reported_at_once(
     message = refused(client, ["x"], "Say {input}", ["qwen3-max", "qwen-plus"],
                       params={"max_tokens": 0})  # fmt: skip
     assert "qwen3-max: max_tokens" in message and "qwen-plus: max_tokens" in message
-    assert chats(emulator) == 0
+    assert emulator.count(CHAT) == 0
 
 
 def test_a_field_that_fails_on_a_row_and_an_empty_prompt_are_refused(
@@ -68,7 +57,7 @@ def test_a_field_that_fails_on_a_row_and_an_empty_prompt_are_refused(
     message = refused(client, rows, {"first": "{tags[0]}", "note": "{note}"})
     assert "row 1, prompt 'first': {tags[0]}" in message and "IndexError" in message
     assert "row 1, prompt 'note': prompt is empty" in message
-    assert "row 0" not in message and chats(emulator) == 0
+    assert "row 0" not in message and emulator.count(CHAT) == 0
 
 
 def test_media_models_and_kind_are_not_supported_yet(client: yjnb.Client) -> None:
@@ -87,7 +76,7 @@ def test_bad_budgets_are_refused_before_any_request(client: yjnb.Client, emulato
     # Chat credits are counted from the price table: without a price there is no count.
     message = refused(client, ["x"], "{input}", "qwen-plus", budget=5)
     assert "budget=5 credits: no price for qwen-plus" in message and "budget_tokens=" in message
-    assert chats(emulator) == 0
+    assert emulator.count(CHAT) == 0
 
 
 @pytest.mark.parametrize(
