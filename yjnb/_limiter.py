@@ -4,17 +4,35 @@ It starts small, grows by one after each call that succeeded (additive increase)
 429 (multiplicative decrease), and a caller may cap it lower still (`experiment(concurrency=)`).
 It is shared across threads and event loops (the sync facade's runner loop and a notebook's own
 loop): the counts are kept under a thread lock and each waiter is woken on its own loop.
+
+Every paid call of the magics takes a slot: their clients (`shared_limiter=True`) send each
+chat and media submission `through` the profile's limiter (reads, such as task polls and
+downloads, do not), so the magics and the experiments share one limit and each other's 429s. An experiment takes the slot itself (it
+checks its budget once it has one, and `concurrency=` caps it); the call it then makes sees,
+through `holding`, that its slot is taken and does not take a second one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-__all__ = ["DEFAULT_CEILING", "DEFAULT_START", "AdaptiveLimiter", "limiter_for"]
+from ._retry import on_rate_limited
+
+__all__ = [
+    "DEFAULT_CEILING",
+    "DEFAULT_START",
+    "AdaptiveLimiter",
+    "holding",
+    "limiter_for",
+    "through",
+]
+
+T = TypeVar("T")
 
 DEFAULT_START = 4
 DEFAULT_CEILING = 64
@@ -80,8 +98,7 @@ class AdaptiveLimiter:
         with self._lock:
             woken = [self._waiters.popitem(last=False)] if self._waiters else []
         for future, loop in woken:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_wake, future)
+            _wake_on(future, loop)
 
     def release(self) -> None:
         with self._lock:
@@ -93,8 +110,7 @@ class AdaptiveLimiter:
         # A woken waiter checks again (its cap may be lower) and waits again if it must; while
         # it does, a call is in flight, so a later release wakes the next ones.
         for future, loop in woken:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_wake, future)
+            _wake_on(future, loop)
 
     def succeeded(self) -> None:
         with self._lock:
@@ -111,18 +127,67 @@ class AdaptiveLimiter:
                 self._cut = True
             self.throttled_count += 1
 
-    @asynccontextmanager
-    async def slot(self, cap: int | None = None) -> AsyncIterator[None]:
-        await self.acquire(cap)
+    def slot(self, cap: int | None = None) -> _Slot:
+        """`async with limiter.slot(cap):` one call in flight; the calls made inside see it
+        (`holding`) and take no second slot."""
+        return _Slot(self, cap)
+
+
+# The limiter whose slot the current task holds (set by `slot`): a call made under it is
+# already counted.
+holding: contextvars.ContextVar[AdaptiveLimiter | None] = contextvars.ContextVar(
+    "yjnb_limiter_holding", default=None
+)
+
+
+class _Slot:
+    """`AdaptiveLimiter.slot`: a class, not a generator, as it is on every call's path."""
+
+    __slots__ = ("_cap", "_limiter", "_token")
+
+    def __init__(self, limiter: AdaptiveLimiter, cap: int | None) -> None:
+        self._limiter, self._cap = limiter, cap
+        self._token: contextvars.Token[AdaptiveLimiter | None] | None = None
+
+    async def __aenter__(self) -> None:
+        await self._limiter.acquire(self._cap)
+        self._token = holding.set(self._limiter)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._token is not None:
+            holding.reset(self._token)
+        self._limiter.release()
+
+
+async def through(limiter: AdaptiveLimiter, call: Callable[[], Awaitable[T]]) -> T:
+    """`call()` in one of `limiter`'s slots: a 429 it waits out halves the limit, and its
+    success grows it. (A magic's call; an experiment's takes its slot itself.)"""
+    async with limiter.slot():
+        told = on_rate_limited.set(limiter.throttled)
         try:
-            yield
+            result = await call()
         finally:
-            self.release()
+            on_rate_limited.reset(told)
+    limiter.succeeded()
+    return result
 
 
 def _wake(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _wake_on(future: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
+    """Wake a waiter on its own loop: at once on this thread's loop (no self-pipe write, which
+    cost more than the rest of the hand-over), through the loop's thread-safe queue otherwise."""
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        _wake(future)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(_wake, future)
 
 
 _limiters: dict[str, AdaptiveLimiter] = {}
