@@ -7,9 +7,10 @@ loop): the counts are kept under a thread lock and each waiter is woken on its o
 
 Every paid call of the magics takes a slot: their clients (`shared_limiter=True`) send each
 chat and media submission `through` the profile's limiter (reads, such as task polls and
-downloads, do not), so the magics and the experiments share one limit and each other's 429s. An experiment takes the slot itself (it
-checks its budget once it has one, and `concurrency=` caps it); the call it then makes sees,
-through `holding`, that its slot is taken and does not take a second one.
+downloads, do not), so the magics and the experiments share one limit and each other's 429s.
+An experiment takes the slot itself (it checks its budget once it has one, and `concurrency=`
+caps it); the call it then makes sees, through `holding`, that its slot is taken and does not
+take a second one.
 """
 
 from __future__ import annotations
