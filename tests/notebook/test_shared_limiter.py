@@ -28,13 +28,11 @@ class Recording(AdaptiveLimiter):
         self.taken = 0
         self.peak = 0
 
-    def _try(self, cap: int) -> bool:
-        took = super()._try(cap)
-        if took:
-            with self._lock:
-                self.taken += 1
-                self.peak = max(self.peak, self._in_flight)
-        return took
+    async def acquire(self, cap: int | None = None) -> None:
+        await super().acquire(cap)
+        with self._lock:
+            self.taken += 1
+            self.peak = max(self.peak, self._in_flight)
 
 
 @pytest.fixture
