@@ -5,6 +5,11 @@ nothing it paid for and a re-run calls only the missing cells. The key is a SHA-
 decides the answer: the protocol, the base URL, the model, the system prompt, the rendered
 prompt, the parameters and the sample index. The API key is never part of it, nor stored.
 Failed calls are never cached.
+
+A media call is a task that runs for a while after it was paid for: its id is held (table
+`tasks`) the moment the platform gives it, so a re-run after an interrupt, a timeout or a
+killed kernel waits for that task again instead of buying it twice. The held id goes when the
+answer is stored, or when the task failed or the platform lost it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,15 @@ CREATE TABLE IF NOT EXISTS answers (
     answer      TEXT NOT NULL
 )
 """
+_TASKS = """
+CREATE TABLE IF NOT EXISTS tasks (
+    key         TEXT PRIMARY KEY,
+    experiment  TEXT,
+    run_id      TEXT,
+    created_at  TEXT NOT NULL,
+    task        TEXT NOT NULL
+)
+"""
 
 
 def cache_key(
@@ -41,10 +55,13 @@ def cache_key(
     prompt: str,
     params: Mapping[str, Any],
     sample: int,
+    kind: str = "chat",
 ) -> str:
-    """The hex SHA-256 of one cell's call (see the module's docstring)."""
+    """The hex SHA-256 of one cell's call (see the module's docstring). A media call's kind
+    is part of it (a chat's keys stay as they were before media experiments)."""
+    what = [protocol, base_url.rstrip("/"), model, system, prompt, dict(params), sample]
     material = json.dumps(
-        [protocol, base_url.rstrip("/"), model, system, prompt, dict(params), sample],
+        what if kind == "chat" else [*what, kind],
         ensure_ascii=False,
         sort_keys=True,
         default=repr,
@@ -67,34 +84,61 @@ class AnswerCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(_SCHEMA)
+            db.execute(_TASKS)
             db.commit()
             self._db = db
         return self._db
 
     def get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The cached answers among `keys`, by key."""
+        return self._select("answers", "answer", keys)
+
+    def held_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The media tasks held (paid for, answer not yet stored) among `keys`, by key."""
+        return self._select("tasks", "task", keys)
+
+    def _select(self, table: str, column: str, keys: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         with self._lock:
             db = self._connection()
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
-                sql = f"SELECT key, answer FROM answers WHERE key IN ({marks})"
-                for key, answer in db.execute(sql, chunk):
-                    found[key] = json.loads(answer)
+                sql = f"SELECT key, {column} FROM {table} WHERE key IN ({marks})"
+                for key, value in db.execute(sql, chunk):
+                    found[key] = json.loads(value)
         return found
 
     def put(self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
-        """Store one finished answer, committed at once."""
+        """Store one finished answer (and let go of its held task), committed at once."""
+        self._write("answers", "answer", key, answer, experiment, run_id)
+
+    def hold(self, key: str, task: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
+        """Keep a media task's id for its cell, committed at once (see the module's doc)."""
+        self._write("tasks", "task", key, task, experiment, run_id)
+
+    def release(self, key: str) -> None:
+        """Forget a held task (it failed, or the platform lost it): a re-run sends anew."""
+        with self._lock:
+            db = self._connection()
+            db.execute("DELETE FROM tasks WHERE key = ?", (key,))
+            db.commit()
+
+    def _write(
+        self, table: str, column: str, key: str, value: Mapping[str, Any], experiment: str,
+        run_id: str,
+    ) -> None:  # fmt: skip
         now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        text = json.dumps(dict(answer), ensure_ascii=False, default=str)
+        text = json.dumps(dict(value), ensure_ascii=False, default=str)
         with self._lock:
             db = self._connection()
             db.execute(
-                "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
+                f"INSERT OR REPLACE INTO {table} (key, experiment, run_id, created_at, {column})"
                 " VALUES (?, ?, ?, ?, ?)",
                 (key, experiment, run_id, now, text),
             )
+            if table == "answers" and value.get("taskid"):  # a media answer: its task is done
+                db.execute("DELETE FROM tasks WHERE key = ?", (key,))
             db.commit()
 
     def close(self) -> None:

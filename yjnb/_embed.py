@@ -1,4 +1,5 @@
-"""What a finished task puts into the notebook file itself: image data and a video's poster.
+"""What a finished task puts into the notebook file itself: image data and a video's poster
+(and an experiment's grid: small thumbnails, `thumbnail_data_url`).
 
 A saved notebook is read by viewers that never see the `media/` folder (GitHub, nbviewer,
 VS Code, a copy sent by mail). So an image is also emitted as an ordinary `image/png` or
@@ -24,7 +25,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..._magic import JPEG, PNG, media_type
+from ._magic import JPEG, PNG, media_type
 
 __all__ = [
     "EMBED_IMAGE_MAX_BYTES",
@@ -32,6 +33,7 @@ __all__ = [
     "Embed",
     "image_embed",
     "poster_data_url",
+    "thumbnail_data_url",
 ]
 
 EMBED_IMAGE_MAX_BYTES = 300 * 1024
@@ -117,4 +119,17 @@ def poster_data_url(path: str | Path | None) -> str | None:
     if data is None or media_type(data[:64]) is None:
         return None
     found = _as_is(data, POSTER_MAX_BYTES) or _shrunk(data, POSTER_MAX_SIDE, POSTER_MAX_BYTES)
+    return found.data_url() if found is not None else None
+
+
+def thumbnail_data_url(
+    path: str | Path | None, side: int = 256, limit: int = 48 * 1024
+) -> str | None:
+    """A small `data:` URL of a saved image (a grid cell), or None when it cannot be made."""
+    if not path:
+        return None
+    data = _read(path)
+    if data is None or media_type(data[:64]) is None:
+        return None
+    found = _shrunk(data, side, limit) or _as_is(data, limit)
     return found.data_url() if found is not None else None

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from yjnb._types import Task
-from yjnb.notebook.views import media_embed
-from yjnb.notebook.views.media_embed import (
+from yjnb import _embed as media_embed
+from yjnb._embed import (
     EMBED_IMAGE_MAX_BYTES,
     POSTER_MAX_BYTES,
     image_embed,
