@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from yjnb._types import Task
 from yjnb import _embed as media_embed
 from yjnb._embed import (
     EMBED_IMAGE_MAX_BYTES,
@@ -18,6 +17,7 @@ from yjnb._embed import (
     image_embed,
     poster_data_url,
 )
+from yjnb._types import Task
 from yjnb.notebook.views.task_card import TaskCard
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 52

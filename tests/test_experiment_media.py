@@ -5,6 +5,7 @@ held in the cache the moment they exist, resumed rather than bought twice, files
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -40,7 +41,7 @@ def test_an_image_experiment_saves_every_image_and_a_rerun_submits_nothing(
     frame = run.results
     assert len(frame) == 12 and run.plan.kind == "image"
     assert (frame["status"] == "ok").all(), frame["error"].tolist()
-    assert ["taskid", "image_path"] == [c for c in frame.columns if c in ("taskid", "image_path")]
+    assert [c for c in frame.columns if c in ("taskid", "image_path")] == ["taskid", "image_path"]
     assert "video_path" not in frame and frame["text"].isna().all()
     assert emulator.count(IMAGE) == 12 and frame["taskid"].nunique() == 12
     for path in frame["image_path"]:
@@ -194,7 +195,7 @@ def test_media_plans_are_checked_before_any_request(
     emulator: Any, client: yjnb.Client, isolated_env: Path, kw: dict[str, Any], expected: str
 ) -> None:
     options = {"models": ["wan2.2-t2i-flash"], **kw}
-    with pytest.raises(yjnb.ValidationError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(yjnb.ValidationError, match=re.escape(expected)):
         yjnb.experiment(["cat"], "a {input}", options.pop("models"), client=client, **options)
     assert sum(emulator.counts.values()) == 0
 
@@ -211,7 +212,8 @@ def test_openai_style_images_and_videos_run_as_experiments_too(
     emulator: Any, client_kwargs: dict[str, Any], isolated_env: Path
 ) -> None:
     client = yjnb.Client(**client_kwargs, protocol="openai")
-    images = yjnb.experiment(["cat", "owl"], "a {input}", ["dall-e-3", "nano-banana"], client=client)
+    models = ["dall-e-3", "nano-banana"]
+    images = yjnb.experiment(["cat", "owl"], "a {input}", models, client=client)
     frame = images.results
     assert (frame["status"] == "ok").all() and emulator.count("POST /v1/images/generations") == 4
     assert all(Path(p).is_file() for p in frame["image_path"])  # came inline, saved on arrival
