@@ -115,7 +115,7 @@ def media_arguments(kind: str) -> Callable[[Any], Any]:
             type=positive_seconds,
             help="Seconds to wait (default YJMagics.wait_timeout).",
         ),
-        argument("-o", "--output", metavar="VAR", help="Store the Task in this variable."),
+        argument("-o", "--output", metavar="VAR", help="Keep the Task (--over: the run) here."),
         argument("-p", "--profile", help="Profile to use."),
         argument("--platform", help="Gateway profiles: the platform for this cell."),
         argument("--force", action="store_true", help="Run even beyond the credit budget."),

@@ -27,7 +27,7 @@ from ..services.budget import check_budget
 from ..services.chat_parts import split_attachments
 from ..services.media_request import cell_prompt, split_params
 from ..services.tasks import media_dir
-from ..views.experiment_view import ProgressView, frame_html, grid_html
+from ..views.experiment_view import ProgressView, frame_html, grid_html, grid_text
 from .chat import _models, _output_mode, parse_params
 
 if TYPE_CHECKING:
@@ -181,6 +181,8 @@ def _show_tables(run: Experiment) -> None:
     for frame, caption in ((summary, f"{run.name}: summary"), (compare, f"{run.name}: compare")):
         # text/plain as pandas shows it (long answers cut); the HTML holds them escaped. A
         # media run's compare is its grid of images (escaped by `grid_html`).
-        grid = frame is compare and run.plan.kind != "chat"
-        html = grid_html(frame, caption) if grid else frame_html(frame, caption)
-        display({"text/plain": f"{caption}\n{frame!r}", "text/html": html}, raw=True)
+        if frame is compare and run.plan.kind != "chat":
+            text, html = grid_text(frame), grid_html(frame, caption)
+        else:
+            text, html = repr(frame), frame_html(frame, caption)
+        display({"text/plain": f"{caption}\n{text}", "text/html": html}, raw=True)

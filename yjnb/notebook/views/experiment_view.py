@@ -22,6 +22,7 @@ __all__ = [
     "ProgressView",
     "frame_html",
     "grid_html",
+    "grid_text",
     "progress_line",
 ]
 
@@ -138,6 +139,18 @@ def frame_html(frame: Any, caption: str) -> str:
         f'<table class="yjnb-experiment"><caption>{esc(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def grid_text(grid: Any) -> str:
+    """A media run's compare grid as plain text: the files by name (their folder is the
+    run's media folder), so a terminal's table stays narrow and a saved notebook holds no
+    machine's paths."""
+    from pathlib import PurePath
+
+    names = grid.copy()
+    for column in names.columns[grid.data_columns :]:
+        names[column] = [PurePath(v).name if isinstance(v, str) else v for v in names[column]]
+    return repr(names)
 
 
 def grid_html(grid: Any, caption: str) -> str:
