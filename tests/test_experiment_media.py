@@ -222,3 +222,23 @@ def test_openai_style_images_and_videos_run_as_experiments_too(
     assert videos.plan.kind == "video" and videos.results["status"].tolist() == ["ok"]
     assert Path(videos.results["video_path"].iloc[0]).is_file()
     assert "no file" not in videos.compare()._repr_html_()  # no cover: the file's name shows
+
+
+def test_an_interrupt_keeps_the_tasks_and_a_rerun_waits_for_them(
+    emulator: Any,
+    client: yjnb.Client,
+    isolated_env: Path,
+    interrupt_main_soon: Any,
+) -> None:
+    emulator.set_speed(10.0)  # an image takes ~0.9 s: the interrupt lands while they run
+    interrupt_main_soon(0.5)
+    with pytest.warns(yjnb.YJWarning, match="re-run to finish"):
+        first = run_images(client)
+    sent = emulator.count(IMAGE)
+    assert first.status == "interrupted" and sent > 0
+    assert (first.results["status"] == "interrupted").all()  # all were still running
+    emulator.set_speed(200.0)
+    second = run_images(client)
+    assert (second.results["status"] == "ok").all()
+    assert emulator.count(IMAGE) == 12  # the interrupted tasks were waited for, not re-bought
+    assert second.counts["requests"] == 12 - sent
