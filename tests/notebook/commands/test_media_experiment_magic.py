@@ -47,7 +47,8 @@ def test_a_line_template_runs_over_every_row_and_shows_the_grid(
     assert grid.count('<img src="data:image/jpeg;base64,') == 4
     assert "&lt;i&gt;owl&lt;/i&gt;" in grid and "<i>owl" not in grid
     assert any("zoo: summary" in h for h in htmls)
-    plain = next(o.data["text/plain"] for o in shown.outputs if "zoo: compare" in o.data["text/plain"])
+    texts = [o.data["text/plain"] for o in shown.outputs]
+    plain = next(t for t in texts if "zoo: compare" in t)
     assert str(media) not in plain and Path(frame["image_path"][0]).name in plain  # names only
 
     with capture_output():
