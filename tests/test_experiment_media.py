@@ -6,9 +6,6 @@ held in the cache the moment they exist, resumed rather than bought twice, files
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +105,7 @@ def test_a_failed_task_is_not_cached_and_retry_failed_submits_it_again(
 
 
 def test_a_killed_process_resumes_its_held_tasks(
-    emulator: Any, client_kwargs: dict[str, Any], isolated_env: Path
+    emulator: Any, client_kwargs: dict[str, Any], isolated_env: Path, run_then_kill: Any
 ) -> None:
     emulator.set_speed(20.0)  # an image takes ~0.5 s: the kill lands while tasks run
     script = (
@@ -117,15 +114,8 @@ def test_a_killed_process_resumes_its_held_tasks(
         f"yjnb.experiment(data, 'a {{input}}', {IMAGE_MODELS!r}, name='zoo', concurrency=2,"
         " client=yjnb.Client(api_key=sys.argv[1], base_url=sys.argv[2]))\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, emulator.api_key, emulator.url])
-    try:
-        deadline = time.monotonic() + 60
-        while emulator.count(IMAGE) < 5:
-            assert child.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
-    finally:
-        child.kill()  # SIGKILL: tasks submitted and held, not yet saved
-        child.wait()
+    # SIGKILL once tasks are submitted (and held), before they are all saved
+    run_then_kill(script, [emulator.api_key, emulator.url], lambda: emulator.count(IMAGE) >= 5)
     sent = emulator.count(IMAGE)
     data = [f"animal {i}" for i in range(8)]
     client = yjnb.Client(**client_kwargs)
