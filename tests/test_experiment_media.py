@@ -48,6 +48,7 @@ def test_an_image_experiment_saves_every_image_and_a_rerun_submits_nothing(
     assert credits == {"wan2.2-t2i-flash": 12.0, "cogview-3-flash": 6.0}  # the platform's own
     summary = run.summary().set_index("model")
     assert summary.loc["wan2.2-t2i-flash", "credits"].sum() == 12.0
+    assert summary["prompt_tokens"].isna().all()  # not reported for these tasks: never 0
     tagged = {r.taskid for r in records if r.kind == "image" and r.experiment == "zoo"}
     assert tagged == set(frame["taskid"])  # every task's ledger row names the experiment
 

@@ -103,15 +103,20 @@ def summary_frame(frame: pd.DataFrame, scorers: list[str]) -> pd.DataFrame:
         for label in scorers:
             values = pd.to_numeric(group[label].map(_as_number), errors="coerce")
             row[label] = float(values.mean()) if values.notna().any() else float("nan")
-        row["prompt_tokens"] = int(group["prompt_tokens"].sum())
-        row["completion_tokens"] = int(group["completion_tokens"].sum())
+        for column in ("prompt_tokens", "completion_tokens"):  # <NA>: none reported (media)
+            total = group[column].sum(min_count=1)
+            row[column] = None if pd.isna(total) else int(total)
         row["latency_p50"] = _p(group["latency_s"], 0.5)
         row["latency_p95"] = _p(group["latency_s"], 0.95)
         row["ttft_p50"] = _p(group["ttft_s"], 0.5)
         row["credits"] = paid["credits"].sum(min_count=1)
         row["credits_estimate"] = paid["credits_estimate"].sum(min_count=1)
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):
+        for column in ("prompt_tokens", "completion_tokens"):
+            table[column] = pd.array(list(table[column]), dtype="Int64")
+    return table
 
 
 def _as_number(value: Any) -> Any:
