@@ -164,16 +164,19 @@ class Ledger:
         `demo`: real calls only (False, the default), demo calls only (True), or both (None);
         the `demo` column says which each row is.
         """
-        from ._frame import to_frame
+        from ._frame import arrow_text, to_frame
 
         self.flush()
         # Loading makes millions of small objects (~30 per row), none of them cyclic: without
-        # pausing the cyclic GC, its repeated full passes cost a third of the load time.
+        # pausing the cyclic GC, its repeated full passes cost a third of the load time. The
+        # rows go before it resumes, or its first pass would walk all of them.
         with _gc_paused():
             columns, rows = self._store.select(
-                since=parse_since(since), kind=kind, model=model, demo=demo
+                since=parse_since(since), kind=kind, model=model, demo=demo, raw_text=arrow_text()
             )
-            return to_frame(columns, rows)
+            frame = to_frame(columns, rows)
+            del rows
+        return frame
 
     def summary(
         self, by: str = "model", since: Since = None, *, demo: bool | None = False

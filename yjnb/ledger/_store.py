@@ -256,10 +256,12 @@ class Store:
         newest_first: bool = False,
         limit: int | None = None,
         demo: bool | None = None,
+        raw_text: bool = False,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
         `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
-        (False), only demo calls (True), or both (None)."""
+        (False), only demo calls (True), or both (None). `raw_text`: text as UTF-8 bytes,
+        not decoded (for a frame built in Arrow, which checks it in one pass)."""
         where: list[str] = []
         args: list[Any] = []
         if demo is not None:
@@ -287,7 +289,12 @@ class Store:
             sql += " LIMIT ?"
             args.append(int(limit))
         with self._lock:
-            rows = self._connection().execute(sql, args).fetchall()
+            conn = self._connection()
+            conn.text_factory = bytes if raw_text else str
+            try:
+                rows = conn.execute(sql, args).fetchall()
+            finally:
+                conn.text_factory = str
         return list(COLUMNS), rows
 
     def dicts(self, **query: Any) -> list[dict[str, Any]]:
