@@ -1,4 +1,5 @@
-"""The ledger as pandas: typed frames, summaries and exports. Imported only when asked for."""
+"""The ledger as pandas: typed frames and exports. Imported only when asked for (summaries
+are grouped by the database: `_summary`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BY", "FAILED", "arrow_text", "export", "summarize", "to_frame"]
+__all__ = ["arrow_text", "export", "to_frame"]
 
-BY = ("model", "kind", "day", "profile")
-FAILED = ("failed", "interrupted", "timeout")
 _TIMES = ("started_at", "finished_at", "forgotten_at")
 _INTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens")
 _FLOATS = ("credits", "credits_estimate", "media_seconds", "latency_s", "ttft_s")
@@ -101,60 +100,6 @@ def _objects(values: Sequence[Any], raw: bool) -> Any:
         if isinstance(value, bytes):
             out[i] = value.decode("utf-8", "replace")
     return out
-
-
-def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
-    """Calls, tokens, credits, failures and mean latency per `by` (model, kind, day, profile).
-
-    `credits` is NaN for a group where the platform reported none (chat on Yuanjing);
-    `credits_estimate` sums the price table's estimates of the calls without credits.
-
-    Days are UTC days, oldest first; other groups are ordered by credits, then calls.
-    """
-    if by not in BY:
-        raise ValueError(f"by={by!r}: choose one of {', '.join(BY)}")
-    if by == "day":
-        key = df["started_at"].dt.date
-    else:
-        key = df[by].astype("object").where(df[by].notna() & (df[by] != ""), "(none)")
-    work = pd.DataFrame(
-        {
-            by: key,
-            "id": df["id"],
-            "total_tokens": df["total_tokens"],
-            "credits": df["credits"],
-            # An estimate counts only where the platform reported nothing.
-            "credits_estimate": df["credits_estimate"].where(df["credits"].isna()),
-            "failed": df["status"].isin(FAILED),
-            "latency_s": df["latency_s"],
-        }
-    )
-    out = work.groupby(by, sort=True).agg(
-        calls=("id", "size"),
-        tokens=("total_tokens", "sum"),
-        credits=("credits", _reported_sum),
-        credits_estimate=("credits_estimate", _reported_sum),
-        failures=("failed", "sum"),
-        mean_latency_s=("latency_s", "mean"),
-    )
-    out = out.astype(
-        {
-            "calls": "int64",
-            "tokens": "Int64",
-            "credits": "float64",
-            "credits_estimate": "float64",
-            "failures": "int64",
-            "mean_latency_s": "float64",
-        }
-    )
-    if by != "day":
-        out = out.sort_values(["credits", "calls"], ascending=False, kind="stable")
-    return out
-
-
-def _reported_sum(values: pd.Series) -> float:
-    """The sum, or NaN ("not reported") when no value is known: never a made-up 0."""
-    return float(values.sum(min_count=1))
 
 
 def export(df: pd.DataFrame, path: Path) -> Path:

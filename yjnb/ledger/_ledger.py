@@ -179,13 +179,34 @@ class Ledger:
         return frame
 
     def summary(
-        self, by: str = "model", since: Since = None, *, demo: bool | None = False
+        self,
+        by: str = "model",
+        since: Since = None,
+        *,
+        demo: bool | None = False,
+        profile: str | None = None,
     ) -> pd.DataFrame:
         """Calls, tokens, credits, failures and mean latency per model, kind, day or profile
-        (of real calls unless `demo` says otherwise, as in `frame()`)."""
-        from ._frame import summarize
+        (of real calls unless `demo` says otherwise, as in `frame()`; of one profile's calls
+        with `profile`). Grouped by the database: no row is loaded.
 
-        return summarize(self.frame(since=since, demo=demo), by)
+        `credits` is NaN for a group where the platform reported none (chat on Yuanjing);
+        `credits_estimate` sums the price table's estimates of the calls without credits.
+        Days are UTC days, oldest first; other groups are ordered by credits, then calls."""
+        from ._summary import Filters, summary
+
+        self.flush()
+        return summary(self._store, by, Filters(since=parse_since(since), demo=demo, profile=profile))
+
+    def timeline(
+        self, since: Since = None, *, demo: bool | None = False, profile: str | None = None
+    ) -> pd.DataFrame:
+        """Credits, estimated credits and tokens per UTC hour (every call within two days)
+        or day, for `%yj_usage --plot`; filters as in `summary()`. Grouped by the database."""
+        from ._summary import Filters, timeline
+
+        self.flush()
+        return timeline(self._store, Filters(since=parse_since(since), demo=demo, profile=profile))
 
     def export(
         self,

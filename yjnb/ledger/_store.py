@@ -297,6 +297,11 @@ class Store:
                 conn.text_factory = str
         return list(COLUMNS), rows
 
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query (`_summary`'s GROUP BYs)."""
+        with self._lock:
+            return self._connection().execute(sql, args).fetchall()
+
     def dicts(self, **query: Any) -> list[dict[str, Any]]:
         """Rows as plain dicts: JSON decoded, times as aware datetimes."""
         columns, rows = self.select(**query)
