@@ -87,7 +87,9 @@ def fill_randomly(ledger: Ledger, n: int, days: float, seed: int) -> None:
         }
         if i % 4 == 3:
             taskid = f"t{i}"
-            records.append(task_record("pending", taskid=taskid, started_at=at, demo=common["demo"]))
+            records.append(
+                task_record("pending", taskid=taskid, started_at=at, demo=common["demo"])
+            )
             records.append(task_record(**common, taskid=taskid, model=rng.choice(["v", ""])))
         else:
             model = rng.choice(["qwen3-max", "deepseek-v3", "(none)", "", "zeta", "Alpha", "月"])

@@ -40,7 +40,7 @@ from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
 from ._store import Store, Totals
 from ._store import parse_since as parse_since
-from ._today import Spend, fold
+from ._today import Spend, add, chat_delta, fold
 from ._writer import Writer
 
 if TYPE_CHECKING:
@@ -82,8 +82,14 @@ class _State:
     # This process's own spending, for the session budget, real (False) and demo (True)
     # apart: chats in order, tasks by task id so that a task's later states replace its
     # earlier ones instead of adding to them.
-    chats: dict[bool, Totals] = field(default_factory=lambda: {False: Totals(), True: Totals()})
+    # Chats as plain running sums (calls, tokens, credits, unreported, estimated): cheaper
+    # on the recording thread than a new `Totals` per record.
+    chats: dict[bool, list[float]] = field(default_factory=lambda: {False: _zero(), True: _zero()})
     tasks: dict[bool, dict[str, Spend]] = field(default_factory=lambda: {False: {}, True: {}})
+
+
+def _zero() -> list[float]:
+    return [0, 0, 0.0, 0, 0.0]
 
 
 _state = _State()
@@ -152,18 +158,20 @@ def sink(record: UsageRecord) -> None:
 def _tally(record: UsageRecord) -> None:
     world = bool(record.demo)
     with _lock:
-        tasks = _state.tasks[world]
         if record.taskid:  # as the ledger row: a late `pending` does not undo an `ok`
+            tasks = _state.tasks[world]
             tasks[record.taskid] = fold(tasks.get(record.taskid), record)
         else:
-            _state.chats[world] = _state.chats[world] + fold(None, record).totals
+            add(_state.chats[world], chat_delta(record))
 
 
 def session_totals(*, demo: bool = False) -> Totals:
     """What this process spent since it started, on real calls (on demo calls with `demo`):
     calls, tokens, credits."""
     with _lock:
-        return sum((spend.totals for spend in _state.tasks[demo].values()), _state.chats[demo])
+        calls, tokens, credits, unreported, estimated = _state.chats[demo]
+        chats = Totals(int(calls), int(tokens), credits, int(unreported), estimated)
+        return sum((spend.totals for spend in _state.tasks[demo].values()), chats)
 
 
 def today_totals(*, fresh: bool = False, demo: bool = False) -> Totals:
@@ -223,7 +231,7 @@ def _reset_default() -> None:
         _state.enabled = None
         _state.prompts = None
         _state.warned = False
-        _state.chats = {False: Totals(), True: Totals()}
+        _state.chats = {False: _zero(), True: _zero()}
         _state.tasks = {False: {}, True: {}}
 
 

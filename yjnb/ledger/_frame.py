@@ -34,7 +34,7 @@ def to_frame(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> pd.Data
     Built column by column from arrays: going through `DataFrame.from_records` (an object
     frame, inferred, then cast) cost as much again as reading the rows."""
     names = list(columns)
-    values = list(zip(*rows)) if rows else [() for _ in names]
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     raw = arrow_text()
     return pd.DataFrame(
         {name: _column(name, column, raw) for name, column in zip(names, values, strict=True)},
@@ -53,7 +53,7 @@ def _column(name: str, values: Sequence[Any], raw: bool) -> Any:
         return np.array(values, dtype=np.float64)  # None becomes NaN
     if name in _INTS:
         objects = np.array(values, dtype=object)
-        missing = np.equal(objects, None)
+        missing = pd.isna(objects)
         objects[missing] = 0
         return pd.arrays.IntegerArray(objects.astype(np.int64), missing)
     text = _arrow(values) if raw else None

@@ -196,7 +196,9 @@ class Ledger:
         from ._summary import Filters, summary
 
         self.flush()
-        return summary(self._store, by, Filters(since=parse_since(since), demo=demo, profile=profile))
+        return summary(
+            self._store, by, Filters(since=parse_since(since), demo=demo, profile=profile)
+        )
 
     def timeline(
         self, since: Since = None, *, demo: bool | None = False, profile: str | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import operator
 import os
 import sqlite3
 import threading
@@ -28,13 +29,13 @@ from typing import Any
 
 from ._schema import (
     COLUMNS,
-    INSERT,
     JSON_COLUMNS,
+    MAX_PARAMETERS,
     MIGRATIONS,
     SCHEMA_VERSION,
     TIME_COLUMNS,
-    UPSERT,
     WRITTEN,
+    insert_statement,
     iso,
     statements,
 )
@@ -104,6 +105,32 @@ def parse_since(since: str | date | datetime | timedelta | None) -> datetime | N
     if isinstance(since, date):
         return datetime(since.year, since.month, since.day, tzinfo=timezone.utc)
     raise TypeError(f"since must be a date, datetime, timedelta or str, not {type(since).__name__}")
+
+
+_TASKID_AT = WRITTEN.index("taskid")
+
+
+_NONES = (None,) * len(WRITTEN)
+
+
+def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
+    """Which of a row's columns have a value, and whether it is a task's (an upsert)."""
+    return tuple(map(operator.is_not, row, _NONES)), row[_TASKID_AT] is not None
+
+
+def _insert(
+    conn: sqlite3.Connection, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
+) -> None:
+    """Rows of one shape, in order: chats many to a statement, tasks one by one."""
+    per = MAX_PARAMETERS // len(values[0])
+    whole = 0 if upsert or len(values) < 2 else len(values) // per * per
+    if whole:
+        chunks = [
+            tuple(itertools.chain.from_iterable(values[i : i + per])) for i in range(0, whole, per)
+        ]
+        conn.executemany(insert_statement(present, False, per), chunks)
+    if whole < len(values):
+        conn.executemany(insert_statement(present, upsert), values[whole:])
 
 
 class Store:
@@ -203,18 +230,20 @@ class Store:
         rows = list(rows)
         if not rows:
             return
-        taskid_at = WRITTEN.index("taskid")
         with self._lock:
             conn = self._connection()
             if len(rows) == 1:  # the common case: one statement is its own transaction
-                row = rows[0]
-                conn.execute(UPSERT if row[taskid_at] else INSERT, row)
+                (present, upsert), row = _shape(rows[0]), rows[0]
+                conn.execute(
+                    insert_statement(present, upsert), tuple(itertools.compress(row, present))
+                )
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 # Runs of the same statement in one call each (a fan-out's chats), in order.
-                for is_task, run in itertools.groupby(rows, key=lambda row: bool(row[taskid_at])):
-                    conn.executemany(UPSERT if is_task else INSERT, run)
+                for (present, upsert), run in itertools.groupby(rows, key=_shape):
+                    values = [tuple(itertools.compress(row, present)) for row in run]
+                    _insert(conn, present, upsert, values)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

@@ -163,4 +163,3 @@ def _bucket_start(key: Any) -> datetime:
     text = str(key)
     moment = datetime.fromisoformat(text if len(text) > 10 else text + "T00")
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
-

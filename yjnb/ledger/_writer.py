@@ -250,14 +250,20 @@ class Writer:
 
     def _take(self) -> list[object]:
         batch = [self._queue.get()]
-        if isinstance(batch[0], _Write) and batch[0].done is None:
-            time.sleep(LINGER_S)  # a record nobody waits for: let its burst come along
+        self._take_more(batch)
+        if len(batch) == 1 and isinstance(batch[0], _Write) and batch[0].done is None:
+            # A lone record nobody waits for: let its burst come along. Not when more was
+            # queued already: under a flood, a pause per batch only made the backlog longer.
+            time.sleep(LINGER_S)
+            self._take_more(batch)
+        return batch
+
+    def _take_more(self, batch: list[object]) -> None:
         while len(batch) < MAX_BATCH:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
-                break
-        return batch
+                return
 
     def _serve(self, batch: list[object]) -> bool:
         """Write the batch's records (each run in one transaction), run its calls in order.

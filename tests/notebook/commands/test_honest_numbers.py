@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from chat_helpers import run
 from IPython.utils.capture import capture_output
