@@ -122,15 +122,14 @@ def _insert(
     conn: sqlite3.Connection, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
 ) -> None:
     """Rows of one shape, in order: chats many to a statement, tasks one by one."""
+    if upsert or len(values) == 1:
+        conn.executemany(insert_statement(present, upsert), values)
+        return
     per = MAX_PARAMETERS // len(values[0])
-    whole = 0 if upsert or len(values) < 2 else len(values) // per * per
-    if whole:
-        chunks = [
-            tuple(itertools.chain.from_iterable(values[i : i + per])) for i in range(0, whole, per)
-        ]
-        conn.executemany(insert_statement(present, False, per), chunks)
-    if whole < len(values):
-        conn.executemany(insert_statement(present, upsert), values[whole:])
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        flat = tuple(itertools.chain.from_iterable(chunk))
+        conn.execute(insert_statement(present, False, len(chunk)), flat)
 
 
 class Store:
