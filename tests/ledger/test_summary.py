@@ -161,6 +161,17 @@ def test_timeline_is_the_pandas_one(ledger: Ledger, days: float, name: str) -> N
         assert list(per[column]) == pytest.approx([float(v) for v in expected[column]])
 
 
+def test_timeline_hours_or_days_by_the_calls_own_span(ledger: Ledger) -> None:
+    """Hours when the first and the last call are less than two days apart, by their times
+    (not their hours: 00:30 to 00:20 two days later is hourly)."""
+    ledger.record(chat_record(started_at=T0.replace(hour=0, minute=30)))
+    last = T0.replace(hour=0, minute=20) + timedelta(days=2)
+    ledger.record(chat_record(started_at=last))
+    assert ledger.timeline().index.name == "hour"
+    ledger.record(chat_record(started_at=last + timedelta(minutes=10)))
+    assert list(ledger.timeline().index) == [datetime(2026, 5, 1), datetime(2026, 5, 3)]
+
+
 def test_timeline_filters_and_nothing(ledger: Ledger) -> None:
     now = datetime.now(timezone.utc)
     ledger.record(chat_record(started_at=now, profile="work", credits=3.0))

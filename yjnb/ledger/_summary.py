@@ -128,28 +128,33 @@ def summary(store: Store, by: str, filters: Filters) -> pd.DataFrame:
 def timeline(store: Store, filters: Filters) -> pd.DataFrame:
     """Credits, estimated credits and tokens per UTC hour (when every call is within
     `HOURLY_SPAN`) or day, oldest first; the index (named "hour" or "day") holds each
-    bucket's start as a naive UTC datetime. Empty if no call matches."""
+    bucket's start as a naive UTC datetime. Empty if no call matches.
+
+    One scan: the database sums per hour, and days are the sum of their hours (a few
+    hundred rows), rather than a first query for the span (a scan of its own: `demo` is
+    not indexed) and a second for the buckets."""
     import pandas as pd
 
     where, args = filters.where()
-    first, last = store.query(f"SELECT MIN(started_at), MAX(started_at) FROM calls{where}", args)[0]
-    columns = ["credits", "estimate", "tokens"]
-    if first is None:
-        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="day"))
-    hourly = _moment(last) - _moment(first) < HOURLY_SPAN
-    bucket = HOUR if hourly else DAY
     rows = store.query(
-        f"SELECT {bucket}, COALESCE(SUM(credits), 0), COALESCE(SUM({_ESTIMATE}), 0), "
-        f"COALESCE(SUM(total_tokens), 0) FROM calls{where} GROUP BY 1 ORDER BY 1",
+        f"SELECT {HOUR}, COALESCE(SUM(credits), 0), COALESCE(SUM({_ESTIMATE}), 0), "
+        f"COALESCE(SUM(total_tokens), 0), MIN(started_at), MAX(started_at) "
+        f"FROM calls{where} GROUP BY 1",
         args,
     )
-    starts = [_bucket_start(row[0]) for row in rows]
-    out = pd.DataFrame(
-        [row[1:] for row in rows],
-        columns=columns,
-        index=pd.DatetimeIndex(starts, name="hour" if hourly else "day"),
-    )
-    return out.astype({"credits": "float64", "estimate": "float64", "tokens": "int64"})
+    columns = ["credits", "estimate", "tokens"]
+    starts = pd.DatetimeIndex([_bucket_start(row[0]) for row in rows], name="hour")
+    out = pd.DataFrame([row[1:4] for row in rows], columns=columns, index=starts).sort_index()
+    out = out.astype({"credits": "float64", "estimate": "float64", "tokens": "int64"})
+    if not rows or _span(rows) >= HOURLY_SPAN:
+        out = out.groupby(out.index.floor("D")).sum()
+        out.index.name = "day"
+    return out
+
+
+def _span(rows: list[tuple[Any, ...]]) -> timedelta:
+    """From the first call's start to the last's (each row has its bucket's first and last)."""
+    return _moment(max(row[5] for row in rows)) - _moment(min(row[4] for row in rows))
 
 
 def _moment(stored: Any) -> datetime:
