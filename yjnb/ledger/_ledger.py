@@ -74,7 +74,7 @@ class Ledger:
     def _queue(self, record: UsageRecord, *, prompts: bool, notebook: str | None) -> None:
         """The sink's write: queued for the writer thread, which logs a failure; never waits."""
         if self._writer is not None:
-            self._writer.submit([record], prompts=prompts, notebook=notebook)
+            self._writer.queue(record, prompts=prompts, notebook=notebook)
         else:
             self._store.write([record_row(record, prompts=prompts, notebook=notebook)])
 
