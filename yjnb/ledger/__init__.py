@@ -4,19 +4,20 @@ The core reports each call through the usage hook (`yjnb._hooks`); on the first 
 hook calls `install()`, which subscribes `sink` here, so `import yjnb` never imports this
 package and a plain script using `yjnb.Client` is recorded like a notebook is.
 
-The sink only queues: one writer thread per default ledger writes to SQLite (`_writer.py`),
-never the event loop the core reports from. Reads of the default ledger `flush()` first, so
-they see every record queued before them; process exit writes what is still queued. The
-"today" line (`today_totals()`) comes from an in-process tally (`_today.py`) that the writer
-keeps in step with the file.
+The sink only queues (the record itself: `_items.py`): one writer thread per default ledger
+writes to SQLite (`_writer.py`), never the event loop the core reports from. Reads of the
+default ledger `flush()` first, so they see every record queued before them; process exit
+writes what is still queued. The "today" line (`today_totals()`) comes from an in-process
+tally (`_today.py`) that the writer keeps in step with the file.
 
 * `yjnb.usage(since=None, kind=None, model=None, demo=False)`: the default ledger as a pandas
   DataFrame; real calls only by default, `demo=True` the demo-mode ones, `demo=None` both.
 * Demo calls (made against the demo emulator; column `demo`) are a world of their own: the
   "today" and session totals (and so the budgets) of real calls never include them, and
   `demo=True` gives the demo world's own totals, for demo mode's usage lines and budgets.
-* `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
-  `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
+* `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()` and `.timeline()`
+  (grouped by the database: `_summary.py`), `.export()` and, for `%yj_tasks`, `.tasks()` /
+  `.pending_tasks()` as plain dicts.
 * Switches: `YJ_LEDGER=0` (or `%config YJMagics.ledger = False`) records nothing;
   `YJ_LEDGER_PROMPTS=0` (or `YJMagics.ledger_prompts = False`) records no prompt text.
 
