@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from yjnb.ledger import Ledger
-from yjnb.ledger._schema import MAX_PARAMETERS, WRITTEN, insert_statement, record_row
+from yjnb.ledger._schema import MAX_PARAMETERS, WRITTEN, insert_statement, iso, record_row
 
 from .helpers import T0, chat_record, task_record
 
@@ -79,3 +79,23 @@ def test_a_late_state_without_values_erases_nothing(tmp_path: Path) -> None:
     (row,) = stored(ledger.path)
     values = dict(zip(WRITTEN, row, strict=True))
     assert values["credits"] == 25.0 and values["video_url"] and values["resolution"] == "720p"
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2026, 5, 1, 12, tzinfo=timezone.utc), "2026-05-01T12:00:00.000000+00:00"),
+        (
+            datetime(2026, 5, 1, 12, 0, 0, 5, tzinfo=timezone.utc),
+            "2026-05-01T12:00:00.000005+00:00",
+        ),
+        (datetime(2026, 5, 1, 12), "2026-05-01T12:00:00.000000+00:00"),  # naive: UTC
+        (
+            datetime(2026, 5, 1, 14, tzinfo=timezone(timedelta(hours=2))),
+            "2026-05-01T12:00:00.000000+00:00",
+        ),
+    ],
+)
+def test_times_are_stored_fixed_width_in_utc(moment: datetime, text: str) -> None:
+    """Text order is time order only if every stored time has the same width."""
+    assert iso(moment) == text

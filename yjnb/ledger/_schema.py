@@ -237,7 +237,10 @@ def iso(moment: datetime | None) -> str | None:
         if moment.tzinfo is None:  # the core makes aware datetimes; a naive one is taken as UTC
             moment = moment.replace(tzinfo=timezone.utc)
         moment = moment.astimezone(timezone.utc)
-    return moment.isoformat(timespec="microseconds")
+    # `isoformat(timespec=...)` costs half as much again (the writer formats two per record);
+    # without it the fraction is left out when it is zero, and put back here.
+    text = moment.isoformat()
+    return text if moment.microsecond else f"{text[:19]}.000000{text[19:]}"
 
 
 # `json.dumps` with these options builds a new encoder on every call; the writer encodes two
