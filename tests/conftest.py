@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,3 +120,22 @@ def interrupt_main_soon() -> Iterator[Callable[[float], None]]:
     yield schedule
     for timer in timers:
         timer.cancel()
+
+
+@pytest.fixture
+def run_then_kill() -> Callable[..., None]:
+    """Run `python -c script *argv` and SIGKILL it once `enough()` is true (within 60 s):
+    nothing of it runs any more, as when a kernel is killed."""
+
+    def run(script: str, argv: list[str], enough: Callable[[], bool]) -> None:
+        child = subprocess.Popen([sys.executable, "-c", script, *argv])
+        try:
+            deadline = time.monotonic() + 60
+            while not enough():
+                assert child.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+        finally:
+            child.kill()
+            child.wait()
+
+    return run

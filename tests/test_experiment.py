@@ -194,7 +194,7 @@ def test_an_interrupt_keeps_finished_rows_and_a_rerun_finishes_the_rest(
 
 
 def test_a_killed_process_resumes_paying_only_for_the_calls_in_flight(
-    clean: EmulatorProcess, isolated_env: Path
+    clean: EmulatorProcess, isolated_env: Path, run_then_kill: Callable[..., None]
 ) -> None:
     clean.faults(latency=0.1, path="/llmage/v1/chat")
     script = (
@@ -204,15 +204,7 @@ def test_a_killed_process_resumes_paying_only_for_the_calls_in_flight(
         f"yjnb.experiment(data, {PROMPTS!r}, {MODELS!r}, name='lamps', concurrency=4,"
         " client=yjnb.Client(api_key=sys.argv[1], base_url=sys.argv[2]))\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, clean.api_key, clean.url])
-    try:
-        deadline = time.monotonic() + 60
-        while clean.chats() < 20:
-            assert child.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
-    finally:
-        child.kill()  # SIGKILL: nothing of it runs any more
-        child.wait()
+    run_then_kill(script, [clean.api_key, clean.url], lambda: clean.chats() >= 20)
     clean.faults()
     sent = clean.chats()
     assert 20 <= sent < 120

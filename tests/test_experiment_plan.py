@@ -60,11 +60,6 @@ def test_a_field_that_fails_on_a_row_and_an_empty_prompt_are_refused(
     assert "row 0" not in message and emulator.count(CHAT) == 0
 
 
-def test_media_models_and_kind_are_not_supported_yet(client: yjnb.Client) -> None:
-    assert "image or video model" in refused(client, ["x"], "{input}", "wan2.2-t2i-flash")
-    assert "chat models only" in refused(client, ["x"], "{input}", kind="image")
-
-
 def test_bad_budgets_are_refused_before_any_request(client: yjnb.Client, emulator: Any) -> None:
     assert "budget must be a number of credits above 0; got 0" in refused(
         client, ["x"], "{input}", budget=0

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._base import warn
+from ._base import DEFAULT_WAIT_TIMEOUT_S, warn
 from ._errors import ValidationError
 from ._estimates import estimate_tokens
 from ._experiment_budget import Budget
 from ._experiment_cache import AnswerCache
 from ._experiment_frame import compare_frame, export_frame, results_frame, summary_frame
+from ._experiment_media import MediaSender
 from ._experiment_plan import Cell, Plan, make_plan
 from ._experiment_run import Progress, run_cells
 from ._limiter import limiter_for
@@ -68,6 +69,9 @@ class Experiment:
         self._cache = kw.get("cache", True)
         self._concurrency: int | None = kw.get("concurrency")
         self._budget: tuple[float, str] | None = kw.get("budget")  # (limit, unit)
+        # A media run's: where its files go, and how long each task is waited for.
+        self._media_dir = Path(kw.get("media_dir") or client.settings.home / "media")
+        self._timeout: float = kw.get("timeout") or DEFAULT_WAIT_TIMEOUT_S
         self.budget: Budget | None = None  # the last run's: its spend, and why it stopped
         self._frame: pd.DataFrame | None = None
 
@@ -77,12 +81,21 @@ class Experiment:
         cache = AnswerCache(self._client.settings.home)
         limit, unit = self._budget or (None, "credits")
         self.budget = Budget(limit, unit, price_table(self._client.settings.home))
+        send: Callable[[Cell], Any] = self._send
+        resume = None
+        if self.plan.kind != "chat":
+            media = MediaSender(
+                self._client, cache, experiment=self.name, run_id=self.run_id,
+                media_dir=self._media_dir, timeout=self._timeout,
+            )  # fmt: skip
+            send, resume = media.send, media.resume
         try:
             await run_cells(
-                self.plan, self.progress, self._send, cache=cache,
+                self.plan, self.progress, send, cache=cache,
                 use_cache=self._cache if use_cache is None else use_cache, only=only,
                 limiter=limiter_for(self._client.settings.profile),
                 concurrency=self._concurrency, run_id=self.run_id, budget=self.budget,
+                resume=resume,
             )  # fmt: skip
             self.status = "budget" if self.counts["skipped_budget"] else "done"
         except BaseException:
@@ -93,6 +106,7 @@ class Experiment:
             cache.close()
 
     async def _send(self, cell: Cell) -> ChatResult:
+        assert cell.chat is not None
         result = await self._client.send_chat(cell.chat)
         assert isinstance(result, ChatResult)  # an experiment's calls do not stream
         return result
@@ -214,16 +228,20 @@ def _plan(client: AsyncClient, data: Any, prompt: Any, models: Any, **kw: Any) -
     catalog = client.protocol.catalog
     settings = client.settings
     plan = make_plan(
-        data, prompt, models, default_model=client._default_model("chat"),
-        is_media=lambda m: _is_media(catalog.catelogs_of(m)), prepare=client.prepare_chat,
+        data, prompt, models, default_model=client._default_model,
+        kind_of=lambda m: kind_of(catalog.catelogs_of(m)), prepare=client.prepare_chat,
+        prepare_task=client.prepare_task,
         where={"protocol": settings.protocol, "base_url": settings.base_url}, **kw,
     )  # fmt: skip
     return plan
 
 
-def _is_media(catelogs: list[str]) -> bool:
-    """A model the catalog knows only as an image or video model."""
-    return bool(catelogs) and "t2t" not in catelogs
+def kind_of(catelogs: list[str]) -> str:
+    """A model's kind by the catalogs that know it: "chat" unless only as an image or video
+    model (a model the catalog does not know is taken for chat; `kind=` says otherwise)."""
+    if not catelogs or "t2t" in catelogs:
+        return "chat"
+    return "image" if "t2i" in catelogs else "video"
 
 
 def _estimate(run: Experiment) -> Estimate:
@@ -237,7 +255,7 @@ def _estimate(run: Experiment) -> Estimate:
         cache.close()
     todo = {c.key: c for c in cells if c.key not in hits}
     prompt_tokens = sum(
-        estimate_tokens(c.chat.prompt) + estimate_tokens(c.chat.system or "") for c in todo.values()
+        estimate_tokens(c.prompt) + estimate_tokens(c.system or "") for c in todo.values()
     )
     most = [c.params.get("max_tokens") for c in todo.values()]
     completion = sum(most) if all(isinstance(m, int) for m in most) else None  # type: ignore[arg-type]
@@ -245,7 +263,7 @@ def _estimate(run: Experiment) -> Estimate:
     if completion is not None:
         table = price_table(run._client.settings.home)
         per_cell = [
-            table.estimate(c.model, _usage(c.chat.prompt, c.params.get("max_tokens", 0)))
+            table.estimate(c.model, _usage(c.prompt, c.params.get("max_tokens", 0)))
             for c in todo.values()
         ]
         credits = None if None in per_cell else round(sum(per_cell), 6)  # type: ignore[arg-type]
@@ -284,9 +302,11 @@ def _budget_option(kw: dict[str, Any], problems: list[str]) -> tuple[float, str]
 def _check_options(kw: dict[str, Any]) -> None:
     problems: list[str] = []
     kw["budget"] = _budget_option(kw, problems)
-    kind = kw.pop("kind", None)
-    if kind not in (None, "chat"):
-        problems.append(f"kind={kind!r}: experiments run chat models only for now")
+    timeout = kw.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0
+    ):
+        problems.append(f"timeout must be a number of seconds above 0; got {timeout!r}")
     concurrency = kw.get("concurrency")
     if concurrency is not None and (
         isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
@@ -301,7 +321,8 @@ def prepare_experiment(
 ) -> Experiment:
     """The checked `Experiment`, not yet run (a dry run has its estimate)."""
     _check_options(kw)
-    options = {k: kw.pop(k) for k in ("cache", "dry_run", "concurrency", "budget") if k in kw}
+    names = ("cache", "dry_run", "concurrency", "budget", "media_dir", "timeout")
+    options = {k: kw.pop(k) for k in names if k in kw}
     plan = _plan(client, data, prompt, models, **kw)
     warn(plan.warnings, stacklevel=3)  # the line calling yjnb.experiment
     run = Experiment(plan, client, runner, **options)
@@ -317,6 +338,11 @@ def _check_budget(run: Experiment, limit: float, unit: str) -> list[str]:
     over (or when credits cannot be counted); a warning when there is no estimate."""
     assert run.estimate is not None
     e = run.estimate
+    if run.plan.kind != "chat":
+        return [
+            f"{run.name}: {run.plan.kind} credits are the platform's, known as each task ends; "
+            f"the budget of {limit:g} {unit} is counted on them as tasks finish"
+        ]
     if unit == "credits":
         table = price_table(run._client.settings.home)
         judges = [s.model for s in run.plan.scorers.values() if isinstance(s, Judge)]

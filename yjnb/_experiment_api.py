@@ -29,6 +29,8 @@ def experiment(
     budget: float | None = None,
     budget_tokens: int | None = None,
     kind: str | None = None,
+    media_dir: Any = None,
+    timeout: float | None = None,
     cache: bool = True,
     dry_run: bool = False,
     profile: str | None = None,
@@ -41,6 +43,8 @@ def experiment(
     "interrupted"): run the same call again to finish it, paying only for what is missing.
     `budget=` (credits, from your price table) or `budget_tokens=` stops the run cleanly when
     reached (the rest `skipped_budget`; status "budget"), as does an exhausted balance.
+    Image and video models (by the catalog, or `kind=`) run as tasks: their files are saved
+    in `media_dir` (default `YJ_HOME/media`), each waited for up to `timeout` seconds.
     """
     if client is None:
         client = Client(profile=profile)
@@ -50,7 +54,8 @@ def experiment(
     run = prepare_experiment(
         aio, runner, data, prompt, models, system=system, params=params, scorers=scorers,
         name=name, repeat=repeat, concurrency=concurrency, budget=budget,
-        budget_tokens=budget_tokens, kind=kind, cache=cache, dry_run=dry_run,
+        budget_tokens=budget_tokens, kind=kind, media_dir=media_dir, timeout=timeout,
+        cache=cache, dry_run=dry_run,
     )  # fmt: skip
     if run.status != "dry_run":
         run._run_sync()

@@ -6,6 +6,9 @@ is sent only while what was spent, plus what the calls in flight may still cost 
 from `max_tokens` when the parameters set it), leaves room for it; once the spend reaches
 the limit, or the platform says the balance is spent (`InsufficientBalanceError`), the run
 stops sending: the cells not sent get the status `skipped_budget`.
+
+A media task's credits are the platform's own (or the price table's estimate from its tokens),
+known once it ends; nothing is estimated before it is sent.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._estimates import PriceTable, estimate_tokens
+from ._experiment_media import MediaResult
 from ._experiment_plan import Cell
 from ._types import ChatResult, Usage
 
@@ -38,7 +42,7 @@ class Budget:
         most = cell.params.get("max_tokens")
         if not isinstance(most, int) or isinstance(most, bool):
             return None
-        sent = estimate_tokens(cell.chat.prompt) + estimate_tokens(cell.chat.system or "")
+        sent = estimate_tokens(cell.prompt) + estimate_tokens(cell.system or "")
         if self.unit == "tokens":
             return float(sent + most)
         usage = Usage(prompt_tokens=sent, completion_tokens=most, total_tokens=sent + most)
@@ -57,7 +61,7 @@ class Budget:
         self.reserved += guess
         return guess
 
-    def settle(self, reserved: float, result: ChatResult | None) -> None:
+    def settle(self, reserved: float, result: ChatResult | MediaResult | None) -> None:
         """A call admitted with `reserved` ended (`result` None: it cost nothing)."""
         self.reserved = max(0.0, self.reserved - reserved)
         if result is not None:
@@ -65,7 +69,11 @@ class Budget:
         if self.limit is not None and self.spent >= self.limit and self.stopped is None:
             self.stopped = f"budget reached: {self.spent:g} of {self.limit:g} {self.unit} spent"
 
-    def cost(self, result: ChatResult) -> float:
+    def cost(self, result: ChatResult | MediaResult) -> float:
+        if isinstance(result, MediaResult):
+            if self.unit == "tokens":
+                return float(result.usage.total_tokens) if result.usage else 0.0
+            return float(result.credits or result.credits_estimate or 0.0)
         if self.unit == "tokens":
             usage = result.usage or result.usage_estimate
             return float(usage.total_tokens) if usage else 0.0

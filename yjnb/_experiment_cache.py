@@ -1,12 +1,17 @@
 """The experiments' answer cache: `YJ_HOME/experiments.sqlite`, one row per finished call.
 
 Every answer is committed as it arrives (WAL), before its cell counts as done, so an interrupted
-or killed run loses nothing it paid for and a re-run calls only the missing cells. The answers
-that arrive in the same turn of the event loop share one transaction (`commit`): a commit per
-answer was a quarter of an experiment's CPU per call. The key is a SHA-256 of what
+or killed run loses nothing it paid for and a re-run calls only the missing cells. The chat
+answers that arrive in the same turn of the event loop share one transaction (`commit`): a
+commit per answer was a large share of an experiment's CPU per call. The key is a SHA-256 of what
 decides the answer: the protocol, the base URL, the model, the system prompt, the rendered
 prompt, the parameters and the sample index. The API key is never part of it, nor stored.
 Failed calls are never cached.
+
+A media call is a task that runs for a while after it was paid for: its id is held (table
+`tasks`) the moment the platform gives it, so a re-run after an interrupt, a timeout or a
+killed kernel waits for that task again instead of buying it twice. The held id goes when the
+answer is stored, or when the task failed or the platform lost it.
 """
 
 from __future__ import annotations
@@ -23,12 +28,6 @@ from typing import Any
 
 __all__ = ["FILENAME", "AnswerCache", "cache_key"]
 
-_INSERT = (
-    "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
-Row = tuple[str, str, str, str, str]
-
 FILENAME = "experiments.sqlite"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -39,6 +38,20 @@ CREATE TABLE IF NOT EXISTS answers (
     answer      TEXT NOT NULL
 )
 """
+_TASKS = """
+CREATE TABLE IF NOT EXISTS tasks (
+    key         TEXT PRIMARY KEY,
+    experiment  TEXT,
+    run_id      TEXT,
+    created_at  TEXT NOT NULL,
+    task        TEXT NOT NULL
+)
+"""
+_INSERT_ANSWER = (
+    "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+Row = tuple[str, str, str, str, str]
 
 
 def cache_key(
@@ -50,10 +63,13 @@ def cache_key(
     prompt: str,
     params: Mapping[str, Any],
     sample: int,
+    kind: str = "chat",
 ) -> str:
-    """The hex SHA-256 of one cell's call (see the module's docstring)."""
+    """The hex SHA-256 of one cell's call (see the module's docstring). A media call's kind
+    is part of it (a chat's keys stay as they were before media experiments)."""
+    what = [protocol, base_url.rstrip("/"), model, system, prompt, dict(params), sample]
     material = json.dumps(
-        [protocol, base_url.rstrip("/"), model, system, prompt, dict(params), sample],
+        what if kind == "chat" else [*what, kind],
         ensure_ascii=False,
         sort_keys=True,
         default=repr,
@@ -68,8 +84,8 @@ class AnswerCache:
         self.path = Path(home) / FILENAME
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        # Answers waiting for this turn's transaction, each with the future its cell awaits.
-        self._pending: list[tuple[Row, asyncio.Future[None] | None]] = []
+        # Chat answers waiting for this turn's transaction, each with the future its cell awaits.
+        self._pending: list[tuple[Row, asyncio.Future[None]]] = []
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -78,65 +94,103 @@ class AnswerCache:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(_SCHEMA)
+            db.execute(_TASKS)
             db.commit()
             self._db = db
         return self._db
 
     def get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The cached answers among `keys`, by key."""
+        return self._select("answers", "answer", keys)
+
+    def held_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The media tasks held (paid for, answer not yet stored) among `keys`, by key."""
+        return self._select("tasks", "task", keys)
+
+    def _select(self, table: str, column: str, keys: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         with self._lock:
             db = self._connection()
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ", ".join("?" * len(chunk))
-                sql = f"SELECT key, answer FROM answers WHERE key IN ({marks})"
-                for key, answer in db.execute(sql, chunk):
-                    found[key] = json.loads(answer)
+                sql = f"SELECT key, {column} FROM {table} WHERE key IN ({marks})"
+                for key, value in db.execute(sql, chunk):
+                    found[key] = json.loads(value)
         return found
 
     def put(self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
-        """Store one finished answer, committed at once."""
-        self._write([(_row(key, answer, experiment, run_id), None)])
+        """Store one finished answer (and let go of its held task), committed at once."""
+        self._write("answers", "answer", key, answer, experiment, run_id)
 
     async def commit(
         self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str
     ) -> None:
         """Store one finished answer; returns once it is committed, in one transaction with
-        the other answers of this turn of the loop. Cancelled while it waits, the answer is
-        committed all the same (by the turn's flush, or by `close`)."""
+        the other chat answers of this turn of the loop. Cancelled while it waits, the answer
+        is committed all the same (by the turn's flush, or by `close`). A media answer (it
+        lets go of its held task) is stored at once, as by `put`."""
+        if answer.get("taskid"):
+            self.put(key, answer, experiment=experiment, run_id=run_id)
+            return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        text = json.dumps(dict(answer), ensure_ascii=False, default=str)
         with self._lock:
-            self._pending.append((_row(key, answer, experiment, run_id), done))
+            self._pending.append(((key, experiment, run_id, now, text), done))
             first = len(self._pending) == 1
         if first:
             loop.call_soon(self._flush)
         await done
 
     def _flush(self) -> None:
+        """Commit the waiting answers in one transaction; each waiting cell hears how it went."""
         with self._lock:
             batch, self._pending = self._pending, []
-        if batch:
-            self._write(batch)
-
-    def _write(self, batch: list[tuple[Row, asyncio.Future[None] | None]]) -> None:
-        error: BaseException | None = None
-        try:
-            with self._lock:
+            if not batch:
+                return
+            error: Exception | None = None
+            try:
                 db = self._connection()
-                db.executemany(_INSERT, [row for row, _ in batch])
+                db.executemany(_INSERT_ANSWER, [row for row, _ in batch])
                 db.commit()
-        except Exception as exc:  # every cell of the batch hears it
-            error = exc
-            if all(done is None for _, done in batch):
-                raise
+            except Exception as exc:
+                error = exc
         for _, done in batch:
-            if done is not None and not done.done():
+            if not done.done():  # a cell cancelled meanwhile: its answer is stored all the same
                 if error is None:
                     done.set_result(None)
                 else:
                     done.set_exception(error)
+
+    def hold(self, key: str, task: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
+        """Keep a media task's id for its cell, committed at once (see the module's doc)."""
+        self._write("tasks", "task", key, task, experiment, run_id)
+
+    def release(self, key: str) -> None:
+        """Forget a held task (it failed, or the platform lost it): a re-run sends anew."""
+        with self._lock:
+            db = self._connection()
+            db.execute("DELETE FROM tasks WHERE key = ?", (key,))
+            db.commit()
+
+    def _write(
+        self, table: str, column: str, key: str, value: Mapping[str, Any], experiment: str,
+        run_id: str,
+    ) -> None:  # fmt: skip
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        text = json.dumps(dict(value), ensure_ascii=False, default=str)
+        with self._lock:
+            db = self._connection()
+            db.execute(
+                f"INSERT OR REPLACE INTO {table} (key, experiment, run_id, created_at, {column})"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, experiment, run_id, now, text),
+            )
+            if table == "answers" and value.get("taskid"):  # a media answer: its task is done
+                db.execute("DELETE FROM tasks WHERE key = ?", (key,))
+            db.commit()
 
     def close(self) -> None:
         """Commit the answers still waiting for their turn's flush, then close."""
@@ -145,8 +199,3 @@ class AnswerCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-
-
-def _row(key: str, answer: Mapping[str, Any], experiment: str, run_id: str) -> Row:
-    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    return (key, experiment, run_id, now, json.dumps(dict(answer), ensure_ascii=False, default=str))

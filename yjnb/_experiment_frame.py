@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ValidationError, YJError
+from ._experiment_grid import media_compare
+from ._experiment_media import media_columns
 from ._experiment_plan import Plan
 from .scorers import Judge
 
@@ -28,34 +30,43 @@ EXPORTS = (".csv", ".parquet", ".jsonl")
 NOT_RUN = {"status": "interrupted", "error": "not finished: re-run to finish", "cached": False}
 
 
-def _score(label: str, scorer: Any, outcome: Mapping[str, Any], row: Mapping[str, Any]) -> Any:
+def answer_column(kind: str) -> str:
+    """The column holding a cell's answer: its text, or the saved image's or video's path."""
+    return "text" if kind == "chat" else f"{kind}_path"
+
+
+def _score(
+    label: str, scorer: Any, outcome: Mapping[str, Any], row: Mapping[str, Any], kind: str
+) -> Any:
     """A scorer's value; what it raised becomes the cell's value, the row stays. A judge's
-    value comes from the reply the run recorded."""
+    value comes from the reply the run recorded. A media run's scorers get the file's path."""
     try:
         if isinstance(scorer, Judge):
             return scorer.verdict((outcome.get("judges") or {}).get(label))
-        return scorer(outcome.get("text") or "", row)
+        return scorer(outcome.get(answer_column(kind)) or "", row)
     except Exception as exc:
         return f"error: {type(exc).__name__}: {exc}"
 
 
 def results_frame(plan: Plan, outcomes: Mapping[int, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per cell, in plan order, with every column (see `RESULT_COLUMNS`)."""
+    """One row per cell, in plan order, with every column (see `RESULT_COLUMNS`; a media
+    run's add `media_columns`)."""
     import pandas as pd
 
+    extra = media_columns(plan.kind)
     records = []
     for i, cell in enumerate(plan.cells):
         data = plan.rows[cell.row]
         outcome = outcomes.get(i, NOT_RUN)
         record: dict[str, Any] = dict(data)
         record.update(prompt=cell.prompt_name, model=cell.model, sample=cell.sample)
-        for column in RESULT_COLUMNS[3:]:
+        for column in (*RESULT_COLUMNS[3:], *extra):
             record[column] = outcome.get(column)
         ok = outcome.get("status") == "ok"
         for label, scorer in plan.scorers.items():
-            record[label] = _score(label, scorer, outcome, data) if ok else None
+            record[label] = _score(label, scorer, outcome, data, plan.kind) if ok else None
         records.append(record)
-    columns = [*plan.columns, *RESULT_COLUMNS, *plan.scorers]
+    columns = [*plan.columns, *RESULT_COLUMNS, *extra, *plan.scorers]
     frame = pd.DataFrame.from_records(records, columns=columns)
     for column in _INTS:
         frame[column] = pd.array(
@@ -92,15 +103,20 @@ def summary_frame(frame: pd.DataFrame, scorers: list[str]) -> pd.DataFrame:
         for label in scorers:
             values = pd.to_numeric(group[label].map(_as_number), errors="coerce")
             row[label] = float(values.mean()) if values.notna().any() else float("nan")
-        row["prompt_tokens"] = int(group["prompt_tokens"].sum())
-        row["completion_tokens"] = int(group["completion_tokens"].sum())
+        for column in ("prompt_tokens", "completion_tokens"):  # <NA>: none reported (media)
+            total = group[column].sum(min_count=1)
+            row[column] = None if pd.isna(total) else int(total)
         row["latency_p50"] = _p(group["latency_s"], 0.5)
         row["latency_p95"] = _p(group["latency_s"], 0.95)
         row["ttft_p50"] = _p(group["ttft_s"], 0.5)
         row["credits"] = paid["credits"].sum(min_count=1)
         row["credits_estimate"] = paid["credits_estimate"].sum(min_count=1)
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table):
+        for column in ("prompt_tokens", "completion_tokens"):
+            table[column] = pd.array(list(table[column]), dtype="Int64")
+    return table
 
 
 def _as_number(value: Any) -> Any:
@@ -114,13 +130,17 @@ def _as_number(value: Any) -> Any:
 
 def compare_frame(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """One row per input (its data columns first), one column per (prompt, model) holding
-    the answers' text (per (prompt, model, sample) when there are several samples)."""
+    the answers' text (per (prompt, model, sample) when there are several samples). A media
+    run's holds the files' paths, and shows as a grid of the images (`_experiment_grid`)."""
     import pandas as pd
 
     columns = plan.columns
     keys = ["prompt", "model"] + (["sample"] if plan.repeat > 1 else [])
     work = frame.assign(_row=[cell.row for cell in plan.cells])
-    texts = work.pivot_table(index="_row", columns=keys, values="text", aggfunc="first")
+    value = answer_column(plan.kind)
+    texts = work.pivot_table(
+        index="_row", columns=keys, values=value, aggfunc="first", dropna=False
+    )
     order = list(dict.fromkeys(map(tuple, work[keys].itertuples(index=False, name=None))))
     texts = texts.reindex(columns=pd.MultiIndex.from_tuples(order, names=keys))
     data = work.drop_duplicates("_row").set_index("_row")[columns]
@@ -129,7 +149,23 @@ def compare_frame(frame: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     )
     joined = data.join(texts)
     joined.index.name = None
-    return joined.reset_index(drop=True)
+    joined = joined.reset_index(drop=True)
+    if plan.kind == "chat":
+        return joined
+    covers = {}
+    if "cover_path" in work:
+        covers = dict(zip(work["video_path"], work["cover_path"], strict=True))
+    return media_compare(joined, plan.kind, len(columns), _statuses(work, keys), covers)
+
+
+def _statuses(work: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], str]:
+    """(row, *key) -> why a cell has no file (its status and error), for the grid."""
+    found = {}
+    for record in work[["_row", *keys, "status", "error"]].itertuples(index=False, name=None):
+        *where, status, error = record
+        if status != "ok":
+            found[tuple(where)] = f"{status}: {error}" if error else str(status)
+    return found
 
 
 def export_frame(frame: pd.DataFrame, path: str | Path) -> Path:

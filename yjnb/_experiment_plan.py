@@ -2,7 +2,11 @@
 
 A cell is one (data row, prompt, model, sample). Every problem of the inputs is found at once
 and raised as one `ValidationError`: a template naming a column that is not there (naming it
-and listing the columns), parameters a model refuses, a media model, an empty rendered prompt.
+and listing the columns), parameters a model refuses, an empty rendered prompt, chat and media
+models mixed in one run.
+
+An experiment has one kind: "chat", or "image"/"video" when its models are media models (by
+the catalog, or `kind=`); a media cell is a prepared task (`Cell.task`) instead of a chat.
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ from typing import Any
 from ._errors import ValidationError
 from ._experiment_cache import cache_key
 from ._templates import PromptError, field_names, interpolate
-from .protocols.base import PreparedChat
+from .protocols.base import PreparedChat, PreparedTask
 from .scorers import Judge
 
-__all__ = ["DEFAULT_PROMPT", "Cell", "Plan", "make_plan"]
+__all__ = ["DEFAULT_PROMPT", "KINDS", "Cell", "Plan", "make_plan"]
 
 DEFAULT_PROMPT = "default"  # the name of a prompt given as one string
 MAX_LISTED = 10  # problems of rows listed before "... and N more"
+KINDS = ("chat", "image", "video")
 Prepare = Callable[..., PreparedChat]
+PrepareTask = Callable[..., PreparedTask]  # (kind, prompt, model=, params=) -> PreparedTask
 
 
 @dataclass
@@ -34,9 +40,23 @@ class Cell:
     prompt_name: str
     model: str
     sample: int
-    chat: PreparedChat
+    chat: PreparedChat | None  # None for a media cell
     params: dict[str, Any]
     key: str
+    task: PreparedTask | None = None  # a media cell's checked task
+
+    @property
+    def kind(self) -> str:
+        return "chat" if self.task is None else self.task.kind
+
+    @property
+    def prompt(self) -> str:
+        """The rendered prompt sent."""
+        return self.chat.prompt if self.chat is not None else self.task.request.prompt  # type: ignore[union-attr]
+
+    @property
+    def system(self) -> str | None:
+        return self.chat.system if self.chat is not None else None
 
 
 @dataclass
@@ -50,6 +70,7 @@ class Plan:
     models: list[str]
     scorers: dict[str, Callable[..., Any]]
     repeat: int
+    kind: str = "chat"  # "chat", "image" or "video"
     cells: list[Cell] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # A judge's call for a question (the judge scorers' calls); None without judges.
@@ -131,9 +152,21 @@ def render(template: str | None, row: Mapping[str, Any]) -> str | None:
     return None if template is None else interpolate(template, row)
 
 
+def prepare_call(
+    plan: Plan, prepare: Prepare, prepare_task: PrepareTask, text: str, **kw: Any
+) -> tuple[PreparedChat | None, PreparedTask | None]:
+    """One cell's checked call: a chat, or a task in a media run (which takes no system)."""
+    if plan.kind == "chat":
+        return prepare(text, **kw), None
+    kw.pop("system", None)
+    params = {k: v for k, v in kw.items() if k != "model"}
+    return None, prepare_task(plan.kind, text, model=kw["model"], params=params)
+
+
 def prepare_cells(
     plan: Plan,
     prepare: Prepare,
+    prepare_task: PrepareTask,
     params: Mapping[str, dict[str, Any]],
     system: str | None,
     where: Mapping[str, str],
@@ -142,7 +175,9 @@ def prepare_cells(
     problems: list[str] = []
     for model in plan.models:  # bad parameters: once per model, before the rows
         try:
-            plan.warnings += prepare("probe", model=model, **params[model]).warnings
+            chat, task = prepare_call(plan, prepare, prepare_task, "probe", model=model,
+                                      **params[model])  # fmt: skip
+            plan.warnings += (chat or task).warnings  # type: ignore[union-attr]
         except ValidationError as exc:
             problems += [f"{model}: {p}" for p in exc.problems]
     for label, judge in plan.scorers.items():
@@ -162,7 +197,8 @@ def prepare_cells(
                 continue
             for model in plan.models:
                 try:
-                    chat = prepare(text, model=model, system=sys_text, **params[model])
+                    chat, task = prepare_call(plan, prepare, prepare_task, text, model=model,
+                                              system=sys_text, **params[model])  # fmt: skip
                 except ValidationError as exc:
                     problems += [f"row {i}, prompt {prompt_name!r}: {p}" for p in exc.problems]
                     continue
@@ -170,8 +206,11 @@ def prepare_cells(
                     key = cache_key(
                         protocol=where["protocol"], base_url=where["base_url"], model=model,
                         system=sys_text, prompt=text, params=params[model], sample=sample,
+                        kind=plan.kind,
                     )  # fmt: skip
-                    plan.cells.append(Cell(i, prompt_name, model, sample, chat, params[model], key))
+                    plan.cells.append(
+                        Cell(i, prompt_name, model, sample, chat, params[model], key, task)
+                    )
     if problems:
         more = len(problems) - MAX_LISTED
         raise ValidationError(
@@ -180,37 +219,58 @@ def prepare_cells(
     plan.warnings = list(dict.fromkeys(plan.warnings))
 
 
+def run_kind(models: list[str], kind_of: Callable[[str], str], kind: str | None) -> str:
+    """The run's one kind: `kind=` when given, else the catalog's for its models; chat and
+    media models mixed, or image and video models mixed, are refused."""
+    if kind is not None:
+        if kind not in KINDS:
+            raise ValidationError(f"kind={kind!r}: use one of {', '.join(KINDS)}")
+        return kind
+    kinds = {m: kind_of(m) for m in models}
+    found = set(kinds.values())
+    if len(found) > 1:
+        listed = "; ".join(f"{m} ({k})" for m, k in kinds.items())
+        raise ValidationError(
+            f"one experiment runs one kind of model, not a mix: {listed}; run the chat, image "
+            "and video models as separate experiments"
+        )
+    return found.pop()
+
+
 def make_plan(
     data: Any,
     prompt: Any,
     models: Any,
     *,
-    default_model: str,
-    is_media: Callable[[str], bool],
+    default_model: Callable[[str], str],
+    kind_of: Callable[[str], str],
     prepare: Prepare,
+    prepare_task: PrepareTask,
     where: Mapping[str, str],
+    kind: str | None = None,
     system: str | None = None,
     params: Any = None,
     scorers: Any = None,
     name: str | None = None,
     repeat: int = 1,
 ) -> Plan:
-    """Check everything and prepare every cell; one `ValidationError` with every problem."""
+    """Check everything and prepare every cell; one `ValidationError` with every problem.
+    `default_model(kind)` is the profile's model of a kind; `kind_of(model)` the catalog's
+    kind of a model ("chat" for a model it does not know)."""
     rows, columns = as_rows(data)
     prompts = as_prompts(prompt)
-    model_list = as_models(models, default_model)
-    problems = [
-        f"{m} is an image or video model; experiments run chat models only for now"
-        for m in model_list
-        if is_media(m)
-    ]
+    model_list = as_models(models, default_model(kind if kind in KINDS else "chat"))
+    the_kind = run_kind(model_list, kind_of, kind)
+    problems = []
     if system is not None and not isinstance(system, str):
         problems.append(f"system must be a string or template, not {type(system).__name__}")
+    if system is not None and the_kind != "chat":
+        problems.append(f"system: {the_kind} models take no system prompt; leave it out")
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         problems.append(f"repeat must be a whole number, 1 or more; got {repeat!r}")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         problems.append("name must be a non-empty string")
-    checked_scorers = check_scorers(scorers, columns, problems)
+    checked_scorers = check_scorers(scorers, columns, problems, the_kind)
     labels = {f"prompt {k!r}": v for k, v in prompts.items()}
     problems += template_problems({**labels, "system": system}, columns)
     if problems:
@@ -219,8 +279,9 @@ def make_plan(
     plan = Plan(
         name=name or default_name(prompts, model_list, system), rows=rows, columns=columns,
         prompts=prompts, models=model_list, scorers=checked_scorers, repeat=repeat,
+        kind=the_kind,
     )  # fmt: skip
-    prepare_cells(plan, prepare, by_model, system, where)
+    prepare_cells(plan, prepare, prepare_task, by_model, system, where)
     if any(isinstance(s, Judge) for s in plan.scorers.values()):
         plan.judge_cell = judge_cells(prepare, where)
     return plan
@@ -243,10 +304,13 @@ def judge_cells(prepare: Prepare, where: Mapping[str, str]) -> Callable[[Judge, 
 RESERVED_COLUMNS = (
     "prompt", "model", "sample", "text", "status", "error", "prompt_tokens", "completion_tokens",
     "cached_tokens", "latency_s", "ttft_s", "credits", "credits_estimate", "cached", "usage_id",
+    "taskid", "image_path", "video_path", "cover_path",
 )  # fmt: skip
 
 
-def check_scorers(scorers: Any, columns: list[str], problems: list[str]) -> dict[str, Any]:
+def check_scorers(
+    scorers: Any, columns: list[str], problems: list[str], kind: str = "chat"
+) -> dict[str, Any]:
     if scorers is None:
         return {}
     if not isinstance(scorers, Mapping):
@@ -258,6 +322,8 @@ def check_scorers(scorers: Any, columns: list[str], problems: list[str]) -> dict
             problems.append(f"scorer {label!r} is not callable; use callable(text, row)")
         if label in taken:
             problems.append(f"scorer {label!r} would hide the column of that name; rename it")
-        if isinstance(scorer, Judge):
+        if isinstance(scorer, Judge) and kind != "chat":
+            problems.append(f"scorer {label!r}: a judge reads text; {kind} answers are files")
+        elif isinstance(scorer, Judge):
             problems += template_problems({f"judge {label!r} rubric": scorer.rubric}, columns)
     return {str(k): v for k, v in scorers.items()}

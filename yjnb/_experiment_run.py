@@ -5,6 +5,9 @@ killed kernel) loses only the calls in flight. A 429 is waited out, never a fail
 client's retry policy waits out the first ones (and tells the limiter, which halves), and
 once its retries are spent the run waits the server's hint and sends again, up to an overall
 deadline. Cells whose calls are the same (the same cache key) share one call.
+
+A media cell's call is a task (`_experiment_media`): one whose id an earlier run holds in the
+cache is waited for again (`resume`), outside the limiter and the budget: it was paid for.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import InsufficientBalanceError, RateLimitError, YJError
+from ._errors import InsufficientBalanceError, RateLimitError, TaskTimeout, YJError
 from ._experiment_budget import SKIPPED, Budget
 from ._experiment_cache import AnswerCache
+from ._experiment_media import MediaResult
 from ._experiment_plan import Cell, Plan
 from ._hooks import current_experiment
 from ._limiter import AdaptiveLimiter
@@ -30,7 +34,8 @@ __all__ = ["RATE_LIMIT_DEADLINE_S", "Progress", "answer_of", "run_cells"]
 
 # How long a run keeps waiting out 429s (from its start) before a cell counts as failed.
 RATE_LIMIT_DEADLINE_S = 900.0
-Send = Callable[[Cell], Any]  # a coroutine function: the cell's call -> ChatResult
+Send = Callable[[Cell], Any]  # a coroutine function: the cell's call -> ChatResult | MediaResult
+Resume = Callable[[Cell, dict[str, Any]], Any]  # (cell, held task) -> MediaResult
 
 
 @dataclass
@@ -86,8 +91,10 @@ class Progress:
                 setattr(self, name, (getattr(self, name) or 0.0) + value)
 
 
-def answer_of(result: ChatResult) -> dict[str, Any]:
+def answer_of(result: ChatResult | MediaResult) -> dict[str, Any]:
     """What the cache keeps of a finished call, and what its results row shows."""
+    if isinstance(result, MediaResult):
+        return result.answer()
     usage = result.usage
     return {
         "text": result.text,
@@ -104,6 +111,12 @@ def answer_of(result: ChatResult) -> dict[str, Any]:
 
 def _failed(error: BaseException) -> dict[str, Any]:
     return {"status": "failed", "error": str(error) or type(error).__name__, "cached": False}
+
+
+def _still_running(error: TaskTimeout) -> dict[str, Any]:
+    """A task past the wait's deadline: paid for and held, so a re-run waits for it again."""
+    why = f"task {error.task.taskid} still running after {error.timeout:g} s: re-run to wait again"
+    return {"status": "interrupted", "error": why, "cached": False, "taskid": error.task.taskid}
 
 
 async def _call_once(
@@ -134,6 +147,8 @@ async def _call_once(
             except InsufficientBalanceError as exc:
                 budget.stop(f"insufficient balance: {exc}")
                 return budget.skipped()
+            except TaskTimeout as exc:
+                return _still_running(exc)
             except YJError as exc:
                 return _failed(exc)
             else:
@@ -157,8 +172,10 @@ async def run_cells(
     concurrency: int | None,
     run_id: str,
     budget: Budget | None = None,
+    resume: Resume | None = None,
 ) -> None:
-    """Fill `progress.outcomes` for the cells (all, or the indices in `only`)."""
+    """Fill `progress.outcomes` for the cells (all, or the indices in `only`); `resume` waits
+    again for the media tasks an earlier run holds."""
     wanted = [i for i in range(len(plan.cells)) if only is None or i in only]
     by_key: dict[str, list[int]] = {}
     for i in wanted:
@@ -166,6 +183,8 @@ async def run_cells(
     progress.limiter = limiter
     hits = _from_cache(cache, by_key, progress) if use_cache else []
     cells = _Cells(plan, progress, send, cache, use_cache, limiter, concurrency, run_id, budget)
+    if resume is not None:
+        cells.resume, cells.held = resume, cache.held_many(list(by_key))
     tag = current_experiment.set((plan.name, run_id))
     told = on_rate_limited.set(cells.throttled)
     try:  # the tasks copy the context now: their calls are tagged and report their 429s
@@ -198,6 +217,8 @@ class _Cells:
         self.limiter, self.concurrency = limiter, concurrency
         self.budget = budget or Budget()
         self.deadline = time.monotonic() + RATE_LIMIT_DEADLINE_S
+        self.resume: Resume | None = None
+        self.held: dict[str, dict[str, Any]] = {}  # key -> a media task an earlier run paid for
 
     def throttled(self, wait: float) -> None:
         self.limiter.throttled(wait)
@@ -217,10 +238,14 @@ class _Cells:
         found = self.cache.get_many([key]).get(key) if look and self.use_cache else None
         if found is not None:
             return {**found, "status": "ok", "error": None, "cached": True}
-        outcome = await _call_once(
-            cell, self.counted, self.limiter, self.concurrency, self.deadline, self.throttled,
-            self.budget,
-        )  # fmt: skip
+        info = self.held.pop(key, None)
+        if info is not None and self.resume is not None:
+            outcome = await _resumed(cell, info, self.resume)
+        else:
+            outcome = await _call_once(
+                cell, self.counted, self.limiter, self.concurrency, self.deadline,
+                self.throttled, self.budget,
+            )  # fmt: skip
         if outcome["status"] == "ok":  # failures are never cached
             answer = {k: v for k, v in outcome.items() if k not in ("status", "error", "cached")}
             await self.cache.commit(key, answer, experiment=self.plan.name, run_id=self.run_id)
@@ -244,6 +269,17 @@ class _Cells:
                 if isinstance(scorer, Judge):
                     verdicts[label] = await _judge(plan, i, label, scorer, self.progress, self.call)
             outcomes[i] = {**outcomes[i], "judges": verdicts}
+
+
+async def _resumed(cell: Cell, info: dict[str, Any], resume: Resume) -> dict[str, Any]:
+    """A held media task waited for again (no new request, nothing spent again)."""
+    try:
+        result = await resume(cell, info)
+    except TaskTimeout as exc:
+        return _still_running(exc)
+    except YJError as exc:
+        return _failed(exc)
+    return {**answer_of(result), "status": "ok", "error": None, "cached": False}
 
 
 def _from_cache(
@@ -280,7 +316,7 @@ async def _judge(
     """The judge's reply to one answer: {"text": ...}, or {"error": ...} when not had."""
     cell = plan.cells[index]
     try:
-        question = judge.prompt(cell.chat.prompt, progress.outcomes[index]["text"] or "",
+        question = judge.prompt(cell.prompt, progress.outcomes[index]["text"] or "",
                                 plan.rows[cell.row])  # fmt: skip
     except Exception as exc:  # a rubric field the row cannot fill: that score's error
         return {"error": f"{type(exc).__name__}: {exc}"}

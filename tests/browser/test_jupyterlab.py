@@ -6,22 +6,15 @@ Run with `make browser-test` (it installs Debian's chromium if missing; Playwrig
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from browser_helpers import every_cell_ran
+from browser_helpers import every_cell_ran, jupyter_server
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -29,23 +22,6 @@ SHOTS = ROOT / "build" / "browser"
 # The first test pays for a cold start (JupyterLab's page, a kernel, the demo emulator process):
 # more than pytest's default 120 s on a loaded 2-core machine.
 pytestmark = pytest.mark.timeout(400)
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# The closed network here refuses Chromium's background connections; these flags stop them.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -53,72 +29,11 @@ def lab() -> Iterator[str]:
     """JupyterLab on a free loopback port, in demo mode, on a scratch copy of the notebooks."""
     work = Path(tempfile.mkdtemp(prefix="yjnb-lab-"))
     shutil.copytree(NOTEBOOKS, work / "notebooks", ignore=shutil.ignore_patterns("media"))
-    port, token = _free_port(), secrets.token_hex(16)
-    settings = work / "lab-settings"
-    # Render every cell (no windowing), so outputs below the fold are in the DOM; no news popup.
-    for plugin, values in {
-        "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "none"}',
-        "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false"}',
-    }.items():
-        target = settings / f"{plugin}.jupyterlab-settings"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(values)
-    env = {
-        **os.environ,
-        "YJ_DEMO": "1",
-        "YJ_HOME": str(work / "home"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        # Detached demo emulators (this home's, and those of lessons with a home of their own)
-        # end soon after the test instead of idling for hours.
-        "YJ_DEMO_IDLE_EXIT": "120",
-    }
-    env.pop("YJ_API_KEY", None)
-    log = (work / "lab.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={work / 'notebooks'}",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/status?token={token}", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited: {(work / 'lab.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("JupyterLab did not start within 90 s")
-        yield f"{url}?token={token}"
+        with jupyter_server(work, work / "notebooks") as (url, token):
+            yield f"{url}?token={token}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        subprocess.run(
-            [sys.executable, "-m", "yjnb._demo", "stop", str(work / "home")],
-            env=env, capture_output=True, timeout=30,
-        )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def open_and_run_all(browser: Any, lab: str, notebook: str) -> Any:

@@ -10,12 +10,8 @@ the form's result included. Screenshots go to `build/browser/`. Run with `make b
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,20 +21,10 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
-from browser_helpers import every_cell_ran
+from browser_helpers import every_cell_ran, jupyter_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "browser"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NOTEBOOK = "saved.ipynb"
 CELLS = [
     "%load_ext yjnb",
@@ -75,14 +61,6 @@ MEDIA_STATE_JS = """async () => {
 }"""
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, str, Path]]:
     """(base URL, token, folder): one Jupyter server with JupyterLab and Notebook 7."""
@@ -96,72 +74,11 @@ def server() -> Iterator[tuple[str, str, Path]]:
         "language": "python",
     }
     nbformat.write(nb, folder / NOTEBOOK)
-    settings = work / "lab-settings"
-    for plugin, values in {
-        "@jupyterlab/notebook-extension/tracker": '{"windowingMode": "none"}',
-        "@jupyterlab/apputils-extension/notification": '{"fetchNews": "false"}',
-    }.items():
-        target = settings / f"{plugin}.jupyterlab-settings"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(values)
-    env = {
-        **os.environ,
-        "YJ_DEMO": "1",
-        "YJ_HOME": str(work / "home"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "YJ_DEMO_IDLE_EXIT": "120",  # the detached demo emulator ends soon after the test
-    }
-    env.pop("YJ_API_KEY", None)
-    port, token = _free_port(), secrets.token_hex(16)
-    log = (work / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={folder}",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_server(url, token, proc, work / "server.log")
-        yield url, token, folder
+        with jupyter_server(work, folder) as (url, token):
+            yield url, token, folder
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        subprocess.run(
-            [sys.executable, "-m", "yjnb._demo", "stop", str(work / "home")],
-            env=env, capture_output=True, timeout=30,
-        )  # fmt: skip
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _wait_for_server(url: str, token: str, proc: Any, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/status?token={token}", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"the Jupyter server exited: {log.read_text()[-2000:]}")
-        time.sleep(0.5)
-    raise RuntimeError("the Jupyter server did not start within 90 s")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def shot(page: Any, name: str) -> None:

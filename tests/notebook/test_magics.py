@@ -45,7 +45,7 @@ def test_a_timeout_must_be_positive_seconds(
 
 
 def test_a_media_magic_takes_one_model(shell: Any, wire: list[Sent]) -> None:
-    with pytest.raises(UsageError, match="one model at a time, not 'a,b'"):
+    with pytest.raises(UsageError, match=r"-m a,b: one model at a time \(a,b only with --over"):
         _run(shell, "yj_image", "-m a,b")
     assert wire == []
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import operator
 import os
 import sqlite3
 import threading
@@ -28,13 +29,13 @@ from typing import Any
 
 from ._schema import (
     COLUMNS,
-    INSERT,
     JSON_COLUMNS,
+    MAX_PARAMETERS,
     MIGRATIONS,
     SCHEMA_VERSION,
     TIME_COLUMNS,
-    UPSERT,
     WRITTEN,
+    insert_statement,
     iso,
     statements,
 )
@@ -104,6 +105,31 @@ def parse_since(since: str | date | datetime | timedelta | None) -> datetime | N
     if isinstance(since, date):
         return datetime(since.year, since.month, since.day, tzinfo=timezone.utc)
     raise TypeError(f"since must be a date, datetime, timedelta or str, not {type(since).__name__}")
+
+
+_TASKID_AT = WRITTEN.index("taskid")
+
+
+_NONES = (None,) * len(WRITTEN)
+
+
+def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
+    """Which of a row's columns have a value, and whether it is a task's (an upsert)."""
+    return tuple(map(operator.is_not, row, _NONES)), row[_TASKID_AT] is not None
+
+
+def _insert(
+    conn: sqlite3.Connection, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
+) -> None:
+    """Rows of one shape, in order: chats many to a statement, tasks one by one."""
+    if upsert or len(values) == 1:
+        conn.executemany(insert_statement(present, upsert), values)
+        return
+    per = MAX_PARAMETERS // len(values[0])
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        flat = tuple(itertools.chain.from_iterable(chunk))
+        conn.execute(insert_statement(present, False, len(chunk)), flat)
 
 
 class Store:
@@ -203,18 +229,20 @@ class Store:
         rows = list(rows)
         if not rows:
             return
-        taskid_at = WRITTEN.index("taskid")
         with self._lock:
             conn = self._connection()
             if len(rows) == 1:  # the common case: one statement is its own transaction
-                row = rows[0]
-                conn.execute(UPSERT if row[taskid_at] else INSERT, row)
+                (present, upsert), row = _shape(rows[0]), rows[0]
+                conn.execute(
+                    insert_statement(present, upsert), tuple(itertools.compress(row, present))
+                )
                 return
             conn.execute("BEGIN IMMEDIATE")
             try:
                 # Runs of the same statement in one call each (a fan-out's chats), in order.
-                for is_task, run in itertools.groupby(rows, key=lambda row: bool(row[taskid_at])):
-                    conn.executemany(UPSERT if is_task else INSERT, run)
+                for (present, upsert), run in itertools.groupby(rows, key=_shape):
+                    values = [tuple(itertools.compress(row, present)) for row in run]
+                    _insert(conn, present, upsert, values)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -256,10 +284,12 @@ class Store:
         newest_first: bool = False,
         limit: int | None = None,
         demo: bool | None = None,
+        raw_text: bool = False,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
         `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
-        (False), only demo calls (True), or both (None)."""
+        (False), only demo calls (True), or both (None). `raw_text`: text as UTF-8 bytes,
+        not decoded (for a frame built in Arrow, which checks it in one pass)."""
         where: list[str] = []
         args: list[Any] = []
         if demo is not None:
@@ -287,8 +317,18 @@ class Store:
             sql += " LIMIT ?"
             args.append(int(limit))
         with self._lock:
-            rows = self._connection().execute(sql, args).fetchall()
+            conn = self._connection()
+            conn.text_factory = bytes if raw_text else str
+            try:
+                rows = conn.execute(sql, args).fetchall()
+            finally:
+                conn.text_factory = str
         return list(COLUMNS), rows
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query (`_summary`'s GROUP BYs)."""
+        with self._lock:
+            return self._connection().execute(sql, args).fetchall()
 
     def dicts(self, **query: Any) -> list[dict[str, Any]]:
         """Rows as plain dicts: JSON decoded, times as aware datetimes."""

@@ -2,8 +2,9 @@
 
 The methods here only parse arguments and route: each calls one command module,
 `commands/chat.py` (%%yj_chat), `experiment.py` (%%yj_chat --over DF), `config.py`
-(%yj_config), `models.py` (%yj_models), `media.py` (%yj_video, %yj_image, with `--remix`),
-`tasks.py` (%yj_tasks) and `usage.py` (%yj_usage), imported when the magic first runs;
+(%yj_config), `models.py` (%yj_models), `media.py` (%yj_video, %yj_image, with `--remix`;
+`--over DF`: `experiment.py`), `tasks.py` (%yj_tasks) and `usage.py` (%yj_usage), imported
+when the magic first runs (the argument types and groups are `arguments.py`'s);
 `user_errors` turns expected errors into one-line `UsageError`s. The commands get the
 magics' `Session` (`session.py`), which reads these traitlets live. Nothing imports this
 module but the extension loader (`__init__.py`).
@@ -14,20 +15,25 @@ another of its platforms for one cell. `protocols.py` holds what depends on the 
 
 from __future__ import annotations
 
-import argparse
 import functools
-import math
-import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode, observe, validate
 from traitlets.config.configurable import Configurable
 
 from .._errors import YJError
+from .arguments import (
+    chat_models,
+    media_arguments,
+    media_words,
+    over_arguments,
+    split_words,
+    stacked,
+)
 from .session import Session
 
 __all__ = ["YJMagics"]
@@ -63,88 +69,6 @@ def answers_help(method: F) -> F:
         return method(self, line, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def chat_models(value: str) -> str:
-    """-m for %%yj_chat: one model or several, comma-separated, at least one named."""
-    if not any(name.strip() for name in value.split(",")):
-        raise argparse.ArgumentTypeError(f"no model in {value!r}: give -m NAME or -m NAME,NAME")
-    return value.strip()
-
-
-def one_model(value: str) -> str:
-    """-m for the media magics: one model, named."""
-    name = value.strip()
-    if not name.strip(", "):
-        raise argparse.ArgumentTypeError(f"no model in {value!r}: give -m NAME")
-    if "," in name:
-        raise argparse.ArgumentTypeError(f"one model at a time, not {value!r}")
-    return name
-
-
-def whole_number(value: str) -> int:
-    """--repeat, --concurrency: a whole number, 1 or more."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"give a whole number, 1 or more, not {value!r}")
-    return number
-
-
-def positive_seconds(value: str) -> float:
-    """--timeout: a number of seconds above zero (0, negative or nan would not wait at all)."""
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise argparse.ArgumentTypeError(f"give a positive number of seconds, not {value!r}")
-    return seconds
-
-
-def media_arguments(kind: str) -> Callable[[Any], Any]:
-    """The arguments %yj_video and %yj_image share."""
-    decorators = [
-        magic_arguments(),
-        argument("-m", "--model", type=one_model, help=f"Model (default: YJMagics.{kind}_model)."),
-        argument("--bg", action="store_true", help="Return at once; the card keeps updating."),
-        argument("--save", metavar="DIR", help="Save media here (relative to the notebook)."),
-        argument(
-            "--timeout",
-            type=positive_seconds,
-            help="Seconds to wait (default YJMagics.wait_timeout).",
-        ),
-        argument("-o", "--output", metavar="VAR", help="Store the Task in this variable."),
-        argument("-p", "--profile", help="Profile to use."),
-        argument("--platform", help="Gateway profiles: the platform for this cell."),
-        argument("--force", action="store_true", help="Run even beyond the credit budget."),
-    ]
-    if kind == "video":
-        decorators.append(
-            argument(
-                "--remix",
-                metavar="TASKID",
-                help="Remix this finished video with the prompt (openai and gateway profiles).",
-            )
-        )
-    decorators.append(argument("words", nargs="*", help="name=value parameters, then the prompt."))
-
-    def apply(func: Any) -> Any:
-        for decorate in reversed(decorators):  # as if stacked in this order above `func`
-            func = decorate(func)
-        return func
-
-    return apply
-
-
-def split_words(line: str) -> list[str]:
-    """Shell-like words; an unbalanced quote is a usage error, not a traceback."""
-    try:
-        return shlex.split(line, posix=True)
-    except ValueError as exc:
-        raise UsageError(f"cannot parse the line ({exc}); check the quotes") from None
 
 
 @magics_class
@@ -261,21 +185,7 @@ class YJMagics(Magics, Configurable):
     )  # fmt: skip
     @argument("--raw", action="store_true", help="Do not fill {name} from the namespace.")
     @argument("--force", action="store_true", help="Run even beyond the credit budget.")
-    @argument(
-        "--over", metavar="DF",
-        help="Run the cell as a template over every row of this DataFrame (or list): an "
-        "experiment, cached and resumable.",
-    )  # fmt: skip
-    @argument("--name", help="With --over: the experiment's name (ledger, cache rows).")
-    @argument("--repeat", type=whole_number, default=1, help="With --over: samples per cell.")
-    @argument(
-        "--concurrency", type=whole_number, help="With --over: at most this many calls in flight."
-    )
-    @argument(
-        "--budget", type=float, help="With --over: credits the run may spend (the rest is skipped)."
-    )
-    @argument("--dry-run", action="store_true", help="With --over: the plan only; nothing sent.")
-    @argument("--refresh", action="store_true", help="With --over: call again, not from the cache.")
+    @stacked(over_arguments("the cell"))
     @argument(
         "params", nargs="*",
         help="Model parameters as name=value; images=a.jpg,b.png (openai, gateway) and "
@@ -346,6 +256,7 @@ class YJMagics(Magics, Configurable):
 
     @media_arguments("video")
     @line_cell_magic
+    @no_var_expand  # the line may hold an experiment's template (`media_words`)
     @answers_help
     @user_errors
     def yj_video(self, line: str, cell: str | None = None) -> Any:
@@ -353,18 +264,19 @@ class YJMagics(Magics, Configurable):
         from .commands.media import run_media
 
         # Intermixed: prompt words may follow options (`-o t a cat on the moon`).
-        args = self.yj_video.parser.parse_intermixed_args(split_words(line))
+        args = self.yj_video.parser.parse_intermixed_args(media_words(self.shell, line))
         return run_media(self.session, "video", args, cell)
 
     @media_arguments("image")
     @line_cell_magic
+    @no_var_expand  # the line may hold an experiment's template (`media_words`)
     @answers_help
     @user_errors
     def yj_image(self, line: str, cell: str | None = None) -> Any:
         """Generate an image; with no prompt, show a form."""
         from .commands.media import run_media
 
-        args = self.yj_image.parser.parse_intermixed_args(split_words(line))
+        args = self.yj_image.parser.parse_intermixed_args(media_words(self.shell, line))
         return run_media(self.session, "image", args, cell)
 
     @magic_arguments()

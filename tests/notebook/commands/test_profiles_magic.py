@@ -12,7 +12,7 @@ from IPython.utils.capture import capture_output
 
 from yjnb._config import load_profiles
 from yjnb.notebook import form
-from yjnb.notebook.magics import split_words
+from yjnb.notebook.arguments import split_words
 from yjnb.notebook.services.media_request import check_request, split_params
 from yjnb.notebook.widgets.forms import TaskForm
 from yjnb.protocols import create

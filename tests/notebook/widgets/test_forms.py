@@ -16,7 +16,7 @@ else:
     from media_helpers import JPEG, MP3, MP4, SAMPLE_BY_NAME, image_outputs, last_html
 
 from yjnb.notebook import form
-from yjnb.notebook.magics import split_words
+from yjnb.notebook.arguments import split_words
 from yjnb.notebook.services.media_request import check_request, split_params
 from yjnb.notebook.widgets.form_fields import upload_item
 from yjnb.notebook.widgets.forms import TaskForm

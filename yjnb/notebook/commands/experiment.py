@@ -8,6 +8,10 @@ through the kernel's adaptive limiter. While it runs, one live progress display
 seconds; at the end the summary and the compare tables are shown, every cell escaped. `_yj`
 and `-o VAR` hold the `Experiment`. A kernel interrupt stops the run: no traceback, every
 finished row kept in `_yj` (and in the cache), and "interrupted: 43/80 done, re-run to finish".
+
+`%yj_image --over DF -m a,b "a {animal} in {style}"` (and `%yj_video`, and the cell forms with
+the template as the body) run the same way, each cell a task whose files go to the media
+folder (`--save DIR`, else `YJMagics.media_dir`); the compare table is then a grid of images.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from IPython.core.error import UsageError
 
 from ..._errors import ValidationError
 from ..._experiment import Experiment, prepare_experiment
-from ..protocols import usage_error
+from ..protocols import default_model, protocol_of, usage_error
 from ..services.budget import check_budget
 from ..services.chat_parts import split_attachments
-from ..views.experiment_view import ProgressView, frame_html
+from ..services.media_request import cell_prompt, split_params
+from ..services.tasks import media_dir
+from ..views.experiment_view import ProgressView, frame_html, grid_html, grid_text
 from .chat import _models, _output_mode, parse_params
 
 if TYPE_CHECKING:
     from ..session import Session
 
-__all__ = ["run_experiment_cell"]
+__all__ = ["refuse_without_over", "run_experiment_cell", "run_media_experiment"]
 
 
 def _refuse_chat_only(args: Any, attachments: Any) -> None:
@@ -86,12 +92,59 @@ def _prepare(session: Session, args: Any, cell: str) -> tuple[Experiment, Any]:
     return run, client
 
 
+def refuse_without_over(args: Any) -> None:
+    """Experiment options given without --over: one line, nothing sent."""
+    given = [f"--{n}" for n in ("name", "concurrency", "budget") if getattr(args, n)]
+    given += ["--repeat"] if args.repeat != 1 else []
+    given += [f"--{n}" for n in ("dry-run", "refresh") if getattr(args, n.replace("-", "_"))]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only with --over DF (an experiment)")
+
+
 def run_experiment_cell(session: Session, args: Any, cell: str) -> None:
     if args.over is None:
-        given = [f"--{n}" for n in ("name", "concurrency", "budget") if getattr(args, n)]
-        given += ["--repeat"] if args.repeat != 1 else []
-        raise UsageError(f"{', '.join(given)}: only with --over DF (an experiment)")
+        refuse_without_over(args)
     run, client = _prepare(session, args, cell)
+    _execute(session, args, run, client)
+
+
+def run_media_experiment(session: Session, kind: str, args: Any, cell: str | None) -> None:
+    """`%yj_image --over DF` / `%yj_video --over DF`: the prompt (line or body) is the template."""
+    refused = [f for f, given in (("--bg", args.bg), ("--remix", getattr(args, "remix", None)))
+               if given]  # fmt: skip
+    if refused:
+        raise UsageError(f"{', '.join(refused)}: not with --over; nothing was sent")
+    if args.output and not args.output.isidentifier():
+        raise UsageError(f"-o {args.output!r} is not a valid variable name")
+    settings = session.profile_settings(args.profile, args.platform)
+    models = [m.strip() for m in (args.model or "").split(",") if m.strip()]
+    models = models or [default_model(session.options, kind, settings)]
+    body = (cell or "").strip("\n")
+    params, words = split_params(
+        kind, models[0], list(args.words or []), catalog=protocol_of(settings).catalog,
+        has_cell=bool(body.strip()),
+    )  # fmt: skip
+    template = cell_prompt(body, words)
+    if not template.strip():
+        raise UsageError("--over: no template; write it after the options or in the cell body")
+    data = _data(session, args.over)
+    client = session.client(args.profile, args.platform)
+    try:
+        run = prepare_experiment(
+            client.aio, client._runner, data, template, models, kind=kind,
+            params=params or None, name=args.name, repeat=args.repeat,
+            concurrency=args.concurrency, cache=not args.refresh, dry_run=args.dry_run,
+            budget=args.budget, media_dir=media_dir(session, client.aio, args.save),
+            timeout=args.timeout or session.options.wait_timeout,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise usage_error(exc) from None
+    _execute(session, args, run, client)
+
+
+def _execute(session: Session, args: Any, run: Experiment, client: Any) -> None:
+    """Run a checked experiment with its live progress; then its tables (or the dry run's
+    plan). `_yj` and `-o VAR` hold it, whatever happens."""
     ns = session.shell.user_ns
     if run.status == "dry_run":
         _store(ns, args, run)
@@ -126,6 +179,10 @@ def _show_tables(run: Experiment) -> None:
 
     summary, compare = run.summary(), run.compare()
     for frame, caption in ((summary, f"{run.name}: summary"), (compare, f"{run.name}: compare")):
-        # text/plain as pandas shows it (long answers cut); the HTML holds them escaped.
-        bundle = {"text/plain": f"{caption}\n{frame!r}", "text/html": frame_html(frame, caption)}
-        display(bundle, raw=True)
+        # text/plain as pandas shows it (long answers cut); the HTML holds them escaped. A
+        # media run's compare is its grid of images (escaped by `grid_html`).
+        if frame is compare and run.plan.kind != "chat":
+            text, html = grid_text(frame), grid_html(frame, caption)
+        else:
+            text, html = repr(frame), frame_html(frame, caption)
+        display({"text/plain": f"{caption}\n{text}", "text/html": html}, raw=True)

@@ -33,21 +33,28 @@ from ..._types import Task
 from ...ledger import default_ledger
 from ..protocols import check_platform_option, default_model, protocol_of, require
 from ..services.budget import check_budget
-from ..services.media_request import check_request, split_params
+from ..services.media_request import cell_prompt, check_request, split_params
 from ..services.tasks import Watcher, start_task, task_from_row, wait_in_cell
 from ..views.task_card import DisplaySink
+from .experiment import refuse_without_over, run_media_experiment
 
 if TYPE_CHECKING:
     from ...protocols.base import PreparedTask
     from ..session import Session
 
-__all__ = ["cell_prompt", "run_media", "source_task"]
+__all__ = ["run_media", "source_task"]
 
 
 def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
-    """%yj_video / %yj_image: check, submit, show the live card; no prompt shows the form."""
+    """%yj_video / %yj_image: check, submit, show the live card; no prompt shows the form.
+    `--over DF` runs an experiment (`experiment.py`)."""
     settings = session.profile_settings(args.profile, args.platform)
     check_platform_option(settings, args.platform)
+    if args.over is not None:
+        return run_media_experiment(session, kind, args, cell)
+    refuse_without_over(args)
+    if args.model and "," in args.model:
+        raise UsageError(f"-m {args.model}: one model at a time (a,b only with --over DF)")
     if getattr(args, "remix", None):
         return run_remix(session, args, cell, settings)
     protocol = protocol_of(settings)
@@ -78,16 +85,6 @@ def run_media(session: Session, kind: str, args: Any, cell: str | None) -> Any:
     prepared = check_request(protocol, settings.profile, kind, model, prompt, params)
     send_checked(session, args, prepared)
     return None
-
-
-def cell_prompt(body: str, words: list[str]) -> str:
-    """The prompt: the cell body or the line's prompt words, not both."""
-    if body and words:
-        raise UsageError(
-            "give the prompt either on the line or in the cell body, not both "
-            f"(line words: {' '.join(words)!r})"
-        )
-    return body or " ".join(words)
 
 
 def send_checked(session: Session, args: Any, prepared: PreparedTask) -> None:

@@ -28,7 +28,7 @@ from ..._prepare import prepare_task
 from ...protocols import media_parameter_names
 from ...protocols.base import PreparedTask, Protocol
 
-__all__ = ["check_request", "split_params"]
+__all__ = ["cell_prompt", "check_request", "split_params"]
 
 _WORD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
 
@@ -94,3 +94,13 @@ def check_request(
             f"nothing was sent; {len(exc.problems)} problem(s) with this {kind} request for "
             f"{where}: " + "; ".join(exc.problems)
         ) from None
+
+
+def cell_prompt(body: str, words: list[str]) -> str:
+    """The prompt: the cell body or the line's prompt words, not both."""
+    if body and words:
+        raise UsageError(
+            "give the prompt either on the line or in the cell body, not both "
+            f"(line words: {' '.join(words)!r})"
+        )
+    return body or " ".join(words)

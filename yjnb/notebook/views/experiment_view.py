@@ -16,7 +16,15 @@ from typing import Any, TextIO
 
 from .html import esc
 
-__all__ = ["CELL_LIMIT", "STDOUT_EVERY_S", "ProgressView", "frame_html", "progress_line"]
+__all__ = [
+    "CELL_LIMIT",
+    "STDOUT_EVERY_S",
+    "ProgressView",
+    "frame_html",
+    "grid_html",
+    "grid_text",
+    "progress_line",
+]
 
 STDOUT_EVERY_S = 1.0  # a terminal's progress lines: at most one a second
 CELL_LIMIT = 2000  # characters of one answer shown in a table cell (all of it is in _yj)
@@ -130,4 +138,24 @@ def frame_html(frame: Any, caption: str) -> str:
     return (
         f'<table class="yjnb-experiment"><caption>{esc(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def grid_text(grid: Any) -> str:
+    """A media run's compare grid as plain text: the files by name (their folder is the
+    run's media folder), so a terminal's table stays narrow and a saved notebook holds no
+    machine's paths."""
+    from pathlib import PurePath
+
+    names = grid.copy()
+    for column in names.columns[grid.data_columns :]:
+        names[column] = [PurePath(v).name if isinstance(v, str) else v for v in names[column]]
+    return repr(names)
+
+
+def grid_html(grid: Any, caption: str) -> str:
+    """A media run's compare grid (`yjnb._experiment_grid`, which escapes every text in it)
+    under its caption."""
+    return (
+        f'<div class="yjnb-experiment"><div><b>{esc(caption)}</b></div>{grid._repr_html_()}</div>'
     )

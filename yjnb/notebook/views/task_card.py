@@ -13,7 +13,7 @@ shown from the platform's URL, which is temporary.
 
 Where a card is shown is a *sink* (`views/sinks.py`): a display id in a cell's output, updated
 by `update_display_data`. When the task has finished, `prepare_media` reads the saved files
-(`views/media_embed.py`): images then go into the cell as ordinary `image/png`/`image/jpeg`
+(`yjnb/_embed.py`): images then go into the cell as ordinary `image/png`/`image/jpeg`
 outputs beside the card (which no longer shows them itself), and a video's cover becomes a
 small `data:` poster, also offered as the card's `image/jpeg` alternative.
 """
@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..._embed import Embed, image_embed, poster_data_url
 from ..._status import status_word
 from ..._types import Task
 from .html import esc, safe_src
-from .media_embed import Embed, image_embed, poster_data_url
 from .sinks import DisplaySink, capture_parent
 
 __all__ = ["DisplaySink", "TaskCard", "capture_parent", "local_src"]

@@ -1,4 +1,5 @@
-"""What a finished task puts into the notebook file itself: image data and a video's poster.
+"""What a finished task puts into the notebook file itself: image data and a video's poster
+(and an experiment's grid: small thumbnails, `thumbnail_data_url`).
 
 A saved notebook is read by viewers that never see the `media/` folder (GitHub, nbviewer,
 VS Code, a copy sent by mail). So an image is also emitted as an ordinary `image/png` or
@@ -24,7 +25,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..._magic import JPEG, PNG, media_type
+from ._magic import JPEG, PNG, media_type
 
 __all__ = [
     "EMBED_IMAGE_MAX_BYTES",
@@ -32,6 +33,7 @@ __all__ = [
     "Embed",
     "image_embed",
     "poster_data_url",
+    "thumbnail_data_url",
 ]
 
 EMBED_IMAGE_MAX_BYTES = 300 * 1024
@@ -97,12 +99,16 @@ def _shrunk(data: bytes, side: int, limit: int) -> Embed | None:
     return None
 
 
+def _image_bytes(path: str | Path | None) -> bytes | None:
+    """A saved file's bytes when they are an image (by its first bytes), else None."""
+    data = _read(path) if path else None
+    return data if data is not None and media_type(data[:64]) is not None else None
+
+
 def image_embed(path: str | Path | None) -> Embed | None:
     """The image to put into the output for a saved image file, or None."""
-    if not path:
-        return None
-    data = _read(path)
-    if data is None or media_type(data[:64]) is None:
+    data = _image_bytes(path)
+    if data is None:
         return None
     return _as_is(data, EMBED_IMAGE_MAX_BYTES) or _shrunk(
         data, PREVIEW_MAX_SIDE, EMBED_IMAGE_MAX_BYTES
@@ -111,10 +117,19 @@ def image_embed(path: str | Path | None) -> Embed | None:
 
 def poster_data_url(path: str | Path | None) -> str | None:
     """A small `data:` URL of a video's saved cover, or None."""
-    if not path:
-        return None
-    data = _read(path)
-    if data is None or media_type(data[:64]) is None:
+    data = _image_bytes(path)
+    if data is None:
         return None
     found = _as_is(data, POSTER_MAX_BYTES) or _shrunk(data, POSTER_MAX_SIDE, POSTER_MAX_BYTES)
+    return found.data_url() if found is not None else None
+
+
+def thumbnail_data_url(
+    path: str | Path | None, side: int = 256, limit: int = 48 * 1024
+) -> str | None:
+    """A small `data:` URL of a saved image (a grid cell), or None when it cannot be made."""
+    data = _image_bytes(path)
+    if data is None:
+        return None
+    found = _shrunk(data, side, limit) or _as_is(data, limit)
     return found.data_url() if found is not None else None

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from yjnb._types import Task
-from yjnb.notebook.views import media_embed
-from yjnb.notebook.views.media_embed import (
+from yjnb import _embed as media_embed
+from yjnb._embed import (
     EMBED_IMAGE_MAX_BYTES,
     POSTER_MAX_BYTES,
     image_embed,
     poster_data_url,
 )
+from yjnb._types import Task
 from yjnb.notebook.views.task_card import TaskCard
 
 MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 52
