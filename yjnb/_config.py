@@ -119,6 +119,8 @@ class Settings:
     demo: bool = False
     key_source: str | None = None  # "argument", "env YJ_API_KEY", ".env (/path/.env)"
     key_env: str = "YJ_API_KEY"
+    # A shared PostgreSQL ledger: YJ_LEDGER_URL, else the profile's `ledger_url`; None: local.
+    ledger_url: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -212,8 +214,20 @@ def load_settings(
         demo=is_demo,
         key_source=key_source,
         key_env=prof.key_env,
+        ledger_url=_ledger_url(prof, env, sources),
         sources=sources,
     )
+
+
+def _ledger_url(prof: Profile, env: _Variables, sources: dict[str, str]) -> str | None:
+    """YJ_LEDGER_URL > the profile's `ledger_url` > None (the local file)."""
+    if (found := env.get("YJ_LEDGER_URL")) and found[0].strip():
+        sources["ledger_url"] = found[1]
+        return found[0].strip()
+    if prof.ledger_url:
+        sources["ledger_url"] = f"profile {prof.name!r}"
+        return prof.ledger_url
+    return None
 
 
 def _home(

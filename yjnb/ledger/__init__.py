@@ -33,12 +33,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._errors import ConfigError
 from .._types import UsageRecord
+from ._dialect import is_url, safe_url
 from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
 from ._ledger import Ledger, Names, Since
 from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
-from ._store import Store, Totals
+from ._store import Totals
 from ._store import parse_since as parse_since
 from ._today import Spend, fold
 from ._writer import Writer
@@ -56,6 +58,7 @@ __all__ = [
     "enabled",
     "flush",
     "install",
+    "ledger_url",
     "prompts_enabled",
     "session_totals",
     "sink",
@@ -75,7 +78,8 @@ _OFF = frozenset({"0", "false", "no", "off"})
 @dataclass
 class _State:
     ledger: Ledger | None = None
-    home_key: str | None = None  # the YJ_HOME the default ledger was resolved for
+    home_key: tuple[str | None, ...] | None = None  # what the default ledger was made for
+    url: str | None = None  # set by YJMagics.ledger_url; None: YJ_LEDGER_URL or the profile
     enabled: bool | None = None  # set by YJMagics.ledger; None: the environment decides
     prompts: bool | None = None  # set by YJMagics.ledger_prompts
     warned: bool = False
@@ -91,17 +95,32 @@ _lock = threading.RLock()
 
 
 def default_ledger() -> Ledger:
-    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes), with
-    its writer thread."""
-    key = os.environ.get("YJ_HOME")
+    """The process's ledger, with its writer thread: a shared PostgreSQL one if a URL is set
+    (`ledger_url()`), else the file under `YJ_HOME`. Made again if `YJ_HOME`, the URL or the
+    profile changes."""
+    env = os.environ
+    key = (env.get("YJ_HOME"), _state.url, env.get("YJ_LEDGER_URL"), env.get("YJ_PROFILE"))
     with _lock:
         if _state.ledger is None or _state.home_key != key:
             if _state.ledger is not None:
                 _state.ledger.close()  # writes what was queued for the old home first
-            ledger = Ledger()
-            ledger._writer = Writer(Store(ledger.path))  # its own connection, for its thread
+            ledger = Ledger(ledger_url())
+            ledger._writer = Writer(ledger._new_store())  # its own connection, for its thread
             _state.ledger, _state.home_key = ledger, key
         return _state.ledger
+
+
+def ledger_url() -> str | None:
+    """The shared ledger's URL: `YJMagics.ledger_url` if set, else `YJ_LEDGER_URL`, else the
+    profile's `ledger_url`; None: the local file under `YJ_HOME`."""
+    if _state.url:
+        return _state.url
+    from .._config import load_settings
+
+    try:
+        return load_settings().ledger_url
+    except ConfigError:  # a bad profile must not stop the ledger from recording
+        return os.environ.get("YJ_LEDGER_URL") or None
 
 
 def _env_on(name: str) -> bool:
@@ -118,10 +137,17 @@ def prompts_enabled() -> bool:
     return _state.prompts if _state.prompts is not None else _env_on("YJ_LEDGER_PROMPTS")
 
 
-def configure(*, enabled: bool | None = None, prompts: bool | None = None) -> None:
-    """Switch recording / prompt storage for this process (what the YJMagics traitlets call).
-    An argument left at None keeps the current setting."""
+def configure(
+    *, enabled: bool | None = None, prompts: bool | None = None, url: str | None = None
+) -> None:
+    """Switch recording / prompt storage / the shared ledger's URL for this process (what the
+    YJMagics traitlets call). An argument left at None keeps the current setting; `url=""`
+    goes back to `YJ_LEDGER_URL` or the profile's."""
+    if url and not is_url(url):
+        raise ConfigError(f"ledger_url {safe_url(url)!r} must start with postgresql://")
     with _lock:
+        if url is not None:
+            _state.url = url or None
         if enabled is not None:
             _state.enabled = bool(enabled)
         if prompts is not None:
@@ -220,6 +246,7 @@ def _reset_default() -> None:
             _state.ledger.close()
         _state.ledger = None
         _state.home_key = None
+        _state.url = None
         _state.enabled = None
         _state.prompts = None
         _state.warned = False

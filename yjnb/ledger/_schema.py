@@ -8,12 +8,22 @@ version 4 added `demo` (1: made against the demo emulator; older rows are real);
 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden) and `credits_estimate`
 (from the user's price table, for calls whose credits the platform does not report: `credits`
 stays NULL, "not reported", never 0); version 6 added `experiment` and `run_id` (the
-`yjnb.experiment` a call was made for, and that run).
+`yjnb.experiment` a call was made for, and that run); version 7 added `user` (`YJ_USER`, else
+the login name) and `host`, who made the call and where (a shared PostgreSQL ledger holds a
+team's rows); version 8 added `outbox`, the rows a shared ledger could not take yet (only the
+local SQLite file of a kernel using a shared ledger fills it).
+
+The scripts are written in SQLite's dialect; `_dialect.pg_ddl` maps the two types that differ
+(`INTEGER PRIMARY KEY`, `REAL`) for PostgreSQL. Column names are double-quoted in the SQL
+built here: `user` is a reserved word in PostgreSQL.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import socket
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,10 +37,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "TIME_COLUMNS",
     "UPSERT",
+    "UPSERT_PG",
     "WRITTEN",
     "iso",
+    "quoted",
     "record_row",
     "statements",
+    "who",
 ]
 
 # Ordered migrations: (version, script). Append only; never edit a shipped step.
@@ -111,6 +124,27 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE calls ADD COLUMN run_id TEXT;
         """,
     ),
+    (
+        7,
+        """
+        -- Who made the call and on which machine: a shared ledger holds a whole team's rows.
+        ALTER TABLE calls ADD COLUMN "user" TEXT;
+        ALTER TABLE calls ADD COLUMN host TEXT;
+        """,
+    ),
+    (
+        8,
+        """
+        -- Rows for a shared ledger that could not be reached, in the order they were made
+        -- (a JSON object of the written columns), sent and deleted when it is back.
+        CREATE TABLE outbox (
+            id        INTEGER PRIMARY KEY,
+            target    TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            row_json  TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -148,6 +182,8 @@ COLUMNS: tuple[str, ...] = (
     "forgotten_at",
     "experiment",
     "run_id",
+    "user",
+    "host",
 )
 # `id` is the database's; `forgotten_at` is set by `Store.forget` only, never by a record.
 WRITTEN = tuple(c for c in COLUMNS if c not in ("id", "forgotten_at"))
@@ -180,23 +216,41 @@ _FILLED = (
     "prompt",
     "notebook",
 )
-INSERT = f"INSERT INTO calls ({', '.join(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})"
+
+
+def quoted(columns: tuple[str, ...] | list[str]) -> str:
+    """Column names for SQL, each double-quoted (`user` is reserved in PostgreSQL)."""
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+INSERT = f"INSERT INTO calls ({quoted(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})"
 # A resumed task (`client.wait(taskid)` in a new kernel) knows neither its model nor its kind,
 # prompt or start: the first row's values are kept, and the latency is measured from its start.
-UPSERT = (
-    INSERT
-    + " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
-    + "status = excluded.status, "
-    + "error = excluded.error, "
-    + "model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE calls.model END, "
-    + "params = CASE WHEN calls.params IS NULL OR calls.params = '{}' "
-    + "THEN excluded.params ELSE calls.params END, "
-    + "latency_s = CASE WHEN excluded.finished_at IS NOT NULL "
-    + "THEN (julianday(excluded.finished_at) - julianday(calls.started_at)) * 86400.0 "
-    + "ELSE COALESCE(excluded.latency_s, calls.latency_s) END, "
-    + ", ".join(f"{c} = COALESCE(excluded.{c}, calls.{c})" for c in _FILLED)
-    + f" WHERE {_RANK.format('excluded.status')} >= {_RANK.format('calls.status')}"
+# The seconds from the row's start to this state's finish, in each dialect.
+_SECONDS_SQLITE = "(julianday(excluded.finished_at) - julianday(calls.started_at)) * 86400.0"
+_SECONDS_PG = (
+    "EXTRACT(EPOCH FROM (excluded.finished_at::timestamptz - calls.started_at::timestamptz))"
 )
+
+
+def _upsert(seconds: str) -> str:
+    return (
+        INSERT
+        + " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
+        + "status = excluded.status, "
+        + "error = excluded.error, "
+        + "model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE calls.model END, "
+        + "params = CASE WHEN calls.params IS NULL OR calls.params = '{}' "
+        + "THEN excluded.params ELSE calls.params END, "
+        + f"latency_s = CASE WHEN excluded.finished_at IS NOT NULL THEN {seconds} "
+        + "ELSE COALESCE(excluded.latency_s, calls.latency_s) END, "
+        + ", ".join(f"{c} = COALESCE(excluded.{c}, calls.{c})" for c in _FILLED)
+        + f" WHERE {_RANK.format('excluded.status')} >= {_RANK.format('calls.status')}"
+    )
+
+
+UPSERT = _upsert(_SECONDS_SQLITE)
+UPSERT_PG = _upsert(_SECONDS_PG)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -212,6 +266,29 @@ def _json(value: Any) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def who() -> tuple[str, str]:
+    """(user, host) for a row: `YJ_USER`, else the login name; the machine's name."""
+    return os.environ.get("YJ_USER") or _login(), _host()
+
+
+_identity: dict[str, str] = {}
+
+
+def _login() -> str:
+    if "login" not in _identity:
+        try:
+            _identity["login"] = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry (some containers)
+            _identity["login"] = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return _identity["login"]
+
+
+def _host() -> str:
+    if "host" not in _identity:
+        _identity["host"] = socket.gethostname()
+    return _identity["host"]
 
 
 def record_row(
@@ -254,6 +331,7 @@ def record_row(
         "experiment": record.experiment,
         "run_id": record.run_id,
     }
+    values["user"], values["host"] = who()
     return tuple(values[c] for c in WRITTEN)
 
 

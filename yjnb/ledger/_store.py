@@ -1,12 +1,13 @@
-"""The ledger's SQLite file: opening and migrating it, the one writer, the plain-Python reads.
+"""The ledger's database: the one writer and the plain-Python reads, in SQL both dialects run.
 
-One `Store` owns one connection, guarded by a lock, so records arriving from the runner
+One `Store` owns one connection (`_dialect`: the SQLite file here, a PostgreSQL server in the
+`_team.TeamStore` subclass), guarded by a lock, so records arriving from the runner
 thread, the kernel thread and background tasks never interleave inside a transaction. The
 file is in WAL mode with `synchronous=NORMAL` (a commit survives a killed process; only an OS
 crash may lose the last few) and a long `busy_timeout`, so several kernels can write at once.
 
-A file made by any earlier version is brought up to date on open (`_schema.MIGRATIONS`),
-inside one `BEGIN IMMEDIATE` transaction so that two processes opening an old file do not race.
+A database made by any earlier version is brought up to date on open (`_schema.MIGRATIONS`),
+in one locked transaction so that two processes opening an old one do not race.
 
 Nothing here imports pandas: `_frame.py` does that when a DataFrame is asked for.
 """
@@ -17,33 +18,23 @@ import itertools
 import json
 import logging
 import os
-import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ._schema import (
-    COLUMNS,
-    INSERT,
-    JSON_COLUMNS,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    TIME_COLUMNS,
-    UPSERT,
-    WRITTEN,
-    iso,
-    statements,
-)
+from ._dialect import BUSY_TIMEOUT_MS, Database, open_sqlite
+from ._schema import COLUMNS, INSERT, JSON_COLUMNS, TIME_COLUMNS, WRITTEN, iso, quoted
 
 __all__ = ["BUSY_TIMEOUT_MS", "Store", "Totals", "parse_since"]
 
 logger = logging.getLogger("yjnb")
 
-BUSY_TIMEOUT_MS = 60_000
+# Connections a forked child inherited: kept referenced, never closed by the child (closing
+# a PostgreSQL connection sends the server a goodbye on the parent's socket).
+_inherited: list[Database] = []
 
 
 @dataclass(frozen=True)
@@ -112,78 +103,25 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Database | None = None
         self._pid = 0
 
     # -- connection -------------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        # A forked child must not use its parent's connection (SQLite forbids it): reopen.
+    def _connection(self) -> Database:
+        # A forked child must not use its parent's connection (SQLite forbids it; a
+        # PostgreSQL socket would be shared): open its own.
         if self._conn is None or self._pid != os.getpid():
+            if self._conn is not None:
+                _inherited.append(self._conn)  # never closed here: it is the parent's
+            self._conn = None
             self._conn = self._open()
             self._pid = os.getpid()
         return self._conn
 
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; every write is one statement or an
-        # explicit BEGIN IMMEDIATE, so a busy database waits (busy_timeout) instead of failing.
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._set_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def _set_wal(conn: sqlite3.Connection) -> None:
-        # Switching a new file to WAL needs a moment alone with it; a few processes creating
-        # the file together may see "locked" here despite busy_timeout, so try again briefly.
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == 49:
-                    raise
-                time.sleep(0.05)
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            version = int(current.fetchone()[0])
-            for step, script in MIGRATIONS:
-                if step <= version:
-                    continue
-                # executescript() would COMMIT first; run the statements one by one instead.
-                for statement in statements(script):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                    (step, iso(datetime.now(timezone.utc))),
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        if version > SCHEMA_VERSION:
-            logger.warning(
-                "%s has ledger schema v%d, newer than this yjnb (v%d); writing what it knows",
-                self.path,
-                version,
-                SCHEMA_VERSION,
-            )
+    def _open(self) -> Database:
+        """Open and migrate (see `_dialect`)."""
+        return open_sqlite(self.path)
 
     def schema_version(self) -> int:
         with self._lock:
@@ -205,20 +143,15 @@ class Store:
             return
         taskid_at = WRITTEN.index("taskid")
         with self._lock:
-            conn = self._connection()
+            db = self._connection()
             if len(rows) == 1:  # the common case: one statement is its own transaction
                 row = rows[0]
-                conn.execute(UPSERT if row[taskid_at] else INSERT, row)
+                db.execute(db.upsert if row[taskid_at] else INSERT, row)
                 return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with db.transaction():
                 # Runs of the same statement in one call each (a fan-out's chats), in order.
                 for is_task, run in itertools.groupby(rows, key=lambda row: bool(row[taskid_at])):
-                    conn.executemany(UPSERT if is_task else INSERT, run)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                    db.executemany(db.upsert if is_task else INSERT, list(run))
 
     def set_local_path(self, taskid: str, path: str) -> bool:
         """Note where a task's media were saved (downloads happen after the task's last record)."""
@@ -234,7 +167,7 @@ class Store:
         sql = "UPDATE calls SET forgotten_at = ? WHERE forgotten_at IS NULL AND taskid IS NOT NULL"
         args: list[Any] = [iso(datetime.now(timezone.utc))]
         if taskids is not None:
-            sql += f" AND taskid IN ({', '.join('?' * len(taskids))})" if taskids else " AND 0"
+            sql += f" AND taskid IN ({', '.join('?' * len(taskids))})" if taskids else " AND 1 = 0"
             args.extend(taskids)
         if status is not None:
             sql += " AND status = ?"
@@ -272,14 +205,14 @@ class Store:
             if wanted is None:
                 continue
             values = [wanted] if isinstance(wanted, str) else list(wanted)
-            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "1 = 0")
             args.extend(values)
         if tasks_only:
             where.append("taskid IS NOT NULL")
         if not forgotten:
             where.append("forgotten_at IS NULL")
         order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT {', '.join(COLUMNS)} FROM calls"
+        sql = f"SELECT {quoted(COLUMNS)} FROM calls"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY started_at {order}, id {order}"

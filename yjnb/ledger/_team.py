@@ -1,0 +1,212 @@
+"""A shared ledger on PostgreSQL (`YJ_LEDGER_URL`), with the local SQLite file as its outbox.
+
+`TeamStore` is a `Store` whose connection is a PostgreSQL server's. Everything else (the
+writer thread, the reads, the SQL) is the same. What differs is what happens when the server
+cannot be reached:
+
+* A write that fails to connect (or loses its connection) does not fail: its rows go to the
+  `outbox` table of the kernel's local file (`YJ_HOME/ledger.sqlite`), in order, and one
+  warning says so, once per outage. Nothing the user paid for is lost.
+* Rows in the outbox are sent before anything else once the server answers again (on the next
+  write or read), oldest first, inside the local file's write lock: two threads or two kernels
+  sharing a home never send the same rows twice.
+* For `RETRY_AFTER_S` after a failure, writes go straight to the outbox instead of waiting
+  for another connection timeout.
+* A read while the server is down raises `LedgerUnavailable` (a `YJError`), one line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .._errors import YJError
+from ._dialect import Database, open_postgres, safe_url
+from ._schema import WRITTEN, iso
+from ._store import Store
+
+__all__ = ["RETRY_AFTER_S", "LedgerUnavailable", "TeamStore"]
+
+logger = logging.getLogger("yjnb")
+F = TypeVar("F", bound=Callable[..., Any])
+
+RETRY_AFTER_S = 1.0
+OUTBOX_BATCH = 500
+
+
+class LedgerUnavailable(YJError):
+    """The shared ledger's server cannot be reached (its rows wait in the local outbox)."""
+
+
+def _is_outage(exc: BaseException) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError)
+
+
+def _guarded(method: F) -> F:
+    """A read (or an in-place update): a lost server becomes one `LedgerUnavailable` line."""
+
+    @functools.wraps(method)
+    def guarded(self: TeamStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if not _is_outage(exc):
+                raise
+            self._lost(exc)
+            raise self._unavailable(exc) from None
+
+    return guarded  # type: ignore[return-value]
+
+
+class TeamStore(Store):
+    """The shared PostgreSQL ledger at `url`; `outbox` is the local SQLite file."""
+
+    def __init__(self, url: str, outbox: str | Path) -> None:
+        super().__init__(outbox)
+        self.url = url
+        self.target = safe_url(url)  # what the outbox rows are for; never the password
+        self._outbox = Store(outbox)
+        self._down_since: float | None = None  # time.monotonic() of the last failure
+        self._warned = False
+        self._pending: bool | None = None  # rows in the outbox; None: not looked yet
+        self._send_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TeamStore({self.target!r})"
+
+    def _open(self) -> Database:
+        if self._down_since is not None and time.monotonic() - self._down_since < RETRY_AFTER_S:
+            raise self._unavailable(None)
+        db = open_postgres(self.url)
+        self._down_since = None
+        return db
+
+    def _connection(self) -> Database:
+        db = super()._connection()
+        if self._pending is not False:
+            self._send_outbox(db)
+        return db
+
+    def close(self) -> None:
+        super().close()
+        self._outbox.close()
+
+    # -- the outage ---------------------------------------------------------------------------
+
+    def _unavailable(self, exc: BaseException | None) -> LedgerUnavailable:
+        why = f" ({str(exc).strip().splitlines()[0]})" if exc is not None and str(exc) else ""
+        return LedgerUnavailable(
+            f"The shared ledger {self.target} cannot be reached{why}; this kernel's calls wait "
+            f"in {self.path} and are sent when it is back"
+        )
+
+    def _lost(self, exc: BaseException) -> None:
+        """Forget the broken connection; try again after `RETRY_AFTER_S`."""
+        with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except Exception:
+                    logger.debug("yjnb: closing a broken ledger connection", exc_info=True)
+            self._conn = None
+            self._down_since = time.monotonic()
+
+    def write(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Write to the server, or (it cannot be reached) queue in the local outbox."""
+        rows = list(rows)
+        if not rows:
+            return
+        with self._lock:
+            try:
+                super().write(rows)
+                return
+            except LedgerUnavailable as exc:
+                failure: BaseException = exc
+            except Exception as exc:
+                if not _is_outage(exc):
+                    raise
+                self._lost(exc)
+                failure = exc
+            self._queue(rows, failure)
+
+    def _queue(self, rows: list[tuple[Any, ...]], failure: BaseException) -> None:
+        now = iso(datetime.now(timezone.utc))
+        items = [
+            (self.target, now, json.dumps(dict(zip(WRITTEN, row, strict=True)))) for row in rows
+        ]
+        with self._outbox._lock:
+            local = self._outbox._connection()
+            with local.transaction():
+                local.executemany(
+                    "INSERT INTO outbox (target, queued_at, row_json) VALUES (?, ?, ?)", items
+                )
+        self._pending = True
+        if not self._warned:
+            self._warned = True
+            reason = str(failure).strip().splitlines()[0] if str(failure) else type(failure)
+            logger.warning(
+                "yjnb usage ledger: the shared ledger %s cannot be reached (%s); calls are "
+                "kept in %s and sent when it is back",
+                self.target,
+                reason,
+                self.path,
+            )
+
+    def _send_outbox(self, db: Database) -> None:
+        """Send the queued rows, oldest first, under the local file's write lock."""
+        with self._send_lock, self._outbox._lock:
+            self._pending = False  # from here on, `Store.write` below does not come back here
+            try:
+                sent = self._send_batches()
+            except BaseException:
+                self._pending = True
+                raise
+        if sent:
+            self._warned = False  # the next outage warns again
+            logger.warning(
+                "yjnb usage ledger: the shared ledger %s is back; %d queued rows sent",
+                self.target,
+                sent,
+            )
+
+    def _send_batches(self) -> int:
+        local = self._outbox._connection()
+        sent = 0
+        while True:
+            with local.transaction():  # the local write lock: one sender per home
+                batch = local.execute(
+                    "SELECT id, row_json FROM outbox WHERE target = ? ORDER BY id LIMIT ?",
+                    (self.target, OUTBOX_BATCH),
+                ).fetchall()
+                if not batch:
+                    return sent
+                Store.write(self, [_row(text) for _, text in batch])  # raises: rows stay
+                local.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in batch])
+            sent += len(batch)
+
+    def queued(self) -> int:
+        """How many rows wait in the local outbox for this ledger."""
+        with self._outbox._lock:
+            cur = self._outbox._connection().execute(
+                "SELECT COUNT(*) FROM outbox WHERE target = ?", (self.target,)
+            )
+            return int(cur.fetchone()[0])
+
+
+def _row(text: str) -> tuple[Any, ...]:
+    values = json.loads(text)
+    return tuple(values.get(column) for column in WRITTEN)
+
+
+_GUARDED = ("select", "totals", "totals_by_world", "count", "schema_version", "forget")
+for _name in (*_GUARDED, "set_local_path"):
+    setattr(TeamStore, _name, _guarded(getattr(Store, _name)))
