@@ -42,6 +42,7 @@ from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
 from ._store import Totals
 from ._store import parse_since as parse_since
+from ._team import LedgerUnavailable
 from ._today import Spend, fold
 from ._writer import Writer
 
@@ -52,6 +53,7 @@ __all__ = [
     "COLUMNS",
     "SCHEMA_VERSION",
     "Ledger",
+    "LedgerUnavailable",
     "Totals",
     "configure",
     "default_ledger",

@@ -10,7 +10,7 @@ import pandas as pd
 
 __all__ = ["BY", "FAILED", "export", "summarize", "to_frame"]
 
-BY = ("model", "kind", "day", "profile")
+BY = ("model", "kind", "day", "profile", "user", "host")
 FAILED = ("failed", "interrupted", "timeout")
 _TIMES = ("started_at", "finished_at", "forgotten_at")
 _INTS = ("prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens")
@@ -41,7 +41,8 @@ def to_frame(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> pd.Data
 
 
 def summarize(df: pd.DataFrame, by: str = "model") -> pd.DataFrame:
-    """Calls, tokens, credits, failures and mean latency per `by` (model, kind, day, profile).
+    """Calls, tokens, credits, failures and mean latency per `by` (model, kind, day, profile,
+    user, host).
 
     `credits` is NaN for a group where the platform reported none (chat on Yuanjing);
     `credits_estimate` sums the price table's estimates of the calls without credits.

@@ -51,7 +51,12 @@ class Ledger:
         return TeamStore(self.url, self.path) if self.url else Store(self.path)
 
     def __repr__(self) -> str:
-        return f"Ledger({safe_url(self.url) if self.url else str(self.path)!r})"
+        return f"Ledger({self.where!r})"
+
+    @property
+    def where(self) -> str:
+        """The file, or the shared ledger's URL without its password (for messages)."""
+        return safe_url(self.url) if self.url else str(self.path)
 
     @property
     def shared(self) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -77,8 +76,7 @@ class TeamStore(Store):
         self._outbox = Store(outbox)
         self._down_since: float | None = None  # time.monotonic() of the last failure
         self._warned = False
-        self._pending: bool | None = None  # rows in the outbox; None: not looked yet
-        self._send_lock = threading.Lock()
+        self._sending = False  # `_send_outbox` is running (it writes through `_connection`)
 
     def __repr__(self) -> str:
         return f"TeamStore({self.target!r})"
@@ -91,9 +89,10 @@ class TeamStore(Store):
         return db
 
     def _connection(self) -> Database:
+        # Under `self._lock`, as every use of the connection is.
         db = super()._connection()
-        if self._pending is not False:
-            self._send_outbox(db)
+        if not self._sending and self.queued(limit=1):
+            self._send_outbox()
         return db
 
     def close(self) -> None:
@@ -149,7 +148,6 @@ class TeamStore(Store):
                 local.executemany(
                     "INSERT INTO outbox (target, queued_at, row_json) VALUES (?, ?, ?)", items
                 )
-        self._pending = True
         if not self._warned:
             self._warned = True
             reason = str(failure).strip().splitlines()[0] if str(failure) else type(failure)
@@ -161,15 +159,14 @@ class TeamStore(Store):
                 self.path,
             )
 
-    def _send_outbox(self, db: Database) -> None:
+    def _send_outbox(self) -> None:
         """Send the queued rows, oldest first, under the local file's write lock."""
-        with self._send_lock, self._outbox._lock:
-            self._pending = False  # from here on, `Store.write` below does not come back here
-            try:
+        self._sending = True
+        try:
+            with self._outbox._lock:
                 sent = self._send_batches()
-            except BaseException:
-                self._pending = True
-                raise
+        finally:
+            self._sending = False
         if sent:
             self._warned = False  # the next outage warns again
             logger.warning(
@@ -193,13 +190,13 @@ class TeamStore(Store):
                 local.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in batch])
             sent += len(batch)
 
-    def queued(self) -> int:
-        """How many rows wait in the local outbox for this ledger."""
+    def queued(self, limit: int | None = None) -> int:
+        """How many rows wait in the local outbox for this ledger (counting up to `limit`)."""
+        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE target = ?"
+        sql += " LIMIT ?)" if limit is not None else ")"
+        args = (self.target, limit) if limit is not None else (self.target,)
         with self._outbox._lock:
-            cur = self._outbox._connection().execute(
-                "SELECT COUNT(*) FROM outbox WHERE target = ?", (self.target,)
-            )
-            return int(cur.fetchone()[0])
+            return int(self._outbox._connection().execute(sql, args).fetchone()[0])
 
 
 def _row(text: str) -> tuple[Any, ...]:
