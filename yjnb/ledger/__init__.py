@@ -30,17 +30,19 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .._errors import ConfigError
 from .._types import UsageRecord
+from ._budget import TeamCheck, reserve
 from ._dialect import is_url, safe_url
 from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
 from ._ledger import Ledger, Names, Since
 from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
-from ._store import Totals
+from ._store import Store, Totals
 from ._store import parse_since as parse_since
 from ._team import LedgerUnavailable
 from ._today import Spend, fold
@@ -64,6 +66,7 @@ __all__ = [
     "prompts_enabled",
     "session_totals",
     "sink",
+    "team_budget",
     "today_totals",
     "uninstall",
     "usage",
@@ -205,6 +208,23 @@ def today_totals(*, fresh: bool = False, demo: bool = False) -> Totals:
     the file cannot be read: for the budget check, which must count every kernel's spending.
     """
     return default_ledger()._today_totals(fresh=fresh, demo=demo)
+
+
+def team_budget(
+    budget: float, models: Sequence[str] = (), *, demo: bool = False, force: bool = False
+) -> TeamCheck:
+    """Check today's spending of every user of the default ledger against `budget` and, if
+    it passes (or `force`), reserve what a call to `models` is expected to cost, atomically
+    (`_budget`). Runs on the writer thread after everything queued; raises if the ledger
+    cannot be read (a shared one that is down: `LedgerUnavailable`)."""
+    ledger = default_ledger()
+
+    def check(store: Store) -> TeamCheck:
+        return reserve(store, budget, list(models), demo=demo, force=force)
+
+    if ledger._writer is not None:
+        return ledger._writer.call(check)
+    return check(ledger._store)
 
 
 def flush() -> None:

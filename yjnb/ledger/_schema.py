@@ -11,7 +11,8 @@ stays NULL, "not reported", never 0); version 6 added `experiment` and `run_id` 
 `yjnb.experiment` a call was made for, and that run); version 7 added `user` (`YJ_USER`, else
 the login name) and `host`, who made the call and where (a shared PostgreSQL ledger holds a
 team's rows); version 8 added `outbox`, the rows a shared ledger could not take yet (only the
-local SQLite file of a kernel using a shared ledger fills it).
+local SQLite file of a kernel using a shared ledger fills it); version 9 added `reservations`
+(credits set aside under the team budget, `_budget.py`).
 
 The scripts are written in SQLite's dialect; `_dialect.pg_ddl` maps the two types that differ
 (`INTEGER PRIMARY KEY`, `REAL`) for PostgreSQL. Column names are double-quoted in the SQL
@@ -143,6 +144,24 @@ MIGRATIONS: list[tuple[int, str]] = [
             queued_at TEXT NOT NULL,
             row_json  TEXT NOT NULL
         );
+        """,
+    ),
+    (
+        9,
+        """
+        -- Credits a kernel set aside for a call it is about to make under the team budget
+        -- (YJMagics.team_budget_credits), so that two kernels cannot both pass the last
+        -- credits; settled when the call's row is written, ignored after an hour.
+        CREATE TABLE reservations (
+            id         INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            settled_at TEXT,
+            demo       INTEGER NOT NULL DEFAULT 0,
+            "user"     TEXT,
+            host       TEXT,
+            credits    REAL NOT NULL
+        );
+        CREATE INDEX reservations_created_at ON reservations (created_at);
         """,
     ),
 ]

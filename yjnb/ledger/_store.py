@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from ._budget import settle
 from ._dialect import BUSY_TIMEOUT_MS, Database, open_sqlite
 from ._schema import COLUMNS, INSERT, JSON_COLUMNS, TIME_COLUMNS, WRITTEN, iso, quoted
 
@@ -105,6 +106,8 @@ class Store:
         self._lock = threading.RLock()
         self._conn: Database | None = None
         self._pid = 0
+        # This process's team-budget reservations not settled yet, oldest first (`_budget`).
+        self.open_reservations: list[int] = []
 
     # -- connection -------------------------------------------------------------------------
 
@@ -147,11 +150,13 @@ class Store:
             if len(rows) == 1:  # the common case: one statement is its own transaction
                 row = rows[0]
                 db.execute(db.upsert if row[taskid_at] else INSERT, row)
-                return
-            with db.transaction():
-                # Runs of the same statement in one call each (a fan-out's chats), in order.
-                for is_task, run in itertools.groupby(rows, key=lambda row: bool(row[taskid_at])):
-                    db.executemany(db.upsert if is_task else INSERT, list(run))
+            else:
+                with db.transaction():
+                    # Runs of the same statement in one call each (a fan-out's chats), in order.
+                    for is_task, run in itertools.groupby(rows, key=lambda r: bool(r[taskid_at])):
+                        db.executemany(db.upsert if is_task else INSERT, list(run))
+            if self.open_reservations:  # the team budget's: these rows now count the credits
+                settle(self, rows)
 
     def set_local_path(self, taskid: str, path: str) -> bool:
         """Note where a task's media were saved (downloads happen after the task's last record)."""

@@ -120,6 +120,12 @@ class YJMagics(Magics, Configurable):
     session_budget_credits = Float(
         0.0, help="Credit budget for this kernel session. 0 = none."
     ).tag(config=True)
+    team_budget_credits = Float(
+        0.0,
+        help="Daily credit budget of the whole team on a shared ledger (every user's calls): "
+        "checked and reserved atomically, warn at 80%, refuse beyond it naming who spent what "
+        "(--force runs anyway). 0 = none.",
+    ).tag(config=True)
     ledger = Bool(True, help="Record every call and task in the usage ledger.").tag(config=True)
     ledger_prompts = Bool(True, help="Store prompts in the usage ledger.").tag(config=True)
     ledger_url = Unicode(
