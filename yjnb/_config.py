@@ -54,10 +54,12 @@ __all__ = [
     "Secret",
     "Settings",
     "check_platform",
+    "configured_ledger_url",
     "load_profiles",
     "load_settings",
     "normalise_protocol",
     "save_profile",
+    "set_ledger_url",
 ]
 
 PROTOCOLS = protocols.NAMES
@@ -217,6 +219,26 @@ def load_settings(
         ledger_url=_ledger_url(prof, env, sources),
         sources=sources,
     )
+
+
+# `%config YJMagics.ledger_url` (through `yjnb.ledger.configure`): beats the environment.
+_ledger_url_override: list[str] = []
+
+
+def set_ledger_url(url: str | None) -> None:
+    """Set (or with None clear) this process's shared-ledger URL, above YJ_LEDGER_URL."""
+    _ledger_url_override[:] = [url] if url else []
+
+
+def configured_ledger_url() -> str | None:
+    """The shared ledger's (and experiment cache's) URL: `set_ledger_url`'s, else
+    YJ_LEDGER_URL, else the profile's `ledger_url`; None: the local files under YJ_HOME."""
+    if _ledger_url_override:
+        return _ledger_url_override[0]
+    try:
+        return load_settings().ledger_url
+    except ConfigError:  # a bad profile must not stop the ledger from recording
+        return os.environ.get("YJ_LEDGER_URL") or None
 
 
 def _ledger_url(prof: Profile, env: _Variables, sources: dict[str, str]) -> str | None:

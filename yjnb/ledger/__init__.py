@@ -118,14 +118,9 @@ def default_ledger() -> Ledger:
 def ledger_url() -> str | None:
     """The shared ledger's URL: `YJMagics.ledger_url` if set, else `YJ_LEDGER_URL`, else the
     profile's `ledger_url`; None: the local file under `YJ_HOME`."""
-    if _state.url:
-        return _state.url
-    from .._config import load_settings
+    from .._config import configured_ledger_url
 
-    try:
-        return load_settings().ledger_url
-    except ConfigError:  # a bad profile must not stop the ledger from recording
-        return os.environ.get("YJ_LEDGER_URL") or None
+    return configured_ledger_url()
 
 
 def _env_on(name: str) -> bool:
@@ -152,7 +147,10 @@ def configure(
         raise ConfigError(f"ledger_url {safe_url(url)!r} must start with postgresql://")
     with _lock:
         if url is not None:
+            from .._config import set_ledger_url
+
             _state.url = url or None
+            set_ledger_url(_state.url)  # the experiment cache follows it too
         if enabled is not None:
             _state.enabled = bool(enabled)
         if prompts is not None:
@@ -268,6 +266,10 @@ def _reset_default() -> None:
             _state.ledger.close()
         _state.ledger = None
         _state.home_key = None
+        if _state.url is not None:
+            from .._config import set_ledger_url
+
+            set_ledger_url(None)
         _state.url = None
         _state.enabled = None
         _state.prompts = None
