@@ -34,6 +34,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
         "YJ_PROFILE",
         "YJ_LEDGER_URL",
         "YJ_USER",
+        "JUPYTERHUB_USER",
     ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "yjhome"

@@ -196,8 +196,9 @@ RETRY_AFTER_S = 5.0  # after a failure, how long the cache works locally before 
 
 
 def _who() -> tuple[str, str]:
-    """(user, host) as the ledger records them: YJ_USER, else the login name; the machine."""
-    user = os.environ.get("YJ_USER")
+    """(user, host) as the ledger records them: YJ_USER, else JUPYTERHUB_USER, else the login
+    name; the machine."""
+    user = os.environ.get("YJ_USER") or os.environ.get("JUPYTERHUB_USER")
     if not user:
         try:
             user = getpass.getuser()

@@ -136,7 +136,7 @@ def test_rows_read_back_as_from_sqlite(pg_url: str, tmp_path: Path) -> None:
     local.close()
 
 
-def test_user_comes_from_yj_user_else_the_login(
+def test_user_comes_from_yj_user_else_jupyterhub_user_else_the_login(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import getpass
@@ -144,10 +144,13 @@ def test_user_comes_from_yj_user_else_the_login(
 
     ledger = Ledger(pg_url)
     ledger.record(chat_record())
+    monkeypatch.setenv("JUPYTERHUB_USER", "hub-ana")
+    ledger.record(chat_record())
     monkeypatch.setenv("YJ_USER", "ana")
     ledger.record(chat_record())
-    users = [(r["user"], r["host"]) for r in ledger.rows()]
-    assert users == [(getpass.getuser(), socket.gethostname()), ("ana", socket.gethostname())]
+    users = [r["user"] for r in ledger.rows()]
+    assert users == [getpass.getuser(), "hub-ana", "ana"]
+    assert {r["host"] for r in ledger.rows()} == {socket.gethostname()}
     ledger.close()
 
 

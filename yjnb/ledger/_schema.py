@@ -288,8 +288,11 @@ def _json(value: Any) -> str | None:
 
 
 def who() -> tuple[str, str]:
-    """(user, host) for a row: `YJ_USER`, else the login name; the machine's name."""
-    return os.environ.get("YJ_USER") or _login(), _host()
+    """(user, host) for a row: `YJ_USER`, else `JUPYTERHUB_USER` (JupyterHub sets it for each
+    user's server, whose login is often the same `jovyan` for all), else the login name; the
+    machine's name."""
+    env = os.environ
+    return env.get("YJ_USER") or env.get("JUPYTERHUB_USER") or _login(), _host()
 
 
 _identity: dict[str, str] = {}
