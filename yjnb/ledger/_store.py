@@ -151,7 +151,7 @@ class Store:
                 row = rows[0]
                 db.execute(db.upsert if row[taskid_at] else INSERT, row)
             else:
-                with db.transaction():
+                with db.transaction(), db.batch():
                     # Runs of the same statement in one call each (a fan-out's chats), in order.
                     for is_task, run in itertools.groupby(rows, key=lambda r: bool(r[taskid_at])):
                         db.executemany(db.upsert if is_task else INSERT, list(run))
