@@ -174,3 +174,20 @@ def test_an_outage_queues_rows_locally_and_sends_them_when_back(
     assert any("is back; 4 queued rows sent" in r.getMessage() for r in caplog.records)
     with psycopg.connect(url) as conn:  # exactly once on the server
         assert conn.execute("SELECT COUNT(*) FROM calls").fetchone() == (4,)
+
+
+def test_a_server_restart_between_calls_costs_nothing_and_says_nothing(
+    own_server: Any, client: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("YJ_LEDGER_URL", own_server.new_database())
+    client.chat("before")
+    assert len(yjnb.usage()) == 1  # both connections (the writer's, the reader's) are open
+    assert yjnb.ledger.team_budget(1000.0, ["qwen3-max"]).passed
+    own_server.stop()
+    own_server.start()  # every connection this kernel had is gone
+    with caplog.at_level(logging.WARNING, logger="yjnb"):
+        client.chat("after")
+        assert list(yjnb.usage()["prompt"]) == ["before", "after"]
+        assert yjnb.ledger.team_budget(1000.0, ["qwen3-max"]).passed
+    assert default_ledger()._writer._store.queued() == 0  # type: ignore[union-attr]
+    assert [r.getMessage() for r in caplog.records] == []

@@ -218,7 +218,8 @@ def team_budget(
     ledger = default_ledger()
 
     def check(store: Store) -> TeamCheck:
-        return reserve(store, budget, list(models), demo=demo, force=force)
+        # `store.call`: a shared ledger's connection dropped by a restart is replaced once.
+        return store.call(lambda s: reserve(s, budget, list(models), demo=demo, force=force))
 
     if ledger._writer is not None:
         return ledger._writer.call(check)

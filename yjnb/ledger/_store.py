@@ -19,11 +19,11 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ._budget import settle
 from ._dialect import BUSY_TIMEOUT_MS, Database, open_sqlite
@@ -32,6 +32,7 @@ from ._schema import COLUMNS, INSERT, JSON_COLUMNS, TIME_COLUMNS, WRITTEN, iso, 
 __all__ = ["BUSY_TIMEOUT_MS", "Store", "Totals", "parse_since"]
 
 logger = logging.getLogger("yjnb")
+T = TypeVar("T")
 
 # Connections a forked child inherited: kept referenced, never closed by the child (closing
 # a PostgreSQL connection sends the server a goodbye on the parent's socket).
@@ -157,6 +158,11 @@ class Store:
                         db.executemany(db.upsert if is_task else INSERT, list(run))
             if self.open_reservations:  # the team budget's: these rows now count the credits
                 settle(self, rows)
+
+    def call(self, fn: Callable[[Store], T]) -> T:
+        """`fn(self)` under the lock (a transaction of its own: the team budget's)."""
+        with self._lock:
+            return fn(self)
 
     def set_local_path(self, taskid: str, path: str) -> bool:
         """Note where a task's media were saved (downloads happen after the task's last record)."""

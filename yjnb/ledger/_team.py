@@ -35,13 +35,18 @@ __all__ = ["RETRY_AFTER_S", "LedgerUnavailable", "TeamStore"]
 
 logger = logging.getLogger("yjnb")
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
-RETRY_AFTER_S = 1.0
+# After a failure, writes go to the outbox (and reads fail) at once for this long, instead of
+# each waiting for a connection attempt (up to `_dialect.CONNECT_TIMEOUT_S` on a lost host).
+RETRY_AFTER_S = 5.0
 OUTBOX_BATCH = 500
 
 
 class LedgerUnavailable(YJError):
     """The shared ledger's server cannot be reached (its rows wait in the local outbox)."""
+
+    reason: str = ""  # the driver's first line, if there was one
 
 
 def _is_outage(exc: BaseException) -> bool:
@@ -51,17 +56,13 @@ def _is_outage(exc: BaseException) -> bool:
 
 
 def _guarded(method: F) -> F:
-    """A read (or an in-place update): a lost server becomes one `LedgerUnavailable` line."""
+    """A read (or an in-place update): a lost server becomes one `LedgerUnavailable` line.
+    A connection the server dropped since its last use (a restart) is replaced once first."""
 
     @functools.wraps(method)
     def guarded(self: TeamStore, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except Exception as exc:
-            if not _is_outage(exc):
-                raise
-            self._lost(exc)
-            raise self._unavailable(exc) from None
+        with self._lock:
+            return self._attempt(lambda: method(self, *args, **kwargs))
 
     return guarded  # type: ignore[return-value]
 
@@ -102,14 +103,19 @@ class TeamStore(Store):
     # -- the outage ---------------------------------------------------------------------------
 
     def _unavailable(self, exc: BaseException | None) -> LedgerUnavailable:
-        why = f" ({str(exc).strip().splitlines()[0]})" if exc is not None and str(exc) else ""
-        return LedgerUnavailable(
-            f"The shared ledger {self.target} cannot be reached{why}; this kernel's calls wait "
-            f"in {self.path} and are sent when it is back"
+        lines = str(exc).strip().splitlines() if exc is not None else []
+        reason = lines[0] if lines else ""
+        error = LedgerUnavailable(
+            f"The shared ledger {self.target} cannot be reached"
+            f"{f' ({reason})' if reason else ''}; this kernel's calls wait in {self.path} and "
+            "are sent when it is back"
         )
+        error.reason = reason
+        return error
 
-    def _lost(self, exc: BaseException) -> None:
-        """Forget the broken connection; try again after `RETRY_AFTER_S`."""
+    def _lost(self, exc: BaseException, *, retry_now: bool = False) -> None:
+        """Forget the broken connection; try again at once (`retry_now`: it may only have been
+        dropped by a restart) or after `RETRY_AFTER_S`."""
         with self._lock:
             if self._conn is not None:
                 try:
@@ -117,7 +123,28 @@ class TeamStore(Store):
                 except Exception:
                     logger.debug("yjnb: closing a broken ledger connection", exc_info=True)
             self._conn = None
-            self._down_since = time.monotonic()
+            if not retry_now:
+                self._down_since = time.monotonic()
+
+    def _attempt(self, fn: Callable[[], T]) -> T:
+        """`fn()`, again on a new connection if the one it used had been dropped; a server
+        that cannot be reached: `LedgerUnavailable`. Under `self._lock`."""
+        for retry in (True, False):
+            stale = retry and self._conn is not None
+            try:
+                return fn()
+            except Exception as exc:
+                if not _is_outage(exc):
+                    raise
+                self._lost(exc, retry_now=stale)
+                if not stale:
+                    raise self._unavailable(exc) from None
+        raise AssertionError("unreachable")
+
+    def call(self, fn: Callable[[Store], T]) -> T:
+        """`fn(self)` (a transaction of its own, such as the team budget's) as `_attempt`."""
+        with self._lock:
+            return self._attempt(lambda: fn(self))
 
     def write(self, rows: Iterable[tuple[Any, ...]]) -> None:
         """Write to the server, or (it cannot be reached) queue in the local outbox."""
@@ -126,18 +153,11 @@ class TeamStore(Store):
             return
         with self._lock:
             try:
-                super().write(rows)
-                return
+                self._attempt(lambda: Store.write(self, rows))
             except LedgerUnavailable as exc:
-                failure: BaseException = exc
-            except Exception as exc:
-                if not _is_outage(exc):
-                    raise
-                self._lost(exc)
-                failure = exc
-            self._queue(rows, failure)
+                self._queue(rows, exc.reason or "a recent failure")
 
-    def _queue(self, rows: list[tuple[Any, ...]], failure: BaseException) -> None:
+    def _queue(self, rows: list[tuple[Any, ...]], reason: str) -> None:
         now = iso(datetime.now(timezone.utc))
         items = [
             (self.target, now, json.dumps(dict(zip(WRITTEN, row, strict=True)))) for row in rows
@@ -150,7 +170,6 @@ class TeamStore(Store):
                 )
         if not self._warned:
             self._warned = True
-            reason = str(failure).strip().splitlines()[0] if str(failure) else type(failure)
             logger.warning(
                 "yjnb usage ledger: the shared ledger %s cannot be reached (%s); calls are "
                 "kept in %s and sent when it is back",

@@ -84,9 +84,10 @@ def check_budget(
 def _unreadable(exc: Exception, force: bool, which: str) -> None:
     if force:
         return
+    lines = str(exc).strip().splitlines()  # a server's error may span lines: the first
     raise UsageError(
-        f"Cannot read the usage ledger to check the {which} budget ({exc}); "
-        "add --force to run this call anyway"
+        f"Cannot read the usage ledger to check the {which} budget "
+        f"({lines[0] if lines else type(exc).__name__}); add --force to run this call anyway"
     ) from None
 
 
