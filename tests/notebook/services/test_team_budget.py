@@ -173,7 +173,7 @@ def test_two_kernels_racing_for_the_last_credits_one_gets_through(
             time.sleep(0.05)
             waiting = watch.execute(
                 "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'yjnb' "
-                "AND wait_event_type = 'Lock'"
+                "AND wait_event_type = 'Lock' AND datname = current_database()"
             ).fetchone()[0]
         assert waiting == 2
         conn.commit()
