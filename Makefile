@@ -106,13 +106,14 @@ browser-test: $(VENV)/.browser-installed
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed postgres
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/chat_magic.py
 	$(BIN)/python benchmarks/markdown.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/ledger_postgres.py
 	$(BIN)/python benchmarks/load_ext.py
 
 clean:
