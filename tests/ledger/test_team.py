@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,29 @@ def test_a_server_restart_between_calls_costs_nothing_and_says_nothing(
         assert yjnb.ledger.team_budget(1000.0, ["qwen3-max"]).passed
     assert default_ledger()._writer._store.queued() == 0  # type: ignore[union-attr]
     assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_a_teammates_rows_count_for_the_team_not_for_my_day_or_my_tasks(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from .helpers import task_record
+
+    now = datetime.now(timezone.utc)
+    monkeypatch.setenv("YJ_USER", "ana")
+    teammate = Ledger(pg_url)
+    teammate.record(task_record("pending", taskid="ana-1", started_at=now))
+    teammate.record(task_record("ok", taskid="ana-2", credits=50.0, started_at=now))
+    teammate.close()
+    monkeypatch.setenv("YJ_USER", "bo")
+    monkeypatch.setenv("YJ_LEDGER_URL", pg_url)
+    mine = default_ledger()
+    mine.record(task_record("pending", taskid="bo-1", started_at=now))
+    # The "today" line and budget_credits: this user's calls, as on a local file.
+    assert yjnb.ledger.today_totals(fresh=True).calls == 1
+    assert yjnb.ledger.today_totals(fresh=True).credits == 0.0
+    # %yj_tasks and --resume: my tasks only (a teammate's are theirs, with their key).
+    assert [t["taskid"] for t in mine.pending_tasks()] == ["bo-1"]
+    assert {t["taskid"] for t in mine.tasks(everyone=True)} == {"ana-1", "ana-2", "bo-1"}
+    # The team's view and the team budget: everyone.
+    assert set(yjnb.usage()["user"]) == {"ana", "bo"}
+    assert yjnb.ledger.team_budget(100.0).by_user == {"ana": 50.0}

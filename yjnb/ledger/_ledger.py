@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._types import UsageRecord
 from ._dialect import is_url, safe_url
-from ._schema import record_row
+from ._schema import record_row, who
 from ._store import Store, Totals, parse_since
 from ._team import TeamStore
 from ._writer import Writer
@@ -129,12 +129,21 @@ class Ledger:
         limit: int | None = None,
         *,
         forgotten: bool = True,
+        everyone: bool = False,
     ) -> list[dict[str, Any]]:
         """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded);
-        `forgotten=False` leaves out those `forget` hid."""
+        `forgotten=False` leaves out those `forget` hid. On a shared ledger, this user's tasks
+        only (`%yj_tasks`, `--resume`: a teammate's tasks are theirs to follow, with their
+        key) unless `everyone`."""
         self.flush()
+        user = who()[0] if self.shared and not everyone else None
         return self._store.dicts(
-            statuses=statuses, tasks_only=True, forgotten=forgotten, newest_first=True, limit=limit
+            statuses=statuses,
+            tasks_only=True,
+            forgotten=forgotten,
+            newest_first=True,
+            limit=limit,
+            user=user,
         )
 
     def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:

@@ -200,12 +200,16 @@ class Store:
         newest_first: bool = False,
         limit: int | None = None,
         demo: bool | None = None,
+        user: str | None = None,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
         `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
-        (False), only demo calls (True), or both (None)."""
+        (False), only demo calls (True), or both (None); `user`: only that user's rows."""
         where: list[str] = []
         args: list[Any] = []
+        if user is not None:
+            where.append('"user" = ?')
+            args.append(user)
         if demo is not None:
             where.append("demo = ?")
             args.append(1 if demo else 0)
@@ -268,17 +272,21 @@ class Store:
             )
         return Totals(int(calls), int(tokens), float(credits), int(unreported), float(estimated))
 
-    def totals_by_world(self, since: datetime) -> dict[bool, Totals]:
-        """{False: real calls' totals, True: demo calls'} since `since`, in one query."""
+    def totals_by_world(self, since: datetime, user: str | None = None) -> dict[bool, Totals]:
+        """{False: real calls' totals, True: demo calls'} since `since` (of `user` only, if
+        given), in one query."""
         sql = (
             "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
             "COUNT(*) - COUNT(credits), "
             "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) "
-            "FROM calls WHERE started_at >= ? GROUP BY demo"
+            "FROM calls WHERE started_at >= ?"
+            + (' AND "user" = ?' if user is not None else "")
+            + " GROUP BY demo"
         )
+        args = (iso(since), user) if user is not None else (iso(since),)
         out = {False: Totals(), True: Totals()}
         with self._lock:
-            for demo, *values in self._connection().execute(sql, (iso(since),)):
+            for demo, *values in self._connection().execute(sql, args):
                 calls, tokens, credits, unreported, estimated = values
                 out[bool(demo)] = Totals(
                     int(calls), int(tokens), float(credits), int(unreported), float(estimated)

@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 
 from .._errors import YJError
 from ._dialect import Database, open_postgres, safe_url
-from ._schema import WRITTEN, iso
-from ._store import Store
+from ._schema import WRITTEN, iso, who
+from ._store import Store, Totals
 
 __all__ = ["RETRY_AFTER_S", "LedgerUnavailable", "TeamStore"]
 
@@ -209,6 +209,12 @@ class TeamStore(Store):
                 local.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in batch])
             sent += len(batch)
 
+    @_guarded
+    def totals_by_world(self, since: datetime, user: str | None = None) -> dict[bool, Totals]:
+        """This user's totals (not the team's): what the "today" line and the per-user daily
+        budget count on a shared ledger, as they count one person's calls on a local file."""
+        return Store.totals_by_world(self, since, user if user is not None else who()[0])
+
     def queued(self, limit: int | None = None) -> int:
         """How many rows wait in the local outbox for this ledger (counting up to `limit`)."""
         sql = "SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE target = ?"
@@ -223,6 +229,6 @@ def _row(text: str) -> tuple[Any, ...]:
     return tuple(values.get(column) for column in WRITTEN)
 
 
-_GUARDED = ("select", "totals", "totals_by_world", "count", "schema_version", "forget")
+_GUARDED = ("select", "totals", "count", "schema_version", "forget")
 for _name in (*_GUARDED, "set_local_path"):
     setattr(TeamStore, _name, _guarded(getattr(Store, _name)))
