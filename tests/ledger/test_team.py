@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -167,6 +168,8 @@ def test_an_outage_queues_rows_locally_and_sends_them_when_back(
     assert str(isolated_env / "ledger.sqlite") in warnings[0]
     with pytest.raises(yjnb.ledger.LedgerUnavailable, match="cannot be reached"):
         yjnb.usage()
+    local = sqlite3.connect(isolated_env / "ledger.sqlite")
+    queued = local.execute("SELECT origin, target, queued_at, row_json FROM outbox").fetchall()
     own_server.start()
     df = yjnb.usage()
     assert list(df["prompt"]) == ["before", "during the outage", "a cat", "still down"]
@@ -175,6 +178,14 @@ def test_an_outage_queues_rows_locally_and_sends_them_when_back(
     assert any("is back; 4 queued rows sent" in r.getMessage() for r in caplog.records)
     with psycopg.connect(url) as conn:  # exactly once on the server
         assert conn.execute("SELECT COUNT(*) FROM calls").fetchone() == (4,)
+    # A sender killed after the server's commit, before its local delete: sent again, and
+    # the server takes none of it twice.
+    with local:
+        local.executemany(
+            "INSERT INTO outbox (origin, target, queued_at, row_json) VALUES (?, ?, ?, ?)", queued
+        )
+    local.close()
+    assert len(yjnb.usage()) == 4 and store.queued() == 0
 
 
 def test_a_server_restart_between_calls_costs_nothing_and_says_nothing(

@@ -11,7 +11,8 @@ stays NULL, "not reported", never 0); version 6 added `experiment` and `run_id` 
 `yjnb.experiment` a call was made for, and that run); version 7 added `user` (`YJ_USER`, else
 the login name) and `host`, who made the call and where (a shared PostgreSQL ledger holds a
 team's rows); version 8 added `outbox`, the rows a shared ledger could not take yet (only the
-local SQLite file of a kernel using a shared ledger fills it); version 9 added `reservations`
+local SQLite file of a kernel using a shared ledger fills it), and `received`, the outbox rows
+a shared ledger took (only the shared one fills it); version 9 added `reservations`
 (credits set aside under the team budget, `_budget.py`).
 
 The scripts are written in SQLite's dialect; `_dialect.pg_ddl` maps the two types that differ
@@ -140,9 +141,16 @@ MIGRATIONS: list[tuple[int, str]] = [
         -- (a JSON object of the written columns), sent and deleted when it is back.
         CREATE TABLE outbox (
             id        INTEGER PRIMARY KEY,
+            origin    TEXT NOT NULL,
             target    TEXT NOT NULL,
             queued_at TEXT NOT NULL,
             row_json  TEXT NOT NULL
+        );
+        -- The outbox rows a shared ledger took (their `origin`, random), written in the same
+        -- transaction as the rows: a sender killed before deleting them sends nothing twice.
+        CREATE TABLE received (
+            origin      TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL
         );
         """,
     ),

@@ -9,7 +9,9 @@ cannot be reached:
   warning says so, once per outage. Nothing the user paid for is lost.
 * Rows in the outbox are sent before anything else once the server answers again (on the next
   write or read), oldest first, inside the local file's write lock: two threads or two kernels
-  sharing a home never send the same rows twice.
+  sharing a home never send the same rows twice. Each carries a random `origin` that the
+  server notes (`received`) in the transaction that writes it, so a sender killed between
+  the server's commit and the local delete sends nothing twice either.
 * For `RETRY_AFTER_S` after a failure, writes go straight to the outbox instead of waiting
   for another connection timeout.
 * A read while the server is down raises `LedgerUnavailable` (a `YJError`), one line.
@@ -21,6 +23,7 @@ import functools
 import json
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -160,13 +163,15 @@ class TeamStore(Store):
     def _queue(self, rows: list[tuple[Any, ...]], reason: str) -> None:
         now = iso(datetime.now(timezone.utc))
         items = [
-            (self.target, now, json.dumps(dict(zip(WRITTEN, row, strict=True)))) for row in rows
+            (uuid.uuid4().hex, self.target, now, json.dumps(dict(zip(WRITTEN, row, strict=True))))
+            for row in rows
         ]
         with self._outbox._lock:
             local = self._outbox._connection()
             with local.transaction():
                 local.executemany(
-                    "INSERT INTO outbox (target, queued_at, row_json) VALUES (?, ?, ?)", items
+                    "INSERT INTO outbox (origin, target, queued_at, row_json) VALUES (?, ?, ?, ?)",
+                    items,
                 )
         if not self._warned:
             self._warned = True
@@ -200,14 +205,29 @@ class TeamStore(Store):
         while True:
             with local.transaction():  # the local write lock: one sender per home
                 batch = local.execute(
-                    "SELECT id, row_json FROM outbox WHERE target = ? ORDER BY id LIMIT ?",
+                    "SELECT id, origin, row_json FROM outbox WHERE target = ? ORDER BY id LIMIT ?",
                     (self.target, OUTBOX_BATCH),
                 ).fetchall()
                 if not batch:
                     return sent
-                Store.write(self, [_row(text) for _, text in batch])  # raises: rows stay
-                local.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in batch])
-            sent += len(batch)
+                sent += self._deliver([(origin, _row(text)) for _, origin, text in batch])
+                local.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i, _, _ in batch])
+
+    def _deliver(self, batch: list[tuple[str, tuple[Any, ...]]]) -> int:
+        """Write the rows the server has not taken yet, noting their origins in the same
+        transaction (raises if it cannot: they stay queued). How many were new."""
+        db = self._connection()
+        with db.transaction():
+            new = {
+                origin
+                for (origin,) in db.execute(
+                    "INSERT INTO received (origin, received_at) SELECT unnest(?::text[]), ? "
+                    "ON CONFLICT (origin) DO NOTHING RETURNING origin",
+                    ([origin for origin, _ in batch], iso(datetime.now(timezone.utc))),
+                ).fetchall()
+            }
+            Store.write(self, [row for origin, row in batch if origin in new])
+        return len(new)
 
     @_guarded
     def totals_by_world(self, since: datetime, user: str | None = None) -> dict[bool, Totals]:
