@@ -246,6 +246,8 @@ class SharedAnswers:
         if not self._warned:
             self._warned = True
             reason = str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, ImportError):
+                reason = "psycopg 3 is not installed: pip install 'yjnb[team]'"
             logger.warning(
                 "yjnb experiments: the team's answer cache cannot be reached (%s); "
                 "answers are kept in this home only until it is back",
@@ -303,6 +305,11 @@ class SharedAnswers:
 
 
 def _is_outage(exc: Exception) -> bool:
-    import psycopg
-
+    """A server that cannot be reached, or no driver to reach it with: the cache stays local."""
+    if isinstance(exc, ImportError):
+        return True
+    try:
+        import psycopg
+    except ImportError:
+        return False
     return isinstance(exc, psycopg.OperationalError)

@@ -229,3 +229,23 @@ def test_a_teammates_rows_count_for_the_team_not_for_my_day_or_my_tasks(
     # The team's view and the team budget: everyone.
     assert set(yjnb.usage()["user"]) == {"ana", "bo"}
     assert yjnb.ledger.team_budget(100.0).by_user == {"ana": 50.0}
+
+
+def test_without_the_driver_rows_wait_locally_and_reads_say_what_to_install(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from .helpers import chat_record
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` fails, as uninstalled
+    ledger = Ledger(pg_url)
+    with caplog.at_level(logging.WARNING, logger="yjnb"):
+        ledger.record(chat_record())
+    assert "pip install 'yjnb[team]'" in caplog.text
+    assert ledger._store.queued() == 1  # type: ignore[attr-defined]
+    with pytest.raises(yjnb.ConfigError, match=r"needs psycopg 3: pip install 'yjnb\[team\]'"):
+        ledger.rows()
+    monkeypatch.delitem(sys.modules, "psycopg")
+    import psycopg as _  # noqa: F401  (installed again)
+
+    assert [r["usage_id"] for r in ledger.rows()] == ["u-1"]
+    ledger.close()

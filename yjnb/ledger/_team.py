@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._errors import YJError
+from .._errors import ConfigError, YJError
 from ._dialect import Database, open_postgres, safe_url
 from ._schema import WRITTEN, iso, who
 from ._store import Store, Totals
@@ -53,8 +53,12 @@ class LedgerUnavailable(YJError):
 
 
 def _is_outage(exc: BaseException) -> bool:
-    import psycopg
-
+    if isinstance(exc, YJError):
+        return False
+    try:
+        import psycopg
+    except ImportError:
+        return False
     return isinstance(exc, psycopg.OperationalError)
 
 
@@ -159,6 +163,8 @@ class TeamStore(Store):
                 self._attempt(lambda: Store.write(self, rows))
             except LedgerUnavailable as exc:
                 self._queue(rows, exc.reason or "a recent failure")
+            except ConfigError as exc:  # no driver (psycopg): kept until there is one
+                self._queue(rows, str(exc))
 
     def _queue(self, rows: list[tuple[Any, ...]], reason: str) -> None:
         now = iso(datetime.now(timezone.utc))
