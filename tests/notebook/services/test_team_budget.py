@@ -186,3 +186,18 @@ def test_two_kernels_racing_for_the_last_credits_one_gets_through(
     assert [r["user"] for r in rows if r["kind"] == "video"].count("ana") == 2
     assert len([r for r in rows if r["user"] in ("bo", "cy")]) == 1
     assert open_reservations(pg_url) == []  # the winner's reservation settled by its row
+
+
+def test_on_a_local_file_the_team_budget_counts_this_machines_kernels(
+    magics: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YJ_USER", "cy")
+    magics.team_budget_credits = 30
+    assert budget(magics) == ""
+    spend_video(magics)  # 25 of 30, the reservation settled by the row
+    assert "83% of the credit budget used (25 of 30 credits spent by the team today (UTC): " in (
+        budget(magics)
+    )
+    assert team_budget(30.0, ["viduq3-pro"]).reserved == 25.0  # the check just above holds 25
+    with pytest.raises(UsageError, match=r"50 of 30 credits .*cy 25 \+ 25 reserved"):
+        budget(magics)
