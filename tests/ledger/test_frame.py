@@ -200,3 +200,42 @@ def test_records_through_the_hook_reach_the_frame(ledger: Ledger) -> None:
     emit(task_record("ok"))
     df = yjnb.usage()
     assert list(df["status"]) == ["ok", "ok"] and list(df["kind"]) == ["chat", "video"]
+
+
+def test_text_read_as_arrow_or_as_python_strings_is_the_same_frame(ledger: Ledger) -> None:
+    """With pandas' Arrow-backed text the rows are read as bytes into Arrow arrays; with
+    Python-backed text as `str`: the same values either way, in the dtype `astype` gives."""
+    pytest.importorskip("pyarrow")
+    fill(ledger)
+    ledger.record(chat_record(prompt="月亮 上 的 猫 🐱", model=""))
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        arrow = ledger.frame(demo=None)
+        assert arrow["prompt"].dtype == pd.StringDtype("pyarrow")
+    with pd.option_context("mode.string_storage", "python"):
+        python = ledger.frame(demo=None)
+        assert python["prompt"].dtype == pd.StringDtype("python")
+    assert list(arrow.columns) == list(python.columns)
+    text = [c for c in arrow.columns if isinstance(arrow[c].dtype, pd.StringDtype)]
+    assert len(text) == 21  # every column but id, demo, the times and the numbers
+    pd.testing.assert_frame_equal(
+        arrow.drop(columns=text), python.drop(columns=text), check_column_type=False
+    )
+    for column in text:
+        assert arrow[column].astype("object").tolist() == python[column].astype("object").tolist()
+    assert "月亮 上 的 猫 🐱" in list(arrow["prompt"]) and "" in list(arrow["model"])
+    assert list(arrow["started_at"]) == list(python["started_at"])
+
+
+def test_text_that_is_not_utf8_is_read_with_replacement_characters(ledger: Ledger) -> None:
+    """Another program may have written bytes that are not UTF-8: the frame still loads."""
+    pytest.importorskip("pyarrow")
+    import sqlite3
+
+    ledger.record(chat_record())
+    ledger.record(chat_record(prompt="fine"))
+    with sqlite3.connect(ledger.path) as conn:
+        conn.execute("UPDATE calls SET prompt = CAST(x'ff41' AS TEXT) WHERE prompt <> 'fine'")
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        df = ledger.frame()
+    assert list(df["prompt"]) == ["\ufffdA", "fine"]
+    assert df["prompt"].dtype == pd.StringDtype("pyarrow")

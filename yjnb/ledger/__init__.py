@@ -4,19 +4,20 @@ The core reports each call through the usage hook (`yjnb._hooks`); on the first 
 hook calls `install()`, which subscribes `sink` here, so `import yjnb` never imports this
 package and a plain script using `yjnb.Client` is recorded like a notebook is.
 
-The sink only queues: one writer thread per default ledger writes to SQLite (`_writer.py`),
-never the event loop the core reports from. Reads of the default ledger `flush()` first, so
-they see every record queued before them; process exit writes what is still queued. The
-"today" line (`today_totals()`) comes from an in-process tally (`_today.py`) that the writer
-keeps in step with the file.
+The sink only queues (the record itself: `_items.py`): one writer thread per default ledger
+writes to SQLite (`_writer.py`), never the event loop the core reports from. Reads of the
+default ledger `flush()` first, so they see every record queued before them; process exit
+writes what is still queued. The "today" line (`today_totals()`) comes from an in-process
+tally (`_today.py`) that the writer keeps in step with the file.
 
 * `yjnb.usage(since=None, kind=None, model=None, demo=False)`: the default ledger as a pandas
   DataFrame; real calls only by default, `demo=True` the demo-mode ones, `demo=None` both.
 * Demo calls (made against the demo emulator; column `demo`) are a world of their own: the
   "today" and session totals (and so the budgets) of real calls never include them, and
   `demo=True` gives the demo world's own totals, for demo mode's usage lines and budgets.
-* `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()`, `.export()` and, for
-  `%yj_tasks`, `.tasks()` / `.pending_tasks()` as plain dicts.
+* `yjnb.Ledger(path)`: any ledger file, with `.frame()`, `.summary()` and `.timeline()`
+  (grouped by the database: `_summary.py`), `.export()` and, for `%yj_tasks`, `.tasks()` /
+  `.pending_tasks()` as plain dicts.
 * Switches: `YJ_LEDGER=0` (or `%config YJMagics.ledger = False`) records nothing;
   `YJ_LEDGER_PROMPTS=0` (or `YJMagics.ledger_prompts = False`) records no prompt text.
 
@@ -45,7 +46,7 @@ from ._schema import COLUMNS, SCHEMA_VERSION
 from ._store import Store, Totals
 from ._store import parse_since as parse_since
 from ._team import LedgerUnavailable
-from ._today import Spend, fold
+from ._today import Spend, add, chat_delta, fold
 from ._writer import Writer
 
 if TYPE_CHECKING:
@@ -91,8 +92,14 @@ class _State:
     # This process's own spending, for the session budget, real (False) and demo (True)
     # apart: chats in order, tasks by task id so that a task's later states replace its
     # earlier ones instead of adding to them.
-    chats: dict[bool, Totals] = field(default_factory=lambda: {False: Totals(), True: Totals()})
+    # Chats as plain running sums (calls, tokens, credits, unreported, estimated): cheaper
+    # on the recording thread than a new `Totals` per record.
+    chats: dict[bool, list[float]] = field(default_factory=lambda: {False: _zero(), True: _zero()})
     tasks: dict[bool, dict[str, Spend]] = field(default_factory=lambda: {False: {}, True: {}})
+
+
+def _zero() -> list[float]:
+    return [0, 0, 0.0, 0, 0.0]
 
 
 _state = _State()
@@ -181,18 +188,20 @@ def sink(record: UsageRecord) -> None:
 def _tally(record: UsageRecord) -> None:
     world = bool(record.demo)
     with _lock:
-        tasks = _state.tasks[world]
         if record.taskid:  # as the ledger row: a late `pending` does not undo an `ok`
+            tasks = _state.tasks[world]
             tasks[record.taskid] = fold(tasks.get(record.taskid), record)
         else:
-            _state.chats[world] = _state.chats[world] + fold(None, record).totals
+            add(_state.chats[world], chat_delta(record))
 
 
 def session_totals(*, demo: bool = False) -> Totals:
     """What this process spent since it started, on real calls (on demo calls with `demo`):
     calls, tokens, credits."""
     with _lock:
-        return sum((spend.totals for spend in _state.tasks[demo].values()), _state.chats[demo])
+        calls, tokens, credits, unreported, estimated = _state.chats[demo]
+        chats = Totals(int(calls), int(tokens), credits, int(unreported), estimated)
+        return sum((spend.totals for spend in _state.tasks[demo].values()), chats)
 
 
 def today_totals(*, fresh: bool = False, demo: bool = False) -> Totals:
@@ -275,7 +284,7 @@ def _reset_default() -> None:
         _state.enabled = None
         _state.prompts = None
         _state.warned = False
-        _state.chats = {False: Totals(), True: Totals()}
+        _state.chats = {False: _zero(), True: _zero()}
         _state.tasks = {False: {}, True: {}}
 
 

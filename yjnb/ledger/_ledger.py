@@ -94,7 +94,7 @@ class Ledger:
     def _queue(self, record: UsageRecord, *, prompts: bool, notebook: str | None) -> None:
         """The sink's write: queued for the writer thread, which logs a failure; never waits."""
         if self._writer is not None:
-            self._writer.submit([record], prompts=prompts, notebook=notebook)
+            self._writer.queue(record, prompts=prompts, notebook=notebook)
         else:
             self._store.write([record_row(record, prompts=prompts, notebook=notebook)])
 
@@ -193,25 +193,51 @@ class Ledger:
         `demo`: real calls only (False, the default), demo calls only (True), or both (None);
         the `demo` column says which each row is.
         """
-        from ._frame import to_frame
+        from ._frame import arrow_text, to_frame
 
         self.flush()
         # Loading makes millions of small objects (~30 per row), none of them cyclic: without
-        # pausing the cyclic GC, its repeated full passes cost a third of the load time.
+        # pausing the cyclic GC, its repeated full passes cost a third of the load time. The
+        # rows go before it resumes, or its first pass would walk all of them.
         with _gc_paused():
             columns, rows = self._store.select(
-                since=parse_since(since), kind=kind, model=model, demo=demo
+                since=parse_since(since), kind=kind, model=model, demo=demo, raw_text=arrow_text()
             )
-            return to_frame(columns, rows)
+            frame = to_frame(columns, rows)
+            del rows
+        return frame
 
     def summary(
-        self, by: str = "model", since: Since = None, *, demo: bool | None = False
+        self,
+        by: str = "model",
+        since: Since = None,
+        *,
+        demo: bool | None = False,
+        profile: str | None = None,
     ) -> pd.DataFrame:
         """Calls, tokens, credits, failures and mean latency per model, kind, day or profile
-        (of real calls unless `demo` says otherwise, as in `frame()`)."""
-        from ._frame import summarize
+        (of real calls unless `demo` says otherwise, as in `frame()`; of one profile's calls
+        with `profile`). Grouped by the database: no row is loaded.
 
-        return summarize(self.frame(since=since, demo=demo), by)
+        `credits` is NaN for a group where the platform reported none (chat on Yuanjing);
+        `credits_estimate` sums the price table's estimates of the calls without credits.
+        Days are UTC days, oldest first; other groups are ordered by credits, then calls."""
+        from ._summary import Filters, summary
+
+        self.flush()
+        return summary(
+            self._store, by, Filters(since=parse_since(since), demo=demo, profile=profile)
+        )
+
+    def timeline(
+        self, since: Since = None, *, demo: bool | None = False, profile: str | None = None
+    ) -> pd.DataFrame:
+        """Credits, estimated credits and tokens per UTC hour (every call within two days)
+        or day, for `%yj_usage --plot`; filters as in `summary()`. Grouped by the database."""
+        from ._summary import Filters, timeline
+
+        self.flush()
+        return timeline(self._store, Filters(since=parse_since(since), demo=demo, profile=profile))
 
     def export(
         self,

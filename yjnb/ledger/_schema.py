@@ -22,8 +22,11 @@ built here: `user` is a reserved word in PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import getpass
+import itertools
 import json
+import operator
 import os
 import socket
 from datetime import datetime, timezone
@@ -35,12 +38,14 @@ __all__ = [
     "COLUMNS",
     "INSERT",
     "JSON_COLUMNS",
+    "MAX_PARAMETERS",
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "TIME_COLUMNS",
     "UPSERT",
     "UPSERT_PG",
     "WRITTEN",
+    "insert_statement",
     "iso",
     "quoted",
     "record_row",
@@ -260,10 +265,9 @@ _SECONDS_PG = (
 )
 
 
-def _upsert(seconds: str) -> str:
+def _on_conflict(seconds: str) -> str:
     return (
-        INSERT
-        + " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
+        " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
         + "status = excluded.status, "
         + "error = excluded.error, "
         + "model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE calls.model END, "
@@ -276,23 +280,66 @@ def _upsert(seconds: str) -> str:
     )
 
 
-UPSERT = _upsert(_SECONDS_SQLITE)
-UPSERT_PG = _upsert(_SECONDS_PG)
+_ON_CONFLICT = _on_conflict(_SECONDS_SQLITE)
+_ON_CONFLICT_PG = _on_conflict(_SECONDS_PG)
+UPSERT = INSERT + _ON_CONFLICT
+UPSERT_PG = INSERT + _ON_CONFLICT_PG
+
+
+# Statement parameters at most: SQLite's limit before 3.32 (later ones allow 32,766).
+MAX_PARAMETERS = 999
+
+
+@functools.lru_cache(maxsize=512)
+def insert_statement(
+    present: tuple[bool, ...], upsert: bool, rows: int = 1, postgres: bool = False
+) -> str:
+    """The INSERT (a task's: the UPSERT) naming only the `WRITTEN` columns marked `present`,
+    for `rows` rows at once (chats only: an UPSERT proposing one task twice in a statement is
+    an error in PostgreSQL), in SQLite's SQL or, with `postgres`, PostgreSQL's (the
+    UPSERT's time arithmetic differs).
+
+    The writer leaves out the columns a row has no value for: binding a NULL costs Python's
+    sqlite3 an adapter lookup, so a chat's dozen empty columns were half of its insert. A
+    column left out takes its default, which is NULL for every column a record may leave
+    empty (`demo`, the one with another default, always has a value); in the UPSERT,
+    `excluded.column` is that NULL as before. Several rows per statement: one step of the
+    statement per run of rows instead of one per row (each step releases and takes back the
+    GIL, which the recording thread holds while a flood of calls comes in)."""
+    if upsert and rows != 1:
+        raise ValueError("an UPSERT takes one row at a time")
+    columns = list(itertools.compress(WRITTEN, present))
+    one = f"({', '.join('?' * len(columns))})"
+    sql = f"INSERT INTO calls ({quoted(columns)}) VALUES {', '.join([one] * rows)}"
+    if not upsert:
+        return sql
+    return sql + (_ON_CONFLICT_PG if postgres else _ON_CONFLICT)
 
 
 def iso(moment: datetime | None) -> str | None:
     """A fixed-width UTC ISO string, so that text order is time order in SQL."""
     if moment is None:
         return None
-    if moment.tzinfo is None:  # the core makes aware datetimes; a naive one is taken as UTC
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    if moment.tzinfo is not timezone.utc:  # the core's times are in UTC already
+        if moment.tzinfo is None:  # the core makes aware datetimes; a naive one is taken as UTC
+            moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.astimezone(timezone.utc)
+    # `isoformat(timespec=...)` costs half as much again (the writer formats two per record);
+    # without it the fraction is left out when it is zero, and put back here.
+    text = moment.isoformat()
+    return text if moment.microsecond else f"{text[:19]}.000000{text[19:]}"
+
+
+# `json.dumps` with these options builds a new encoder on every call; the writer encodes two
+# values per record.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str, sort_keys=True).encode
+_written = operator.itemgetter(*WRITTEN)
 
 
 def _json(value: Any) -> str | None:
     if value is None:
         return None
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    return _encode(value)
 
 
 def who() -> tuple[str, str]:
@@ -325,7 +372,7 @@ def record_row(
     record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
 ) -> tuple[Any, ...]:
     """The values of `WRITTEN` for one record. Without `prompts`, no prompt text is kept."""
-    params = dict(record.params or {})
+    params = record.params or {}
     if not prompts:
         params = {k: v for k, v in params.items() if k not in _PROMPT_PARAMS}
     values: dict[str, Any] = {
@@ -362,7 +409,7 @@ def record_row(
         "run_id": record.run_id,
     }
     values["user"], values["host"] = who()
-    return tuple(values[c] for c in WRITTEN)
+    return _written(values)
 
 
 def statements(script: str) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import operator
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -26,8 +27,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._budget import settle
-from ._dialect import BUSY_TIMEOUT_MS, Database, open_sqlite
-from ._schema import COLUMNS, INSERT, JSON_COLUMNS, TIME_COLUMNS, WRITTEN, iso, quoted
+from ._dialect import BUSY_TIMEOUT_MS, Database, SqliteDatabase, open_sqlite
+from ._schema import (
+    COLUMNS,
+    JSON_COLUMNS,
+    MAX_PARAMETERS,
+    TIME_COLUMNS,
+    WRITTEN,
+    insert_statement,
+    iso,
+    quoted,
+)
 
 __all__ = ["BUSY_TIMEOUT_MS", "Store", "Totals", "parse_since"]
 
@@ -99,6 +109,32 @@ def parse_since(since: str | date | datetime | timedelta | None) -> datetime | N
     raise TypeError(f"since must be a date, datetime, timedelta or str, not {type(since).__name__}")
 
 
+_TASKID_AT = WRITTEN.index("taskid")
+
+
+_NONES = (None,) * len(WRITTEN)
+
+
+def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
+    """Which of a row's columns have a value, and whether it is a task's (an upsert)."""
+    return tuple(map(operator.is_not, row, _NONES)), row[_TASKID_AT] is not None
+
+
+def _insert(
+    db: Database, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
+) -> None:
+    """Rows of one shape, in order: chats many to a statement, tasks one by one."""
+    pg = db.name == "postgresql"
+    if upsert or len(values) == 1:
+        db.executemany(insert_statement(present, upsert, postgres=pg), values)
+        return
+    per = MAX_PARAMETERS // len(values[0])
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        flat = tuple(itertools.chain.from_iterable(chunk))
+        db.execute(insert_statement(present, False, len(chunk), postgres=pg), flat)
+
+
 class Store:
     """One connection to one ledger file, opened on first use and shared by every thread."""
 
@@ -145,17 +181,20 @@ class Store:
         rows = list(rows)
         if not rows:
             return
-        taskid_at = WRITTEN.index("taskid")
         with self._lock:
             db = self._connection()
             if len(rows) == 1:  # the common case: one statement is its own transaction
-                row = rows[0]
-                db.execute(db.upsert if row[taskid_at] else INSERT, row)
+                (present, upsert), row = _shape(rows[0]), rows[0]
+                db.execute(
+                    insert_statement(present, upsert, postgres=db.name == "postgresql"),
+                    tuple(itertools.compress(row, present)),
+                )
             else:
                 with db.transaction(), db.batch():
                     # Runs of the same statement in one call each (a fan-out's chats), in order.
-                    for is_task, run in itertools.groupby(rows, key=lambda r: bool(r[taskid_at])):
-                        db.executemany(db.upsert if is_task else INSERT, list(run))
+                    for (present, upsert), run in itertools.groupby(rows, key=_shape):
+                        values = [tuple(itertools.compress(row, present)) for row in run]
+                        _insert(db, present, upsert, values)
             if self.open_reservations:  # the team budget's: these rows now count the credits
                 settle(self, rows)
 
@@ -200,11 +239,14 @@ class Store:
         newest_first: bool = False,
         limit: int | None = None,
         demo: bool | None = None,
+        raw_text: bool = False,
         user: str | None = None,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
         `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
-        (False), only demo calls (True), or both (None); `user`: only that user's rows."""
+        (False), only demo calls (True), or both (None); `user`: only that user's rows.
+        `raw_text`: text as UTF-8 bytes, not decoded (for a frame built in Arrow, which checks
+        it in one pass; SQLite only, PostgreSQL's driver decodes as it reads)."""
         where: list[str] = []
         args: list[Any] = []
         if user is not None:
@@ -235,8 +277,21 @@ class Store:
             sql += " LIMIT ?"
             args.append(int(limit))
         with self._lock:
-            rows = self._connection().execute(sql, args).fetchall()
+            db = self._connection()
+            local = db.raw if isinstance(db, SqliteDatabase) else None
+            if local is not None:
+                local.text_factory = bytes if raw_text else str
+            try:
+                rows = db.execute(sql, args).fetchall()
+            finally:
+                if local is not None:
+                    local.text_factory = str
         return list(COLUMNS), rows
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query (`_summary`'s GROUP BYs)."""
+        with self._lock:
+            return self._connection().execute(sql, args).fetchall()
 
     def dicts(self, **query: Any) -> list[dict[str, Any]]:
         """Rows as plain dicts: JSON decoded, times as aware datetimes."""

@@ -255,6 +255,6 @@ def _row(text: str) -> tuple[Any, ...]:
     return tuple(values.get(column) for column in WRITTEN)
 
 
-_GUARDED = ("select", "totals", "count", "schema_version", "forget")
+_GUARDED = ("select", "query", "totals", "count", "schema_version", "forget")
 for _name in (*_GUARDED, "set_local_path"):
     setattr(TeamStore, _name, _guarded(getattr(Store, _name)))

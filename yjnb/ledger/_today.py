@@ -23,7 +23,7 @@ from datetime import date, datetime, timezone
 from .._types import UsageRecord
 from ._store import Totals
 
-__all__ = ["Spend", "TodayTally", "fold", "utc_day"]
+__all__ = ["Spend", "TodayTally", "add", "chat_delta", "fold", "utc_day"]
 
 # A task's states, weakest first, as `_schema._RANK` orders them: the upsert never moves a
 # row to a weaker state, so a late `pending` after `ok` leaves the row (and its credits) alone.
@@ -85,6 +85,39 @@ def _row(tokens: int, credits: float | None, estimate: float | None) -> Totals:
     return Totals(1, tokens, 0.0, 1, estimate or 0.0)
 
 
+# What a record adds to the totals as plain numbers (calls, tokens, credits, unreported,
+# estimated): `note` runs for every record on the recording thread, where building `Totals`
+# (frozen dataclasses) for each step cost more than the rest of the sink.
+_Delta = tuple[int, int, float, int, float]
+_NOTHING: _Delta = (0, 0, 0.0, 0, 0.0)
+
+
+def _numbers(totals: Totals) -> _Delta:
+    return (totals.calls, totals.tokens, totals.credits, totals.unreported, totals.estimated)
+
+
+def _totals(sums: list[float]) -> Totals:
+    calls, tokens, credits, unreported, estimated = sums
+    return Totals(int(calls), int(tokens), credits, int(unreported), estimated)
+
+
+def chat_delta(record: UsageRecord) -> _Delta:
+    """What a chat's row (a record without task id: always a new row) adds, as `_row` says."""
+    tokens = record.total_tokens or 0
+    if record.credits is not None:
+        return (1, tokens, record.credits, 0, 0.0)
+    return (1, tokens, 0.0, 1, record.credits_estimate or 0.0)
+
+
+def add(sums: list[float], delta: _Delta, sign: int = 1) -> None:
+    """`sums += sign * delta`, in place (spelled out: this runs for every record)."""
+    sums[0] += sign * delta[0]
+    sums[1] += sign * delta[1]
+    sums[2] += sign * delta[2]
+    sums[3] += sign * delta[3]
+    sums[4] += sign * delta[4]
+
+
 class TodayTally:
     """Today's calls, tokens and credits on one ledger file, without touching the file.
 
@@ -96,24 +129,31 @@ class TodayTally:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._base: tuple[date, Totals] | None = None  # the file's totals at the last read
-        self._unsynced: deque[tuple[int, date, Totals]] = deque()  # (seq, day, delta) since
-        self._by_day: dict[date, Totals] = {}  # the unsynced deltas summed per day
+        self._unsynced: deque[tuple[int, date, _Delta]] = deque()  # (seq, day, delta) since
+        self._by_day: dict[date, list[float]] = {}  # the unsynced deltas summed per day
         self._tasks: dict[str, Spend] = {}  # each task's spend as this process last knew it
         self._synced_at = float("-inf")  # time.monotonic() of the last read
 
     def note(self, seq: int, record: UsageRecord) -> None:
         """Count `record` (queued as number `seq`) until a read of the file includes it."""
         with self._lock:
-            previous = self._tasks.get(record.taskid) if record.taskid else None
-            spend = fold(previous, record)
             if record.taskid:
+                previous = self._tasks.get(record.taskid)
+                spend = fold(previous, record)
                 self._tasks[record.taskid] = spend
-            # A task's later state adds only what it changes: the file already counts the row.
-            delta = spend.totals - previous.totals if previous is not None else spend.totals
-            if delta == Totals():
+                # A later state adds only what it changes: the file already counts the row.
+                change = spend.totals - previous.totals if previous is not None else spend.totals
+                day, delta = spend.day, _numbers(change)
+            else:
+                day, delta = utc_day(record.started_at), chat_delta(record)
+            if delta == _NOTHING:
                 return
-            self._unsynced.append((seq, spend.day, delta))
-            self._by_day[spend.day] = self._by_day.get(spend.day, Totals()) + delta
+            self._unsynced.append((seq, day, delta))
+            sums = self._by_day.get(day)
+            if sums is None:
+                self._by_day[day] = list(delta)
+            else:
+                add(sums, delta)
 
     def synced(self, seq: int, day: date, totals: Totals) -> None:
         """The file's `totals` for `day`, read with every record up to `seq` written."""
@@ -126,7 +166,7 @@ class TodayTally:
             # summing what is left each time would cost the square of a backlog).
             while self._unsynced and self._unsynced[0][0] <= seq:
                 _, on, delta = self._unsynced.popleft()
-                self._by_day[on] = self._by_day[on] - delta
+                add(self._by_day[on], delta, -1)
             if not self._unsynced:
                 self._by_day = {}  # exactly nothing: no float residue outlives a backlog
             self._synced_at = time.monotonic()
@@ -135,7 +175,8 @@ class TodayTally:
         """Rows started on `today` or later (as `started_at >= midnight` counts them)."""
         with self._lock:
             base = self._base[1] if self._base is not None and self._base[0] == today else Totals()
-            return sum((t for on, t in self._by_day.items() if on >= today), base)
+            later = [_totals(sums) for on, sums in self._by_day.items() if on >= today]
+        return sum(later, base)
 
     def stale(self, today: date, max_age_s: float) -> bool:
         """Whether a read of the file is due: none yet, a new day, or none for `max_age_s`."""

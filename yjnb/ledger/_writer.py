@@ -24,12 +24,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from .._types import UsageRecord
-from ._schema import record_row
+from ._items import STOP, SYNC, Call, Settings, Write, nobody_waits, rows
 from ._store import Store, Totals
 from ._today import TodayTally
 
@@ -56,29 +55,6 @@ LINGER_S = 0.02
 WAIT_SLICE_S = 0.2
 
 
-@dataclass
-class _Write:
-    """Records to write in one go (`Ledger.record_many` queues several), and who waits."""
-
-    seq: int
-    records: Sequence[UsageRecord]
-    prompts: bool
-    notebook: str | None
-    done: Future[None] | None  # None: nobody waits (the sink); a failure is logged instead
-
-
-@dataclass
-class _Call:
-    """Something to run on the writer thread after everything queued before it."""
-
-    fn: Callable[[Store], Any]
-    done: Future[Any]
-
-
-_SYNC = object()  # re-read today's totals
-_STOP = object()  # write what is queued before this, then end the thread
-
-
 class Writer:
     """One thread writing one ledger file through its own connection, fed by a queue."""
 
@@ -92,6 +68,10 @@ class Writer:
         self._closed = False
         self._seq = 0  # the last record item queued
         self._written_seq = 0  # the last record item the thread has finished (writer only)
+        self._taken_seq = 0  # the last record item the thread has taken (writer only)
+        # The settings of the sink's bare records: as last queued, and as the thread last read.
+        self._queued_settings = Settings(prompts=True, notebook=None)
+        self._settings = self._queued_settings
         self._queued = 0  # items put, and items finished: their difference is the backlog
         self._finished = 0
         self._sync_asked = False
@@ -124,19 +104,40 @@ class Writer:
         """Queue `records` and return at once, or with `wait` once they are written (raising
         what the write raised). Never blocks without `wait`: the queue has no bound."""
         done: Future[None] | None = Future() if wait else None
-        item: _Write | None = None
+        item: Write | None = None
         with self._lock:
             if not self._closed:
                 self._start()
                 self._seq += 1
                 for record in records:  # counted before the writer can read the file past it
                     self._tally(record.demo).note(self._seq, record)
-                item = _Write(self._seq, records, prompts, notebook, done)
+                item = Write(self._seq, records, prompts, notebook, done)
                 self._put(item)
         if item is None:  # closed: a record racing `close()` is written here, not dropped
-            self._write_now(_Write(0, records, prompts, notebook, done))
+            self._write_now(Write(0, records, prompts, notebook, done))
         if done is not None:
             _wait(done)
+
+    def queue(self, record: UsageRecord, *, prompts: bool, notebook: str | None) -> None:
+        """The sink's `submit`: queue one record nobody waits for and return at once.
+
+        The record itself is queued, with a `Settings` item before it only when `prompts` or
+        `notebook` changed: under a flood of calls the backlog then holds nothing but the
+        records (a wrapper per record kept alive made the cyclic GC's passes a fifth of the
+        work), and the writer wraps them as it takes them."""
+        with self._lock:
+            if not self._closed:
+                self._start()
+                self._seq += 1
+                self._tally(record.demo).note(self._seq, record)
+                settings = self._queued_settings
+                if settings.prompts != prompts or settings.notebook != notebook:
+                    self._queued_settings = Settings(prompts, notebook)
+                    self._put(self._queued_settings)
+                self._put(record)
+                return
+        # Closed: a record racing `close()` is written here, not dropped.
+        self._write_now(Write(0, (record,), prompts, notebook, None))
 
     def call(self, fn: Callable[[Store], T]) -> T:
         """`fn(store)` run on the writer thread after everything queued before; its result."""
@@ -145,7 +146,7 @@ class Writer:
             queued = not self._closed and not self.on_writer_thread()
             if queued:
                 self._start()
-                self._put(_Call(fn, done))
+                self._put(Call(fn, done))
         if not queued:  # closed (everything was written), or on the thread itself
             return fn(self._store)
         return _wait(done)
@@ -188,7 +189,7 @@ class Writer:
             self._closed = True
             thread = self._thread
             if thread is not None:
-                self._put(_STOP)
+                self._put(STOP)
         if thread is None:
             self._store.close()
         elif thread is not threading.current_thread():
@@ -217,7 +218,7 @@ class Writer:
                 return
             self._sync_asked = True
             self._start()
-            self._put(_SYNC)
+            self._put(SYNC)
 
     # -- the writer thread ----------------------------------------------------------------
 
@@ -250,14 +251,20 @@ class Writer:
 
     def _take(self) -> list[object]:
         batch = [self._queue.get()]
-        if isinstance(batch[0], _Write) and batch[0].done is None:
-            time.sleep(LINGER_S)  # a record nobody waits for: let its burst come along
+        self._take_more(batch)
+        if len(batch) == 1 and nobody_waits(batch[0]):
+            # A lone record nobody waits for: let its burst come along. Not when more was
+            # queued already: under a flood, a pause per batch only made the backlog longer.
+            time.sleep(LINGER_S)
+            self._take_more(batch)
+        return batch
+
+    def _take_more(self, batch: list[object]) -> None:
         while len(batch) < MAX_BATCH:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
-                break
-        return batch
+                return
 
     def _serve(self, batch: list[object]) -> bool:
         """Write the batch's records (each run in one transaction), run its calls in order.
@@ -267,10 +274,17 @@ class Writer:
         the day's rows: after every write, a fan-out of calls cost the square of its rows),
         and always before a call or a flush runs: a flushed tally is in step with the file.
         Between re-reads the tally counts this process's records from memory."""
-        writes: list[_Write] = []
+        writes: list[Write] = []
         for item in [*batch, None]:  # None: the end of the batch writes the last run
-            if isinstance(item, _Write):
+            if isinstance(item, UsageRecord):  # the sink's: numbered in queue order
+                item = Write(self._taken_seq + 1, (item,), *self._settings.astuple(), None)
+            if isinstance(item, Write):
+                self._taken_seq = item.seq
                 writes.append(item)
+                continue
+            if isinstance(item, Settings):  # in queue order: after the writes before it
+                self._settings = item
+                self._finished += 1
                 continue
             if writes:
                 self._write(writes)
@@ -281,21 +295,21 @@ class Writer:
                 if self._unsynced_writes and time.monotonic() - self._synced_at >= RESYNC_GAP_S:
                     self._sync_quietly()
                 continue
-            if isinstance(item, _Call) or item is _SYNC:
-                if self._unsynced_writes or item is _SYNC:
+            if isinstance(item, Call) or item is SYNC:
+                if self._unsynced_writes or item is SYNC:
                     self._sync_quietly()
-                if item is _SYNC:
+                if item is SYNC:
                     self._sync_asked = False
                 else:
                     self._run_call(item)  # type: ignore[arg-type]
             self._finished += 1
-            if item is _STOP:
+            if item is STOP:
                 return False
         return True
 
-    def _write(self, writes: list[_Write]) -> None:
+    def _write(self, writes: list[Write]) -> None:
         try:
-            self._store.write(row for w in writes for row in _rows(w))
+            self._store.write(row for w in writes for row in rows(w))
         except Exception:
             # One bad record must not take the rest of its transaction with it: one by one.
             for w in writes:
@@ -306,16 +320,16 @@ class Writer:
                     w.done.set_result(None)
         self._written_seq = writes[-1].seq
 
-    def _write_now(self, w: _Write) -> None:
+    def _write_now(self, w: Write) -> None:
         try:
-            self._store.write(_rows(w))
+            self._store.write(rows(w))
         except Exception as exc:
             self._failed(w, exc)
         else:
             if w.done is not None:
                 w.done.set_result(None)
 
-    def _failed(self, w: _Write, exc: Exception) -> None:
+    def _failed(self, w: Write, exc: Exception) -> None:
         if w.done is not None:  # `Ledger.record()`: its caller gets the error, as before
             w.done.set_exception(exc)
             return
@@ -324,7 +338,7 @@ class Writer:
             self._warned = True
             logger.warning("yjnb usage ledger: could not record a call (%s)", exc)
 
-    def _run_call(self, call: _Call) -> None:
+    def _run_call(self, call: Call) -> None:
         try:
             call.done.set_result(call.fn(self._store))
         except Exception as exc:
@@ -347,10 +361,6 @@ class Writer:
             self._resync(self._store)
         except Exception:  # an unreadable file: the tally counts from memory until it reads
             logger.debug("yjnb usage ledger: could not read today's totals", exc_info=True)
-
-
-def _rows(w: _Write) -> list[tuple[Any, ...]]:
-    return [record_row(r, prompts=w.prompts, notebook=w.notebook) for r in w.records]
 
 
 def _nothing(store: Store) -> None:

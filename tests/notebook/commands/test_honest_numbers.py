@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from chat_helpers import run
 from IPython.utils.capture import capture_output
@@ -99,23 +98,26 @@ def test_estimated_tokens_follow_the_platforms_own_count() -> None:
     assert estimate_tokens("four chars each" * 4) == 15 and estimate_tokens("") == 0
 
 
-def test_plot_bars_cover_their_bucket() -> None:
+def test_plot_bars_cover_their_bucket(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from matplotlib.dates import date2num
 
+    from yjnb._types import UsageRecord
+    from yjnb.ledger import Ledger
     from yjnb.notebook.commands.usage import usage_figure
 
-    times = [datetime(2026, 5, 1, 16, m, tzinfo=timezone.utc) for m in (31, 36)]
-    times.append(datetime(2026, 5, 1, 18, 5, tzinfo=timezone.utc))
-    frame = pd.DataFrame(
-        {
-            "started_at": pd.Series(times).astype("datetime64[us, UTC]"),
-            "credits": [2.0, float("nan"), 1.0],
-            "credits_estimate": [float("nan"), 0.5, float("nan")],
-            "total_tokens": pd.array([0, 40, 0], dtype="Int64"),
-        }
-    )
-    top, bottom = usage_figure(frame).axes
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    for minute, credits, estimate, tokens in ((31, 2.0, None, 0), (36, None, 0.5, 40)):
+        at = datetime(2026, 5, 1, 16, minute, tzinfo=timezone.utc)
+        ledger.record(
+            UsageRecord(kind="chat", status="ok", model="m", started_at=at, credits=credits,
+                        credits_estimate=estimate, total_tokens=tokens)
+        )  # fmt: skip
+    at = datetime(2026, 5, 1, 18, 5, tzinfo=timezone.utc)
+    ledger.record(UsageRecord(kind="chat", status="ok", model="m", started_at=at, credits=1.0))
+    per = ledger.timeline()  # grouped by the database, per hour: all within two days
+    assert per.index.name == "hour" and list(per["tokens"]) == [40, 0]
+    top, bottom = usage_figure(per).axes
     hour = 1 / 24
     for axes in (top, bottom):
         starts = sorted({round(p.get_x(), 9) for p in axes.patches})

@@ -45,10 +45,9 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
     ledger = _ledger.default_ledger()
     if not ledger_active(session):
         print("The usage ledger is off (YJMagics.ledger / YJ_LEDGER); showing what it holds.")
-    frame = ledger.frame(since=since, demo=demo)
-    if profile and not frame.empty:
-        frame = frame[frame["profile"] == profile]
-    if frame.empty:
+    # Grouped by the database (GROUP BY): no row is loaded, whatever the ledger's size.
+    summary = ledger.summary(args.by, since, demo=demo, profile=profile or None)
+    if summary.empty:
         where = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
         where += f" for profile {profile!r}" if profile else ""
         what = "demo calls" if demo else "calls"
@@ -59,12 +58,10 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
         print("Calls made in demo mode (the demo emulator): nothing was paid for them.")
     import pandas as pd
 
-    from ...ledger._frame import summarize
-
     with pd.option_context("display.max_columns", None, "display.width", 200):
-        _show(session, readable(summarize(frame, args.by)))  # every column, also as text
+        _show(session, readable(summary))  # every column, also as text
     if args.plot:
-        _show(session, _plot(frame))
+        _show(session, _plot(ledger.timeline(since, demo=demo, profile=profile or None)))
 
 
 def readable(summary: Any) -> Any:
@@ -94,10 +91,10 @@ def _show(session: Session, obj: Any) -> None:
     session.shell.display_pub.publish(data=data, metadata=metadata)
 
 
-def _plot(frame: Any) -> Any:
+def _plot(per: Any) -> Any:
     """Credits and tokens per day (per hour when everything is within two days), as a PNG."""
     try:
-        figure = usage_figure(frame)
+        figure = usage_figure(per)
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install matplotlib") from None
     from IPython.display import Image
@@ -107,23 +104,12 @@ def _plot(frame: Any) -> Any:
     return Image(data=buffer.getvalue(), format="png")
 
 
-def usage_figure(frame: Any) -> Any:
-    """The chart as a matplotlib `Figure`: one bar per bucket, from its start to its end."""
+def usage_figure(per: Any) -> Any:
+    """The chart as a matplotlib `Figure`: one bar per bucket, from its start to its end.
+    `per` is `Ledger.timeline()`: credits, estimate and tokens per hour or day."""
     from matplotlib.figure import Figure
 
-    times = frame["started_at"]
-    hourly = (times.max() - times.min()).total_seconds() < 2 * 86400
-    bucket = times.dt.floor("h" if hourly else "D").dt.tz_localize(None)
-    estimate = frame["credits_estimate"].where(frame["credits"].isna())
-    per = (
-        frame.assign(bucket=bucket, estimate=estimate)
-        .groupby("bucket")
-        .agg(
-            credits=("credits", "sum"),
-            estimate=("estimate", "sum"),
-            tokens=("total_tokens", "sum"),
-        )
-    )
+    hourly = per.index.name == "hour"
     # A bare Figure (no pyplot): no global backend state, no stray figure in the kernel.
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
