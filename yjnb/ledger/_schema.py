@@ -23,16 +23,14 @@ built here: `user` is a reserved word in PostgreSQL.
 from __future__ import annotations
 
 import functools
-import getpass
 import itertools
 import json
 import operator
-import os
-import socket
 from datetime import datetime, timezone
 from typing import Any
 
 from .._types import UsageRecord
+from ._identity import who
 
 __all__ = [
     "COLUMNS",
@@ -340,32 +338,6 @@ def _json(value: Any) -> str | None:
     if value is None:
         return None
     return _encode(value)
-
-
-def who() -> tuple[str, str]:
-    """(user, host) for a row: `YJ_USER`, else `JUPYTERHUB_USER` (JupyterHub sets it for each
-    user's server, whose login is often the same `jovyan` for all), else the login name; the
-    machine's name."""
-    env = os.environ
-    return env.get("YJ_USER") or env.get("JUPYTERHUB_USER") or _login(), _host()
-
-
-_identity: dict[str, str] = {}
-
-
-def _login() -> str:
-    if "login" not in _identity:
-        try:
-            _identity["login"] = getpass.getuser()
-        except (KeyError, OSError):  # no passwd entry (some containers)
-            _identity["login"] = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return _identity["login"]
-
-
-def _host() -> str:
-    if "host" not in _identity:
-        _identity["host"] = socket.gethostname()
-    return _identity["host"]
 
 
 def record_row(
