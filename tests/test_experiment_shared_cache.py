@@ -45,6 +45,7 @@ def test_a_teammates_run_is_served_from_the_shared_cache(
     assert second.results["cached"].all()
     assert second.results["text"].tolist() == first.results["text"].tolist()
     assert {o.get("cached_from") for o in second.progress.outcomes.values()} == {"ana"}
+    assert set(second.results["cached_from"]) == {"ana"}  # the teammate, named in the table
     with psycopg.connect(pg_url) as conn:
         users = conn.execute('SELECT DISTINCT "user" FROM experiment_answers').fetchall()
         text = "".join(str(r) for r in conn.execute("SELECT t::text FROM experiment_answers t"))
@@ -53,6 +54,7 @@ def test_a_teammates_run_is_served_from_the_shared_cache(
     # A cell only bo's home has is not claimed by a teammate: no cached_from on own answers.
     again = run_as("ana", tmp_path / "ana", emulator, client_kwargs, monkeypatch)
     assert all("cached_from" not in o for o in again.progress.outcomes.values())
+    assert again.results["cached_from"].isna().all()
 
 
 def test_without_the_server_the_cache_works_locally_with_one_warning(
