@@ -17,7 +17,7 @@ PRUNE_MEDIA := $(PYTHON) -c "import pathlib as p; refs = ''.join(n.read_text('ut
 	for n in p.Path('notebooks').glob('*.ipynb')); m = p.Path('notebooks/media'); \
 	[f.unlink() for f in (m.iterdir() if m.is_dir() else ()) if f.name not in refs]"
 
-.PHONY: demo demo-stop test lint typecheck pytest notebooks binder-check browser-test bench clean
+.PHONY: demo demo-stop test lint typecheck pytest postgres notebooks binder-check browser-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,14 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev-installed
+# The team ledger's tests start a real PostgreSQL server of their own (tests/pg_server.py):
+# Debian's package, installed if missing (CI runs as root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		postgresql >/dev/null; }
+
+pytest: $(VENV)/.dev-installed postgres
 	$(BIN)/python -m pytest tests --ignore=tests/browser
 	$(NB_STOP); rm -rf $(NB_HOME)
 	$(NB_ENV) $(BIN)/python -m pytest --nbval -p no:cacheprovider \
@@ -99,13 +106,14 @@ browser-test: $(VENV)/.browser-installed
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	$(BIN)/python -m pytest tests/browser -p no:cacheprovider
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed postgres
 	$(BIN)/python benchmarks/emulator.py
 	$(BIN)/python benchmarks/client.py
 	$(BIN)/python benchmarks/chat_magic.py
 	$(BIN)/python benchmarks/markdown.py
 	$(BIN)/python benchmarks/tasks.py
 	$(BIN)/python benchmarks/ledger.py
+	$(BIN)/python benchmarks/ledger_postgres.py
 	$(BIN)/python benchmarks/load_ext.py
 
 clean:

@@ -26,7 +26,16 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
     started (a detached process, found by its state file) is stopped after it."""
     from yjnb._demo import stop_demo
 
-    for name in ("YJ_API_KEY", "YJ_BASE_URL", "YJ_HOME", "YJ_DEMO", "YJ_PROFILE"):
+    for name in (
+        "YJ_API_KEY",
+        "YJ_BASE_URL",
+        "YJ_HOME",
+        "YJ_DEMO",
+        "YJ_PROFILE",
+        "YJ_LEDGER_URL",
+        "YJ_USER",
+        "JUPYTERHUB_USER",
+    ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "yjhome"
     monkeypatch.setenv("YJ_HOME", str(home))
@@ -51,6 +60,23 @@ def no_demo_emulator_left() -> Iterator[None]:
         if child.poll() is None:
             child.terminate()
             child.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A real PostgreSQL server for the session (tests/pg_server.py), stopped at the end."""
+    from pg_server import PgServer  # tests/ is on sys.path (its conftest)
+
+    server = PgServer()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL server."""
+    return str(pg_server.new_database())
 
 
 TRANSPORTS = ("aiohttp", "httpx")

@@ -27,7 +27,7 @@ PROMPTS = {"short": "Describe {product} in one line.", "long": "Write an ad for 
 COLUMNS = [
     "product", "category", "prompt", "model", "sample", "text", "status", "error",
     "prompt_tokens", "completion_tokens", "cached_tokens", "latency_s", "ttft_s", "credits",
-    "credits_estimate", "cached", "usage_id", "mentions", "chars",
+    "credits_estimate", "cached", "cached_from", "usage_id", "mentions", "chars",
 ]  # fmt: skip
 
 

@@ -54,10 +54,12 @@ __all__ = [
     "Secret",
     "Settings",
     "check_platform",
+    "configured_ledger_url",
     "load_profiles",
     "load_settings",
     "normalise_protocol",
     "save_profile",
+    "set_ledger_url",
 ]
 
 PROTOCOLS = protocols.NAMES
@@ -119,6 +121,8 @@ class Settings:
     demo: bool = False
     key_source: str | None = None  # "argument", "env YJ_API_KEY", ".env (/path/.env)"
     key_env: str = "YJ_API_KEY"
+    # A shared PostgreSQL ledger: YJ_LEDGER_URL, else the profile's `ledger_url`; None: local.
+    ledger_url: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -212,8 +216,40 @@ def load_settings(
         demo=is_demo,
         key_source=key_source,
         key_env=prof.key_env,
+        ledger_url=_ledger_url(prof, env, sources),
         sources=sources,
     )
+
+
+# `%config YJMagics.ledger_url` (through `yjnb.ledger.configure`): beats the environment.
+_ledger_url_override: list[str] = []
+
+
+def set_ledger_url(url: str | None) -> None:
+    """Set (or with None clear) this process's shared-ledger URL, above YJ_LEDGER_URL."""
+    _ledger_url_override[:] = [url] if url else []
+
+
+def configured_ledger_url() -> str | None:
+    """The shared ledger's (and experiment cache's) URL: `set_ledger_url`'s, else
+    YJ_LEDGER_URL, else the profile's `ledger_url`; None: the local files under YJ_HOME."""
+    if _ledger_url_override:
+        return _ledger_url_override[0]
+    try:
+        return load_settings().ledger_url
+    except ConfigError:  # a bad profile must not stop the ledger from recording
+        return os.environ.get("YJ_LEDGER_URL") or None
+
+
+def _ledger_url(prof: Profile, env: _Variables, sources: dict[str, str]) -> str | None:
+    """YJ_LEDGER_URL > the profile's `ledger_url` > None (the local file)."""
+    if (found := env.get("YJ_LEDGER_URL")) and found[0].strip():
+        sources["ledger_url"] = found[1]
+        return found[0].strip()
+    if prof.ledger_url:
+        sources["ledger_url"] = f"profile {prof.name!r}"
+        return prof.ledger_url
+    return None
 
 
 def _home(

@@ -12,21 +12,42 @@ A media call is a task that runs for a while after it was paid for: its id is he
 `tasks`) the moment the platform gives it, so a re-run after an interrupt, a timeout or a
 killed kernel waits for that task again instead of buying it twice. The held id goes when the
 answer is stored, or when the task failed or the platform lost it.
+
+With a shared ledger (`YJ_LEDGER_URL`, `%config YJMagics.ledger_url` or a profile's
+`ledger_url`), chat answers are also kept on its PostgreSQL server (table
+`experiment_answers`, with who made them), so a teammate's run of the same cell is served from
+there at no cost: `cached` is true and `cached_from` names the teammate. The local file stays
+the first place looked at and written to: a server that cannot be reached costs only the
+sharing (one warning), never an answer. Media answers and held tasks stay local (their files
+are on the machine that saved them).
 """
 
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import json
+import logging
+import os
+import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FILENAME", "AnswerCache", "cache_key"]
+__all__ = ["FILENAME", "AnswerCache", "SharedAnswers", "cache_key"]
+
+_INSERT_ANSWER = (
+    "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+Row = tuple[str, str, str, str, str]
+
+logger = logging.getLogger("yjnb")
 
 FILENAME = "experiments.sqlite"
 _SCHEMA = """
@@ -47,11 +68,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     task        TEXT NOT NULL
 )
 """
-_INSERT_ANSWER = (
-    "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
-Row = tuple[str, str, str, str, str]
 
 
 def cache_key(
@@ -78,14 +94,19 @@ def cache_key(
 
 
 class AnswerCache:
-    """The SQLite file of cached answers; safe to use from several threads."""
+    """The SQLite file of cached answers (and the shared ledger's answers, if there is one);
+    safe to use from several threads."""
 
     def __init__(self, home: Path) -> None:
+        from ._config import configured_ledger_url
+
         self.path = Path(home) / FILENAME
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         # Chat answers waiting for this turn's transaction, each with the future its cell awaits.
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
+        url = configured_ledger_url()
+        self.shared = SharedAnswers(url) if url else None
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -100,8 +121,13 @@ class AnswerCache:
         return self._db
 
     def get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        """The cached answers among `keys`, by key."""
-        return self._select("answers", "answer", keys)
+        """The cached answers among `keys`, by key: this home's, then the team's (those carry
+        `cached_from`, the teammate who paid for them)."""
+        found = self._select("answers", "answer", keys)
+        if self.shared is not None:
+            missing = [key for key in keys if key not in found]
+            found.update(self.shared.get_many(missing) if missing else {})
+        return found
 
     def held_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         """The media tasks held (paid for, answer not yet stored) among `keys`, by key."""
@@ -120,8 +146,11 @@ class AnswerCache:
         return found
 
     def put(self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
-        """Store one finished answer (and let go of its held task), committed at once."""
+        """Store one finished answer (and let go of its held task), committed at once; a chat
+        answer is shared with the team too, if there is a shared ledger."""
         self._write("answers", "answer", key, answer, experiment, run_id)
+        if self.shared is not None and not answer.get("taskid"):
+            self.shared.put(key, answer, experiment=experiment, run_id=run_id)
 
     async def commit(
         self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str
@@ -129,8 +158,9 @@ class AnswerCache:
         """Store one finished answer; returns once it is committed, in one transaction with
         the other chat answers of this turn of the loop. Cancelled while it waits, the answer
         is committed all the same (by the turn's flush, or by `close`). A media answer (it
-        lets go of its held task) is stored at once, as by `put`."""
-        if answer.get("taskid"):
+        lets go of its held task), or any answer when there is a shared ledger, is stored at
+        once, as by `put`."""
+        if answer.get("taskid") or self.shared is not None:
             self.put(key, answer, experiment=experiment, run_id=run_id)
             return
         loop = asyncio.get_running_loop()
@@ -199,3 +229,142 @@ class AnswerCache:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+        if self.shared is not None:
+            self.shared.close()
+
+
+# -- the team's answers, on the shared ledger's PostgreSQL server -----------------------------
+
+_SHARED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiment_answers (
+    key         TEXT PRIMARY KEY,
+    experiment  TEXT,
+    run_id      TEXT,
+    created_at  TEXT NOT NULL,
+    answer      TEXT NOT NULL,
+    "user"      TEXT,
+    host        TEXT
+)
+"""
+_SCHEMA_LOCK = 0x796A6E62_0003  # pg_advisory_xact_lock key: "yjnb", 3
+RETRY_AFTER_S = 5.0  # after a failure, how long the cache works locally before trying again
+
+
+def _who() -> tuple[str, str]:
+    """(user, host) as the ledger records them: YJ_USER, else JUPYTERHUB_USER, else the login
+    name; the machine."""
+    user = os.environ.get("YJ_USER") or os.environ.get("JUPYTERHUB_USER")
+    if not user:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+    return user, socket.gethostname()
+
+
+class SharedAnswers:
+    """Chat answers shared through the team's PostgreSQL server (psycopg 3, the `team` extra).
+    Every failure to reach it is logged once and answered as a miss: the run goes on locally."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._lock = threading.Lock()
+        self._conn: Any = None
+        self._failed_at: float | None = None
+        self._warned = False
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            import psycopg
+
+            options: dict[str, Any] = {"autocommit": True, "application_name": "yjnb"}
+            if "connect_timeout" not in self.url:
+                options["connect_timeout"] = 5
+            conn = psycopg.connect(self.url, **options)
+            with conn.transaction():  # kernels starting together create the table once
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                conn.execute(_SHARED_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def _usable(self) -> bool:
+        return self._failed_at is None or time.monotonic() - self._failed_at >= RETRY_AFTER_S
+
+    def _failed(self, exc: Exception) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                logger.debug("yjnb: closing the experiment cache's connection", exc_info=True)
+        self._conn = None
+        self._failed_at = time.monotonic()
+        if not self._warned:
+            self._warned = True
+            reason = str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+            if isinstance(exc, ImportError):
+                reason = "psycopg 3 is not installed: pip install 'yjnb[team]'"
+            logger.warning(
+                "yjnb experiments: the team's answer cache cannot be reached (%s); "
+                "answers are kept in this home only until it is back",
+                reason,
+            )
+
+    def get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The team's answers among `keys`; a teammate's name in `cached_from`."""
+        me = _who()
+        found: dict[str, dict[str, Any]] = {}
+        with self._lock:
+            if not self._usable():
+                return found
+            try:
+                rows = self._connection().execute(
+                    'SELECT key, answer, "user", host FROM experiment_answers WHERE key = ANY(%s)',
+                    (keys,),
+                )
+                for key, text, user, host in rows:
+                    answer = json.loads(text)
+                    if (user, host) != me:
+                        answer["cached_from"] = user if user != me[0] else f"{user}@{host}"
+                    found[key] = answer
+            except Exception as exc:
+                if not _is_outage(exc):
+                    raise
+                self._failed(exc)
+        return found
+
+    def put(self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        shared = {k: v for k, v in answer.items() if k != "cached_from"}
+        text = json.dumps(shared, ensure_ascii=False, default=str)
+        user, host = _who()
+        with self._lock:
+            if not self._usable():
+                return
+            try:
+                self._connection().execute(
+                    "INSERT INTO experiment_answers "
+                    '(key, experiment, run_id, created_at, answer, "user", host) '
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                    (key, experiment, run_id, now, text, user, host),
+                )
+            except Exception as exc:
+                if not _is_outage(exc):
+                    raise
+                self._failed(exc)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _is_outage(exc: Exception) -> bool:
+    """A server that cannot be reached, or no driver to reach it with: the cache stays local."""
+    if isinstance(exc, ImportError):
+        return True
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.OperationalError)

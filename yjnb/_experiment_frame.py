@@ -22,7 +22,8 @@ __all__ = ["RESULT_COLUMNS", "compare_frame", "export_frame", "results_frame", "
 
 RESULT_COLUMNS = (
     "prompt", "model", "sample", "text", "status", "error", "prompt_tokens", "completion_tokens",
-    "cached_tokens", "latency_s", "ttft_s", "credits", "credits_estimate", "cached", "usage_id",
+    "cached_tokens", "latency_s", "ttft_s", "credits", "credits_estimate", "cached", "cached_from",
+    "usage_id",
 )  # fmt: skip
 _INTS = ("prompt_tokens", "completion_tokens", "cached_tokens")
 _FLOATS = ("latency_s", "ttft_s", "credits", "credits_estimate")

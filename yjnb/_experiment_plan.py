@@ -303,7 +303,8 @@ def judge_cells(prepare: Prepare, where: Mapping[str, str]) -> Callable[[Judge, 
 
 RESERVED_COLUMNS = (
     "prompt", "model", "sample", "text", "status", "error", "prompt_tokens", "completion_tokens",
-    "cached_tokens", "latency_s", "ttft_s", "credits", "credits_estimate", "cached", "usage_id",
+    "cached_tokens", "latency_s", "ttft_s", "credits", "credits_estimate", "cached", "cached_from",
+    "usage_id",
     "taskid", "image_path", "video_path", "cover_path",
 )  # fmt: skip
 

@@ -5,6 +5,7 @@
     key_env = "GW_KEY"          # the key itself stays in this variable, never in the file
     protocol = "gateway"        # yuanjing, yuanjing-legacy, openai or gateway
     platform = "google"         # the gateway's /{platform}/v1
+    ledger_url = "postgresql://ledger.internal/yjnb"   # a shared team ledger (optional)
 
 The file is checked completely when read (unknown settings, key-like entries, protocols,
 URLs) and before it is written, so a broken edit is refused rather than saved.
@@ -40,7 +41,8 @@ __all__ = [
 DEFAULT_BASE_URL = "https://opencomputing.ai"
 DEFAULT_PROFILE = "yuanjing"
 _KEYLIKE = frozenset({"api_key", "apikey", "api-key", "key", "yj_api_key", "token", "secret"})
-_PROFILE_FIELDS = ("base_url", "key_env", "protocol", "platform", "demo")
+_PROFILE_FIELDS = ("base_url", "key_env", "protocol", "platform", "demo", "ledger_url")
+_LEDGER_SCHEMES = ("postgresql://", "postgres://")
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _PLATFORM = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
@@ -55,6 +57,7 @@ class Profile:
     protocol: str = "yuanjing"
     platform: str = ""  # the gateway's `/{platform}/v1`; empty for the other protocols
     demo: bool = False
+    ledger_url: str = ""  # a shared PostgreSQL ledger; "" the local file under YJ_HOME
 
 
 BUILTIN_PROFILES: dict[str, Profile] = {
@@ -117,6 +120,8 @@ def read_config(home: Path, text: str | None = None) -> tuple[dict[str, Profile]
         values["protocol"] = normalise_protocol(values["protocol"], where)
         if values["platform"]:
             check_platform(values["platform"], where)
+        if values["ledger_url"] and not values["ledger_url"].startswith(_LEDGER_SCHEMES):
+            raise ConfigError(f"ledger_url in {where} must start with postgresql://")
         if not values["key_env"]:
             raise ConfigError(f"key_env in {where} must name an environment variable")
         values["base_url"] = normalise_url(values["base_url"], where, allow_empty=values["demo"])
@@ -198,6 +203,7 @@ def save_profile(home: Path, profile: Profile, *, make_default: bool = False) ->
         f"protocol = {_toml_str(profile.protocol)}\n"
         + (f"platform = {_toml_str(profile.platform)}\n" if profile.platform else "")
         + ("demo = true\n" if profile.demo else "")
+        + (f"ledger_url = {_toml_str(profile.ledger_url)}\n" if profile.ledger_url else "")
     )
     table = re.compile(r"^[ \t]*\[", re.MULTILINE)
     header = re.compile(

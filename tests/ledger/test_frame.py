@@ -216,7 +216,7 @@ def test_text_read_as_arrow_or_as_python_strings_is_the_same_frame(ledger: Ledge
         assert python["prompt"].dtype == pd.StringDtype("python")
     assert list(arrow.columns) == list(python.columns)
     text = [c for c in arrow.columns if isinstance(arrow[c].dtype, pd.StringDtype)]
-    assert len(text) == 19  # every column but id, demo, the times and the numbers
+    assert len(text) == 21  # every column but id, demo, the times and the numbers
     pd.testing.assert_frame_equal(
         arrow.drop(columns=text), python.drop(columns=text), check_column_type=False
     )

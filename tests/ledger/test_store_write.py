@@ -59,12 +59,16 @@ def test_long_runs_of_chats_are_written_whole_and_in_order(tmp_path: Path) -> No
 def test_insert_statement_names_only_the_present_columns() -> None:
     present = tuple(column in ("started_at", "kind", "status", "demo") for column in WRITTEN)
     one = insert_statement(present, False)
-    assert one == "INSERT INTO calls (started_at, kind, status, demo) VALUES (?, ?, ?, ?)"
+    # Quoted names: `user` is a reserved word in PostgreSQL.
+    assert one == 'INSERT INTO calls ("started_at", "kind", "status", "demo") VALUES (?, ?, ?, ?)'
+
     three = insert_statement(present, False, 3)
     assert three.endswith("VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)")
     assert insert_statement(present, True).startswith(one + " ON CONFLICT (taskid)")
     with pytest.raises(ValueError, match="one row at a time"):
         insert_statement(present, True, 2)
+    pg = insert_statement(present, True, postgres=True)
+    assert pg.startswith(one + " ON CONFLICT (taskid)") and "EXTRACT(EPOCH" in pg
 
 
 def test_a_late_state_without_values_erases_nothing(tmp_path: Path) -> None:

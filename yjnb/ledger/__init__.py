@@ -31,16 +31,21 @@ import contextlib
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .._errors import ConfigError
 from .._types import UsageRecord
+from ._budget import TeamCheck, reserve
+from ._dialect import is_url, safe_url
 from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
 from ._ledger import Ledger, Names, Since
 from ._ledger import home as home
 from ._schema import COLUMNS, SCHEMA_VERSION
 from ._store import Store, Totals
 from ._store import parse_since as parse_since
+from ._team import LedgerUnavailable
 from ._today import Spend, add, chat_delta, fold
 from ._writer import Writer
 
@@ -51,15 +56,18 @@ __all__ = [
     "COLUMNS",
     "SCHEMA_VERSION",
     "Ledger",
+    "LedgerUnavailable",
     "Totals",
     "configure",
     "default_ledger",
     "enabled",
     "flush",
     "install",
+    "ledger_url",
     "prompts_enabled",
     "session_totals",
     "sink",
+    "team_budget",
     "today_totals",
     "uninstall",
     "usage",
@@ -76,7 +84,8 @@ _OFF = frozenset({"0", "false", "no", "off"})
 @dataclass
 class _State:
     ledger: Ledger | None = None
-    home_key: str | None = None  # the YJ_HOME the default ledger was resolved for
+    home_key: tuple[str | None, ...] | None = None  # what the default ledger was made for
+    url: str | None = None  # set by YJMagics.ledger_url; None: YJ_LEDGER_URL or the profile
     enabled: bool | None = None  # set by YJMagics.ledger; None: the environment decides
     prompts: bool | None = None  # set by YJMagics.ledger_prompts
     warned: bool = False
@@ -98,17 +107,27 @@ _lock = threading.RLock()
 
 
 def default_ledger() -> Ledger:
-    """The ledger under the current `YJ_HOME`, made once (again if `YJ_HOME` changes), with
-    its writer thread."""
-    key = os.environ.get("YJ_HOME")
+    """The process's ledger, with its writer thread: a shared PostgreSQL one if a URL is set
+    (`ledger_url()`), else the file under `YJ_HOME`. Made again if `YJ_HOME`, the URL or the
+    profile changes."""
+    env = os.environ
+    key = (env.get("YJ_HOME"), _state.url, env.get("YJ_LEDGER_URL"), env.get("YJ_PROFILE"))
     with _lock:
         if _state.ledger is None or _state.home_key != key:
             if _state.ledger is not None:
                 _state.ledger.close()  # writes what was queued for the old home first
-            ledger = Ledger()
-            ledger._writer = Writer(Store(ledger.path))  # its own connection, for its thread
+            ledger = Ledger(ledger_url())
+            ledger._writer = Writer(ledger._new_store())  # its own connection, for its thread
             _state.ledger, _state.home_key = ledger, key
         return _state.ledger
+
+
+def ledger_url() -> str | None:
+    """The shared ledger's URL: `YJMagics.ledger_url` if set, else `YJ_LEDGER_URL`, else the
+    profile's `ledger_url`; None: the local file under `YJ_HOME`."""
+    from .._config import configured_ledger_url
+
+    return configured_ledger_url()
 
 
 def _env_on(name: str) -> bool:
@@ -125,10 +144,20 @@ def prompts_enabled() -> bool:
     return _state.prompts if _state.prompts is not None else _env_on("YJ_LEDGER_PROMPTS")
 
 
-def configure(*, enabled: bool | None = None, prompts: bool | None = None) -> None:
-    """Switch recording / prompt storage for this process (what the YJMagics traitlets call).
-    An argument left at None keeps the current setting."""
+def configure(
+    *, enabled: bool | None = None, prompts: bool | None = None, url: str | None = None
+) -> None:
+    """Switch recording / prompt storage / the shared ledger's URL for this process (what the
+    YJMagics traitlets call). An argument left at None keeps the current setting; `url=""`
+    goes back to `YJ_LEDGER_URL` or the profile's."""
+    if url and not is_url(url):
+        raise ConfigError(f"ledger_url {safe_url(url)!r} must start with postgresql://")
     with _lock:
+        if url is not None:
+            from .._config import set_ledger_url
+
+            _state.url = url or None
+            set_ledger_url(_state.url)  # the experiment cache follows it too
         if enabled is not None:
             _state.enabled = bool(enabled)
         if prompts is not None:
@@ -188,6 +217,24 @@ def today_totals(*, fresh: bool = False, demo: bool = False) -> Totals:
     return default_ledger()._today_totals(fresh=fresh, demo=demo)
 
 
+def team_budget(
+    budget: float, models: Sequence[str] = (), *, demo: bool = False, force: bool = False
+) -> TeamCheck:
+    """Check today's spending of every user of the default ledger against `budget` and, if
+    it passes (or `force`), reserve what a call to `models` is expected to cost, atomically
+    (`_budget`). Runs on the writer thread after everything queued; raises if the ledger
+    cannot be read (a shared one that is down: `LedgerUnavailable`)."""
+    ledger = default_ledger()
+
+    def check(store: Store) -> TeamCheck:
+        # `store.call`: a shared ledger's connection dropped by a restart is replaced once.
+        return store.call(lambda s: reserve(s, budget, list(models), demo=demo, force=force))
+
+    if ledger._writer is not None:
+        return ledger._writer.call(check)
+    return check(ledger._store)
+
+
 def flush() -> None:
     """Wait until every record queued for the default ledger is written. Reads of the default
     ledger (`yjnb.usage()`, `Ledger.frame()`, `.tasks()`, ...) do this themselves."""
@@ -229,6 +276,11 @@ def _reset_default() -> None:
             _state.ledger.close()
         _state.ledger = None
         _state.home_key = None
+        if _state.url is not None:
+            from .._config import set_ledger_url
+
+            set_ledger_url(None)
+        _state.url = None
         _state.enabled = None
         _state.prompts = None
         _state.warned = False

@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .._types import UsageRecord
-from ._schema import record_row
+from ._dialect import is_url, safe_url
+from ._schema import record_row, who
 from ._store import Store, Totals, parse_since
+from ._team import TeamStore
 from ._writer import Writer
 
 if TYPE_CHECKING:
@@ -27,7 +29,8 @@ Names: TypeAlias = str | Sequence[str] | None
 
 
 class Ledger:
-    """One ledger file. `Ledger()` is the file under `YJ_HOME`; the connection opens on first use.
+    """One ledger. `Ledger()` is the file under `YJ_HOME`; `Ledger("postgresql://...")` a shared
+    one on a PostgreSQL server; the connection opens on first use.
 
     Writing goes through `record()` (the sink does this for you); reading through `frame()`
     (pandas), `summary()`, `export()`, `tasks()`, `totals()`. The process default
@@ -35,13 +38,30 @@ class Ledger:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else home() / FILENAME
-        self._store = Store(self.path)
+        # A `postgresql://` URL: a shared ledger (`_team`), queuing in the local file if down.
+        self.url = str(path) if is_url(path) else None
+        local = None if path is None or self.url else path
+        self.path = Path(local) if local is not None else home() / FILENAME
+        self._store = self._new_store()
         # The default ledger's queue and thread (`default_ledger()`); None: writes are direct.
         self._writer: Writer | None = None
 
+    def _new_store(self) -> Store:
+        """A connection of its own to this ledger (the writer thread has one)."""
+        return TeamStore(self.url, self.path) if self.url else Store(self.path)
+
     def __repr__(self) -> str:
-        return f"Ledger({str(self.path)!r})"
+        return f"Ledger({self.where!r})"
+
+    @property
+    def where(self) -> str:
+        """The file, or the shared ledger's URL without its password (for messages)."""
+        return safe_url(self.url) if self.url else str(self.path)
+
+    @property
+    def shared(self) -> bool:
+        """Whether this is a shared (PostgreSQL) ledger."""
+        return self.url is not None
 
     def __len__(self) -> int:
         self.flush()
@@ -109,12 +129,21 @@ class Ledger:
         limit: int | None = None,
         *,
         forgotten: bool = True,
+        everyone: bool = False,
     ) -> list[dict[str, Any]]:
         """Media tasks, newest first, as plain dicts (times aware, params/usage_raw decoded);
-        `forgotten=False` leaves out those `forget` hid."""
+        `forgotten=False` leaves out those `forget` hid. On a shared ledger, this user's tasks
+        only (`%yj_tasks`, `--resume`: a teammate's tasks are theirs to follow, with their
+        key) unless `everyone`."""
         self.flush()
+        user = who()[0] if self.shared and not everyone else None
         return self._store.dicts(
-            statuses=statuses, tasks_only=True, forgotten=forgotten, newest_first=True, limit=limit
+            statuses=statuses,
+            tasks_only=True,
+            forgotten=forgotten,
+            newest_first=True,
+            limit=limit,
+            user=user,
         )
 
     def pending_tasks(self, *, include_timeout: bool = False) -> list[dict[str, Any]]:

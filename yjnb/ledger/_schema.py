@@ -8,7 +8,16 @@ version 4 added `demo` (1: made against the demo emulator; older rows are real);
 added `forgotten_at` (`%yj_tasks --forget`: the row stays, hidden) and `credits_estimate`
 (from the user's price table, for calls whose credits the platform does not report: `credits`
 stays NULL, "not reported", never 0); version 6 added `experiment` and `run_id` (the
-`yjnb.experiment` a call was made for, and that run).
+`yjnb.experiment` a call was made for, and that run); version 7 added `user` (`YJ_USER`, else
+the login name) and `host`, who made the call and where (a shared PostgreSQL ledger holds a
+team's rows); version 8 added `outbox`, the rows a shared ledger could not take yet (only the
+local SQLite file of a kernel using a shared ledger fills it), and `received`, the outbox rows
+a shared ledger took (only the shared one fills it); version 9 added `reservations`
+(credits set aside under the team budget, `_budget.py`).
+
+The scripts are written in SQLite's dialect; `_dialect.pg_ddl` maps the two types that differ
+(`INTEGER PRIMARY KEY`, `REAL`) for PostgreSQL. Column names are double-quoted in the SQL
+built here: `user` is a reserved word in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .._types import UsageRecord
+from ._identity import who
 
 __all__ = [
     "COLUMNS",
@@ -31,11 +41,14 @@ __all__ = [
     "SCHEMA_VERSION",
     "TIME_COLUMNS",
     "UPSERT",
+    "UPSERT_PG",
     "WRITTEN",
     "insert_statement",
     "iso",
+    "quoted",
     "record_row",
     "statements",
+    "who",
 ]
 
 # Ordered migrations: (version, script). Append only; never edit a shipped step.
@@ -116,6 +129,52 @@ MIGRATIONS: list[tuple[int, str]] = [
         ALTER TABLE calls ADD COLUMN run_id TEXT;
         """,
     ),
+    (
+        7,
+        """
+        -- Who made the call and on which machine: a shared ledger holds a whole team's rows.
+        ALTER TABLE calls ADD COLUMN "user" TEXT;
+        ALTER TABLE calls ADD COLUMN host TEXT;
+        """,
+    ),
+    (
+        8,
+        """
+        -- Rows for a shared ledger that could not be reached, in the order they were made
+        -- (a JSON object of the written columns), sent and deleted when it is back.
+        CREATE TABLE outbox (
+            id        INTEGER PRIMARY KEY,
+            origin    TEXT NOT NULL,
+            target    TEXT NOT NULL,
+            queued_at TEXT NOT NULL,
+            row_json  TEXT NOT NULL
+        );
+        -- The outbox rows a shared ledger took (their `origin`, random), written in the same
+        -- transaction as the rows: a sender killed before deleting them sends nothing twice.
+        CREATE TABLE received (
+            origin      TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        9,
+        """
+        -- Credits a kernel set aside for a call it is about to make under the team budget
+        -- (YJMagics.team_budget_credits), so that two kernels cannot both pass the last
+        -- credits; settled when the call's row is written, ignored after an hour.
+        CREATE TABLE reservations (
+            id         INTEGER PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            settled_at TEXT,
+            demo       INTEGER NOT NULL DEFAULT 0,
+            "user"     TEXT,
+            host       TEXT,
+            credits    REAL NOT NULL
+        );
+        CREATE INDEX reservations_created_at ON reservations (created_at);
+        """,
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -153,6 +212,8 @@ COLUMNS: tuple[str, ...] = (
     "forgotten_at",
     "experiment",
     "run_id",
+    "user",
+    "host",
 )
 # `id` is the database's; `forgotten_at` is set by `Store.forget` only, never by a record.
 WRITTEN = tuple(c for c in COLUMNS if c not in ("id", "forgotten_at"))
@@ -185,23 +246,42 @@ _FILLED = (
     "prompt",
     "notebook",
 )
-INSERT = f"INSERT INTO calls ({', '.join(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})"
+
+
+def quoted(columns: tuple[str, ...] | list[str]) -> str:
+    """Column names for SQL, each double-quoted (`user` is reserved in PostgreSQL)."""
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+INSERT = f"INSERT INTO calls ({quoted(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})"
 # A resumed task (`client.wait(taskid)` in a new kernel) knows neither its model nor its kind,
 # prompt or start: the first row's values are kept, and the latency is measured from its start.
-_ON_CONFLICT = (
-    " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
-    + "status = excluded.status, "
-    + "error = excluded.error, "
-    + "model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE calls.model END, "
-    + "params = CASE WHEN calls.params IS NULL OR calls.params = '{}' "
-    + "THEN excluded.params ELSE calls.params END, "
-    + "latency_s = CASE WHEN excluded.finished_at IS NOT NULL "
-    + "THEN (julianday(excluded.finished_at) - julianday(calls.started_at)) * 86400.0 "
-    + "ELSE COALESCE(excluded.latency_s, calls.latency_s) END, "
-    + ", ".join(f"{c} = COALESCE(excluded.{c}, calls.{c})" for c in _FILLED)
-    + f" WHERE {_RANK.format('excluded.status')} >= {_RANK.format('calls.status')}"
+# The seconds from the row's start to this state's finish, in each dialect.
+_SECONDS_SQLITE = "(julianday(excluded.finished_at) - julianday(calls.started_at)) * 86400.0"
+_SECONDS_PG = (
+    "EXTRACT(EPOCH FROM (excluded.finished_at::timestamptz - calls.started_at::timestamptz))"
 )
+
+
+def _on_conflict(seconds: str) -> str:
+    return (
+        " ON CONFLICT (taskid) WHERE taskid IS NOT NULL DO UPDATE SET "
+        + "status = excluded.status, "
+        + "error = excluded.error, "
+        + "model = CASE WHEN excluded.model <> '' THEN excluded.model ELSE calls.model END, "
+        + "params = CASE WHEN calls.params IS NULL OR calls.params = '{}' "
+        + "THEN excluded.params ELSE calls.params END, "
+        + f"latency_s = CASE WHEN excluded.finished_at IS NOT NULL THEN {seconds} "
+        + "ELSE COALESCE(excluded.latency_s, calls.latency_s) END, "
+        + ", ".join(f"{c} = COALESCE(excluded.{c}, calls.{c})" for c in _FILLED)
+        + f" WHERE {_RANK.format('excluded.status')} >= {_RANK.format('calls.status')}"
+    )
+
+
+_ON_CONFLICT = _on_conflict(_SECONDS_SQLITE)
+_ON_CONFLICT_PG = _on_conflict(_SECONDS_PG)
 UPSERT = INSERT + _ON_CONFLICT
+UPSERT_PG = INSERT + _ON_CONFLICT_PG
 
 
 # Statement parameters at most: SQLite's limit before 3.32 (later ones allow 32,766).
@@ -209,10 +289,13 @@ MAX_PARAMETERS = 999
 
 
 @functools.lru_cache(maxsize=512)
-def insert_statement(present: tuple[bool, ...], upsert: bool, rows: int = 1) -> str:
+def insert_statement(
+    present: tuple[bool, ...], upsert: bool, rows: int = 1, postgres: bool = False
+) -> str:
     """The INSERT (a task's: the UPSERT) naming only the `WRITTEN` columns marked `present`,
     for `rows` rows at once (chats only: an UPSERT proposing one task twice in a statement is
-    an error in PostgreSQL).
+    an error in PostgreSQL), in SQLite's SQL or, with `postgres`, PostgreSQL's (the
+    UPSERT's time arithmetic differs).
 
     The writer leaves out the columns a row has no value for: binding a NULL costs Python's
     sqlite3 an adapter lookup, so a chat's dozen empty columns were half of its insert. A
@@ -225,8 +308,10 @@ def insert_statement(present: tuple[bool, ...], upsert: bool, rows: int = 1) -> 
         raise ValueError("an UPSERT takes one row at a time")
     columns = list(itertools.compress(WRITTEN, present))
     one = f"({', '.join('?' * len(columns))})"
-    sql = f"INSERT INTO calls ({', '.join(columns)}) VALUES {', '.join([one] * rows)}"
-    return sql + _ON_CONFLICT if upsert else sql
+    sql = f"INSERT INTO calls ({quoted(columns)}) VALUES {', '.join([one] * rows)}"
+    if not upsert:
+        return sql
+    return sql + (_ON_CONFLICT_PG if postgres else _ON_CONFLICT)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -295,6 +380,7 @@ def record_row(
         "experiment": record.experiment,
         "run_id": record.run_id,
     }
+    values["user"], values["host"] = who()
     return _written(values)
 
 

@@ -1,12 +1,13 @@
-"""The ledger's SQLite file: opening and migrating it, the one writer, the plain-Python reads.
+"""The ledger's database: the one writer and the plain-Python reads, in SQL both dialects run.
 
-One `Store` owns one connection, guarded by a lock, so records arriving from the runner
+One `Store` owns one connection (`_dialect`: the SQLite file here, a PostgreSQL server in the
+`_team.TeamStore` subclass), guarded by a lock, so records arriving from the runner
 thread, the kernel thread and background tasks never interleave inside a transaction. The
 file is in WAL mode with `synchronous=NORMAL` (a commit survives a killed process; only an OS
 crash may lose the last few) and a long `busy_timeout`, so several kernels can write at once.
 
-A file made by any earlier version is brought up to date on open (`_schema.MIGRATIONS`),
-inside one `BEGIN IMMEDIATE` transaction so that two processes opening an old file do not race.
+A database made by any earlier version is brought up to date on open (`_schema.MIGRATIONS`),
+in one locked transaction so that two processes opening an old one do not race.
 
 Nothing here imports pandas: `_frame.py` does that when a DataFrame is asked for.
 """
@@ -18,33 +19,34 @@ import json
 import logging
 import operator
 import os
-import sqlite3
 import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from ._budget import settle
+from ._dialect import BUSY_TIMEOUT_MS, Database, SqliteDatabase, open_sqlite
 from ._schema import (
     COLUMNS,
     JSON_COLUMNS,
     MAX_PARAMETERS,
-    MIGRATIONS,
-    SCHEMA_VERSION,
     TIME_COLUMNS,
     WRITTEN,
     insert_statement,
     iso,
-    statements,
+    quoted,
 )
 
 __all__ = ["BUSY_TIMEOUT_MS", "Store", "Totals", "parse_since"]
 
 logger = logging.getLogger("yjnb")
+T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 60_000
+# Connections a forked child inherited: kept referenced, never closed by the child (closing
+# a PostgreSQL connection sends the server a goodbye on the parent's socket).
+_inherited: list[Database] = []
 
 
 @dataclass(frozen=True)
@@ -119,17 +121,18 @@ def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
 
 
 def _insert(
-    conn: sqlite3.Connection, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
+    db: Database, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
 ) -> None:
     """Rows of one shape, in order: chats many to a statement, tasks one by one."""
+    pg = db.name == "postgresql"
     if upsert or len(values) == 1:
-        conn.executemany(insert_statement(present, upsert), values)
+        db.executemany(insert_statement(present, upsert, postgres=pg), values)
         return
     per = MAX_PARAMETERS // len(values[0])
     for start in range(0, len(values), per):
         chunk = values[start : start + per]
         flat = tuple(itertools.chain.from_iterable(chunk))
-        conn.execute(insert_statement(present, False, len(chunk)), flat)
+        db.execute(insert_statement(present, False, len(chunk), postgres=pg), flat)
 
 
 class Store:
@@ -138,78 +141,27 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Database | None = None
         self._pid = 0
+        # This process's team-budget reservations not settled yet, oldest first (`_budget`).
+        self.open_reservations: list[int] = []
 
     # -- connection -------------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        # A forked child must not use its parent's connection (SQLite forbids it): reopen.
+    def _connection(self) -> Database:
+        # A forked child must not use its parent's connection (SQLite forbids it; a
+        # PostgreSQL socket would be shared): open its own.
         if self._conn is None or self._pid != os.getpid():
+            if self._conn is not None:
+                _inherited.append(self._conn)  # never closed here: it is the parent's
+            self._conn = None
             self._conn = self._open()
             self._pid = os.getpid()
         return self._conn
 
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; every write is one statement or an
-        # explicit BEGIN IMMEDIATE, so a busy database waits (busy_timeout) instead of failing.
-        conn = sqlite3.connect(
-            self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._set_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            self._migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-
-    @staticmethod
-    def _set_wal(conn: sqlite3.Connection) -> None:
-        # Switching a new file to WAL needs a moment alone with it; a few processes creating
-        # the file together may see "locked" here despite busy_timeout, so try again briefly.
-        for attempt in range(50):
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == 49:
-                    raise
-                time.sleep(0.05)
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            version = int(current.fetchone()[0])
-            for step, script in MIGRATIONS:
-                if step <= version:
-                    continue
-                # executescript() would COMMIT first; run the statements one by one instead.
-                for statement in statements(script):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                    (step, iso(datetime.now(timezone.utc))),
-                )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        if version > SCHEMA_VERSION:
-            logger.warning(
-                "%s has ledger schema v%d, newer than this yjnb (v%d); writing what it knows",
-                self.path,
-                version,
-                SCHEMA_VERSION,
-            )
+    def _open(self) -> Database:
+        """Open and migrate (see `_dialect`)."""
+        return open_sqlite(self.path)
 
     def schema_version(self) -> int:
         with self._lock:
@@ -230,23 +182,26 @@ class Store:
         if not rows:
             return
         with self._lock:
-            conn = self._connection()
+            db = self._connection()
             if len(rows) == 1:  # the common case: one statement is its own transaction
                 (present, upsert), row = _shape(rows[0]), rows[0]
-                conn.execute(
-                    insert_statement(present, upsert), tuple(itertools.compress(row, present))
+                db.execute(
+                    insert_statement(present, upsert, postgres=db.name == "postgresql"),
+                    tuple(itertools.compress(row, present)),
                 )
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Runs of the same statement in one call each (a fan-out's chats), in order.
-                for (present, upsert), run in itertools.groupby(rows, key=_shape):
-                    values = [tuple(itertools.compress(row, present)) for row in run]
-                    _insert(conn, present, upsert, values)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            else:
+                with db.transaction(), db.batch():
+                    # Runs of the same statement in one call each (a fan-out's chats), in order.
+                    for (present, upsert), run in itertools.groupby(rows, key=_shape):
+                        values = [tuple(itertools.compress(row, present)) for row in run]
+                        _insert(db, present, upsert, values)
+            if self.open_reservations:  # the team budget's: these rows now count the credits
+                settle(self, rows)
+
+    def call(self, fn: Callable[[Store], T]) -> T:
+        """`fn(self)` under the lock (a transaction of its own: the team budget's)."""
+        with self._lock:
+            return fn(self)
 
     def set_local_path(self, taskid: str, path: str) -> bool:
         """Note where a task's media were saved (downloads happen after the task's last record)."""
@@ -262,7 +217,7 @@ class Store:
         sql = "UPDATE calls SET forgotten_at = ? WHERE forgotten_at IS NULL AND taskid IS NOT NULL"
         args: list[Any] = [iso(datetime.now(timezone.utc))]
         if taskids is not None:
-            sql += f" AND taskid IN ({', '.join('?' * len(taskids))})" if taskids else " AND 0"
+            sql += f" AND taskid IN ({', '.join('?' * len(taskids))})" if taskids else " AND 1 = 0"
             args.extend(taskids)
         if status is not None:
             sql += " AND status = ?"
@@ -285,13 +240,18 @@ class Store:
         limit: int | None = None,
         demo: bool | None = None,
         raw_text: bool = False,
+        user: str | None = None,
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         """(column names, rows) oldest first unless `newest_first`. Raw SQLite values.
         `forgotten=False` leaves out the tasks marked forgotten; `demo`: only real calls
-        (False), only demo calls (True), or both (None). `raw_text`: text as UTF-8 bytes,
-        not decoded (for a frame built in Arrow, which checks it in one pass)."""
+        (False), only demo calls (True), or both (None); `user`: only that user's rows.
+        `raw_text`: text as UTF-8 bytes, not decoded (for a frame built in Arrow, which checks
+        it in one pass; SQLite only, PostgreSQL's driver decodes as it reads)."""
         where: list[str] = []
         args: list[Any] = []
+        if user is not None:
+            where.append('"user" = ?')
+            args.append(user)
         if demo is not None:
             where.append("demo = ?")
             args.append(1 if demo else 0)
@@ -302,14 +262,14 @@ class Store:
             if wanted is None:
                 continue
             values = [wanted] if isinstance(wanted, str) else list(wanted)
-            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+            where.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "1 = 0")
             args.extend(values)
         if tasks_only:
             where.append("taskid IS NOT NULL")
         if not forgotten:
             where.append("forgotten_at IS NULL")
         order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT {', '.join(COLUMNS)} FROM calls"
+        sql = f"SELECT {quoted(COLUMNS)} FROM calls"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY started_at {order}, id {order}"
@@ -317,12 +277,15 @@ class Store:
             sql += " LIMIT ?"
             args.append(int(limit))
         with self._lock:
-            conn = self._connection()
-            conn.text_factory = bytes if raw_text else str
+            db = self._connection()
+            local = db.raw if isinstance(db, SqliteDatabase) else None
+            if local is not None:
+                local.text_factory = bytes if raw_text else str
             try:
-                rows = conn.execute(sql, args).fetchall()
+                rows = db.execute(sql, args).fetchall()
             finally:
-                conn.text_factory = str
+                if local is not None:
+                    local.text_factory = str
         return list(COLUMNS), rows
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -364,17 +327,21 @@ class Store:
             )
         return Totals(int(calls), int(tokens), float(credits), int(unreported), float(estimated))
 
-    def totals_by_world(self, since: datetime) -> dict[bool, Totals]:
-        """{False: real calls' totals, True: demo calls'} since `since`, in one query."""
+    def totals_by_world(self, since: datetime, user: str | None = None) -> dict[bool, Totals]:
+        """{False: real calls' totals, True: demo calls'} since `since` (of `user` only, if
+        given), in one query."""
         sql = (
             "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
             "COUNT(*) - COUNT(credits), "
             "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) "
-            "FROM calls WHERE started_at >= ? GROUP BY demo"
+            "FROM calls WHERE started_at >= ?"
+            + (' AND "user" = ?' if user is not None else "")
+            + " GROUP BY demo"
         )
+        args = (iso(since), user) if user is not None else (iso(since),)
         out = {False: Totals(), True: Totals()}
         with self._lock:
-            for demo, *values in self._connection().execute(sql, (iso(since),)):
+            for demo, *values in self._connection().execute(sql, args):
                 calls, tokens, credits, unreported, estimated = values
                 out[bool(demo)] = Totals(
                     int(calls), int(tokens), float(credits), int(unreported), float(estimated)

@@ -38,7 +38,7 @@ __all__ = [
     "timeline",
 ]
 
-BY = ("model", "kind", "day", "profile")
+BY = ("model", "kind", "day", "profile", "user", "host")
 FAILED = ("failed", "interrupted", "timeout")
 SUMMARY_COLUMNS = ("calls", "tokens", "credits", "credits_estimate", "failures", "mean_latency_s")
 # The UTC day and hour of a row, from its stored start time.
@@ -95,7 +95,8 @@ def summary_sql(by: str, filters: Filters) -> tuple[str, list[Any]]:
 
 
 def summary(store: Store, by: str, filters: Filters) -> pd.DataFrame:
-    """Calls, tokens, credits, failures and mean latency per `by` (model, kind, day, profile).
+    """Calls, tokens, credits, failures and mean latency per `by` (model, kind, day, profile,
+    user, host).
 
     Days are UTC days, oldest first; other groups are ordered by credits, then calls (then by
     name: ties come out the same on every database)."""

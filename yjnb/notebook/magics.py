@@ -120,8 +120,19 @@ class YJMagics(Magics, Configurable):
     session_budget_credits = Float(
         0.0, help="Credit budget for this kernel session. 0 = none."
     ).tag(config=True)
+    team_budget_credits = Float(
+        0.0,
+        help="Daily credit budget of the whole team on a shared ledger (every user's calls): "
+        "checked and reserved atomically, warn at 80%, refuse beyond it naming who spent what "
+        "(--force runs anyway). 0 = none.",
+    ).tag(config=True)
     ledger = Bool(True, help="Record every call and task in the usage ledger.").tag(config=True)
     ledger_prompts = Bool(True, help="Store prompts in the usage ledger.").tag(config=True)
+    ledger_url = Unicode(
+        "",
+        help="A shared team ledger on PostgreSQL (postgresql://...), for every call of this "
+        "kernel. Empty: YJ_LEDGER_URL, else the profile's ledger_url, else YJ_HOME's file.",
+    ).tag(config=True)
     prices = Dict(
         help="Credits per 1,000 tokens by model, for estimates where the platform reports no "
         'credits: {"qwen3-max": {"input": 0.0024, "output": 0.0096}}. Empty: '
@@ -149,14 +160,24 @@ class YJMagics(Magics, Configurable):
 
         configure(change["new"])
 
-    @observe("ledger", "ledger_prompts")
+    @validate("ledger_url")
+    def _check_ledger_url(self, proposal: Any) -> Any:
+        value = str(proposal["value"]).strip()
+        if value and not value.lower().startswith(("postgresql://", "postgres://")):
+            raise TraitError("ledger_url must start with postgresql:// (or be empty: local)")
+        return value
+
+    @observe("ledger", "ledger_prompts", "ledger_url")
     def _ledger_switched(self, change: Any) -> None:
-        """`%config YJMagics.ledger = False` / `ledger_prompts = False` switch the process's
-        ledger (it records calls made outside the magics too, so the switch is process-wide)."""
+        """`%config YJMagics.ledger = False` / `ledger_prompts = False` / `ledger_url = ...`
+        switch the process's ledger (it records calls made outside the magics too, so the
+        switch is process-wide)."""
         from ..ledger import configure
 
         if change["name"] == "ledger":
             configure(enabled=bool(change["new"]))
+        elif change["name"] == "ledger_url":
+            configure(url=str(change["new"]))
         else:
             configure(prompts=bool(change["new"]))
 
@@ -301,7 +322,10 @@ class YJMagics(Magics, Configurable):
     # -- the ledger ----------------------------------------------------------------------------
 
     @magic_arguments()
-    @argument("--by", choices=["model", "kind", "day", "profile"], default="model")
+    @argument(
+        "--by", choices=["model", "kind", "day", "profile", "user", "host"], default="model",
+        help="Group by this (user, host: who and where, on a shared team ledger).",
+    )  # fmt: skip
     @argument("--since", metavar="DATE", help="Only calls since this date (YYYY-MM-DD).")
     @argument("--plot", action="store_true", help="Chart credits and tokens over time.")
     @argument("-p", "--profile", help="Only the calls made with this profile.")

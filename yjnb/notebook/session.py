@@ -40,6 +40,7 @@ class Options(Protocol):
     media_dir: str
     budget_credits: float
     session_budget_credits: float
+    team_budget_credits: float
     ledger: bool
 
 

@@ -66,6 +66,20 @@ def test_config_shows_the_settings_with_the_key_masked(keyed: Any, isolated_env:
     assert KEY not in shown.everything()
 
 
+def test_config_shows_the_shared_ledger_with_its_password_masked(
+    keyed: Any, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    monkeypatch.setenv("YJ_LEDGER_URL", "postgresql://team:hunter2@db.internal/yjnb")
+    shown = run(keyed, "", kind="yj_config")
+    text = shown.outputs[0].data["text/plain"]
+    assert "postgresql://team:***@db.internal/yjnb (shared; from env YJ_LEDGER_URL" in text
+    assert str(isolated_env / "ledger.sqlite") in text  # where rows wait if it is down
+    assert "hunter2" not in shown.everything()
+    keyed.run_line_magic("config", "YJMagics.ledger_url = 'postgresql://me@other/db'")
+    text = run(keyed, "", kind="yj_config").outputs[0].data["text/plain"]
+    assert "postgresql://me@other/db (shared; from %config YJMagics.ledger_url" in text
+
+
 def test_the_key_is_in_no_output(keyed: Any, magics: Any, emulator: Any) -> None:
     shown = [run(keyed, "", kind="yj_config"), run(keyed, "t2t", kind="yj_models")]
     shown.append(run(keyed, "", "echo: hello"))

@@ -17,7 +17,8 @@ else:
     from usage_helpers import spend_video
 
 import yjnb
-from yjnb.ledger import default_ledger
+from yjnb._types import UsageRecord
+from yjnb.ledger import Ledger, default_ledger
 
 # -- the ledger switches through %config --------------------------------------------------------
 
@@ -133,3 +134,35 @@ def test_usage_reads_what_the_magics_wrote(magics: Any) -> None:
     magics.session.client().chat("hello")
     df = yjnb.usage()
     assert list(df["kind"]) == ["chat"] and df["total_tokens"].iloc[0] > 0
+
+
+# -- a shared team ledger (PostgreSQL) --------------------------------------------------------
+
+
+def test_yj_usage_by_user_on_a_shared_ledger(
+    shell: Any, magics: Any, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shell.run_line_magic("config", f"YJMagics.ledger_url = {pg_url!r}")
+    assert default_ledger().url == pg_url
+    monkeypatch.setenv("YJ_USER", "ana")  # a teammate's kernel, writing to the same database
+    teammate = Ledger(pg_url)
+    teammate.record(UsageRecord(kind="chat", status="ok", model="qwen3-max", total_tokens=9))
+    teammate.close()
+    monkeypatch.setenv("YJ_USER", "bo")  # this kernel
+    magics.session.client().chat("hello")
+    spend_video(magics)
+    with capture_output() as cap:
+        shell.run_line_magic("yj_usage", "--by user")
+    table = cap.outputs[0].data["text/plain"]
+    lines = {line.split()[0]: line.split() for line in table.splitlines()[2:]}
+    assert lines["bo"][1] == "2" and lines["ana"][1] == "1"
+    assert "25" in lines["bo"] and "not reported" in " ".join(lines["ana"])
+    assert list(yjnb.usage()["user"]) == ["ana", "bo", "bo"]
+
+
+def test_ledger_url_must_name_postgresql(magics: Any) -> None:
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match="must start with postgresql://"):
+        magics.ledger_url = "sqlite:///x.db"
+    assert not default_ledger().shared

@@ -122,7 +122,7 @@ def run_chat(session: Session, args: Any, cell: str) -> None:
     convs = [conversation(session.conversations, where, m, new=args.new) for m in models]
     requests = _checked(session, settings, args, prompt, convs, params, attachments)
     client = session.client(args.profile, args.platform)
-    check_budget(session, force=args.force, demo=client.settings.demo)
+    check_budget(session, force=args.force, demo=client.settings.demo, models=models)
 
     mode = _output_mode(session)
     out = _stream(session, args, client, models, requests, mode)

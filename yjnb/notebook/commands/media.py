@@ -92,7 +92,7 @@ def send_checked(session: Session, args: Any, prepared: PreparedTask) -> None:
     for warning in prepared.warnings:
         print(f"yjnb: {warning}")
     demo = session.profile_settings(args.profile, args.platform).demo
-    check_budget(session, force=bool(args.force), demo=demo)
+    check_budget(session, force=bool(args.force), demo=demo, models=[prepared.model])
     watcher = start_task(
         session,
         prepared,

@@ -1,6 +1,6 @@
-"""`%yj_usage [--by model|kind|day|profile] [--since DATE] [-p PROFILE] [--plot] [--demo]`:
-what was spent, on what, from the usage ledger; `--plot` charts credits and tokens over time.
-Real calls only; `--demo` shows the calls made in demo mode (the emulator) instead.
+"""`%yj_usage [--by model|kind|day|profile|user|host] [--since DATE] [-p PROFILE] [--plot]
+[--demo]`: what was spent, on what, from the usage ledger; `--plot` charts credits and tokens
+over time. Real calls only; `--demo` shows the calls made in demo mode (the emulator) instead.
 
 Credits the platform did not report (chat on Yuanjing) show as "not reported", never 0;
 estimates from the user's price table (`yjnb._prices`) are a column of their own, marked
@@ -52,7 +52,7 @@ def run_usage(session: Session, args: argparse.Namespace) -> None:
         where += f" for profile {profile!r}" if profile else ""
         what = "demo calls" if demo else "calls"
         hint = "" if demo else " (demo-mode calls: %yj_usage --demo)"
-        print(f"No {what} recorded{where} in {ledger.path}{hint}.")
+        print(f"No {what} recorded{where} in {ledger.where}{hint}.")
         return
     if demo:
         print("Calls made in demo mode (the demo emulator): nothing was paid for them.")

@@ -2,8 +2,9 @@
 
 For the commands and the forms (a contract):
 
-* `check_budget(session, force=args.force, demo=...)` before any paid request: warns at 80 % of
-  a budget, raises a one-line `UsageError` beyond it unless `--force`.
+* `check_budget(session, force=args.force, demo=..., models=...)` before any paid request:
+  warns at 80 % of a budget, raises a one-line `UsageError` beyond it unless `--force`. The
+  team budget also reserves the call's expected credits for `models` (settled by its row).
 * `usage_line(kind, tokens=..., credits=..., demo=...)` after the call: "this call: 36 tokens,
   credits not reported · today: 12 calls, 1,234 tokens, 12.5 credits + 4 calls not reported",
   or "" when the ledger is off. Plain text: escape it. Credits the platform did not report say
@@ -18,6 +19,7 @@ budgets out without ever touching real spending, and demo credits never block a 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -43,16 +45,21 @@ def ledger_active(session: Session) -> bool:
     return bool(session.options.ledger) and _ledger.enabled()
 
 
-def check_budget(session: Session, *, force: bool, demo: bool = False) -> None:
+def check_budget(
+    session: Session, *, force: bool, demo: bool = False, models: Sequence[str] = ()
+) -> None:
     """Before a paid call: warn at 80 % of a credit budget, refuse beyond it unless `force`.
 
     `YJMagics.budget_credits` is per UTC day, over every kernel writing to the same ledger;
-    `YJMagics.session_budget_credits` counts this process only. 0 means no budget. A real
-    call counts real calls only; a `demo` call, demo calls only.
+    `YJMagics.session_budget_credits` counts this process only;
+    `YJMagics.team_budget_credits` is per UTC day over every user of a shared ledger, checked
+    and reserved for the call to `models` atomically (`yjnb.ledger._budget`). 0 means no
+    budget. A real call counts real calls only; a `demo` call, demo calls only.
     """
     daily = float(session.options.budget_credits or 0)
     per_session = float(session.options.session_budget_credits or 0)
-    if (daily <= 0 and per_session <= 0) or not ledger_active(session):
+    team = float(session.options.team_budget_credits or 0)
+    if (daily <= 0 and per_session <= 0 and team <= 0) or not ledger_active(session):
         return
     today = datetime.now(timezone.utc).date().isoformat()
     checks: list[tuple[str, str, float, float, str]] = []
@@ -61,38 +68,80 @@ def check_budget(session: Session, *, force: bool, demo: bool = False) -> None:
             # Fresh: the in-memory tally may lag other kernels' spending by a moment.
             spent = _ledger.today_totals(fresh=True, demo=demo).credits
         except Exception as exc:  # fail closed: a budget that cannot be read is not a pass
-            if force:
-                return
-            raise UsageError(
-                f"Cannot read the usage ledger to check the daily budget ({exc}); "
-                "add --force to run this call anyway"
-            ) from None
+            _unreadable(exc, force, "daily")
+            return
         checks.append((f"day:{today}", "today (UTC)", spent, daily, "budget_credits"))
     if per_session > 0:
         spent = _ledger.session_totals(demo=demo).credits
         checks.append(("session", "this session", spent, per_session, "session_budget_credits"))
-    warned = session.budget_warned
     for key, when, spent, budget, trait in checks:
-        key += ":demo" if demo else ""
         summary = f"{_fmt_credits(spent)} of {_fmt_credits(budget)} credits spent {when}"
-        if spent >= budget:
-            if force:
-                print(
-                    f"yjnb: budget exceeded ({summary}); running anyway (--force)", file=sys.stderr
-                )
-                continue
-            raise UsageError(
-                f"Credit budget reached: {summary}. Raise it with "
-                f"%config YJMagics.{trait} = {_fmt_credits(_raised(budget, spent))} "
-                "or add --force to run this call anyway"
-            )
-        if spent >= WARN_AT * budget and (key, budget) not in warned:
-            warned.add((key, budget))
-            print(
-                f"yjnb: {spent / budget:.0%} of the credit budget used ({summary}; "
-                f"YJMagics.{trait})",
-                file=sys.stderr,
-            )
+        _judge(session, key, summary, spent, budget, trait, force=force, demo=demo)
+    if team > 0:
+        _check_team(session, team, models, force=force, demo=demo, today=today)
+
+
+def _unreadable(exc: Exception, force: bool, which: str) -> None:
+    if force:
+        return
+    lines = str(exc).strip().splitlines()  # a server's error may span lines: the first
+    raise UsageError(
+        f"Cannot read the usage ledger to check the {which} budget "
+        f"({lines[0] if lines else type(exc).__name__}); add --force to run this call anyway"
+    ) from None
+
+
+def _judge(
+    session: Session,
+    key: str,
+    summary: str,
+    spent: float,
+    budget: float,
+    trait: str,
+    *,
+    force: bool,
+    demo: bool,
+) -> None:
+    """Refuse (or, forced, say so) at the budget; warn once at 80 %."""
+    key += ":demo" if demo else ""
+    if spent >= budget:
+        if force:
+            print(f"yjnb: budget exceeded ({summary}); running anyway (--force)", file=sys.stderr)
+            return
+        raise UsageError(
+            f"Credit budget reached: {summary}. Raise it with "
+            f"%config YJMagics.{trait} = {_fmt_credits(_raised(budget, spent))} "
+            "or add --force to run this call anyway"
+        )
+    if spent >= WARN_AT * budget and (key, budget) not in session.budget_warned:
+        session.budget_warned.add((key, budget))
+        print(
+            f"yjnb: {spent / budget:.0%} of the credit budget used ({summary}; YJMagics.{trait})",
+            file=sys.stderr,
+        )
+
+
+def _check_team(
+    session: Session, budget: float, models: Sequence[str], *, force: bool, demo: bool, today: str
+) -> None:
+    """The team budget: checked and this call's credits reserved in one locked transaction."""
+    try:
+        check = _ledger.team_budget(budget, models, demo=demo, force=force)
+    except Exception as exc:  # fail closed, as the daily budget does
+        _unreadable(exc, force, "team")
+        return
+    spent = check.spent + check.reserved
+    who = ", ".join(
+        f"{user} {_fmt_credits(credits)}"
+        for user, credits in sorted(check.by_user.items(), key=lambda item: (-item[1], item[0]))
+    )
+    held = f" + {_fmt_credits(check.reserved)} reserved" if check.reserved else ""
+    summary = (
+        f"{_fmt_credits(spent)} of {_fmt_credits(budget)} credits spent by the team today "
+        f"(UTC): {who or 'nobody'}{held}"
+    )
+    _judge(session, f"team:{today}", summary, spent, budget, "team_budget_credits",
+           force=force, demo=demo)  # fmt: skip
 
 
 def _raised(budget: float, spent: float) -> float:

@@ -49,6 +49,19 @@ def _url_line(s: Settings) -> str:
     return f"{s.base_url} (from {s.sources.get('base_url', 'demo emulator')})"
 
 
+def _ledger_line(s: Settings) -> str:
+    """The local file, or the shared ledger's URL (its password masked) and where it came from."""
+    from ..._config import _ledger_url_override, configured_ledger_url
+    from ...ledger._dialect import safe_url
+
+    url = configured_ledger_url()
+    local = str(s.home / "ledger.sqlite")
+    if not url:
+        return local
+    source = "%config YJMagics.ledger_url" if _ledger_url_override else s.sources.get("ledger_url")
+    return f"{safe_url(url)} (shared; from {source or '?'}; queued in {local} if unreachable)"
+
+
 def _mode_row(s: Settings) -> tuple[str, str]:
     """Demo or real, and what decided it (see `yjnb._config`: what is chosen in code or with
     %yj_config wins over YJ_DEMO)."""
@@ -80,7 +93,7 @@ def show_settings(session: Session, s: Settings) -> None:
         ("home", f"{s.home} (from {src.get('home', '?')})"),
         *([("state file", str(s.home / STATE_FILE))] if s.demo and s.base_url else []),
         ("config file", str(s.config_path)),
-        ("ledger", str(s.home / "ledger.sqlite")),
+        ("ledger", _ledger_line(s)),
     ]
     width = max(len(k) for k, _ in rows)
     plain = "\n".join(f"{k:<{width}}  {v}" for k, v in rows)

@@ -291,7 +291,7 @@ class TaskForm(w.VBox):
             return None
         try:
             demo = self.session.profile_settings(self.profile, self.platform).demo
-            check_budget(self.session, force=False, demo=demo)
+            check_budget(self.session, force=False, demo=demo, models=[prepared.model])
             watcher = start_task(
                 self.session,
                 prepared,
