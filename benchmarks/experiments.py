@@ -44,7 +44,7 @@ SPEED = 6.0  # one emulator minute is 10 real seconds
 WINDOWS = 3  # rpm = ceil(cells / 3): the last of 3 windows opens 20 s after the first call
 LATENCY_S = 0.2
 IN_FLIGHT = 64  # the limiter's ceiling, and raw aiohttp's concurrency
-ROUNDS = 3
+ROUNDS = 5  # the median of 5 (the first round left out): one round swings ±15 % under load
 WALL_TARGET = 1.1
 CACHE_TARGET_S = 1.0
 CPU_TARGET_MS = 1.0
@@ -146,6 +146,14 @@ def cpu_rows(cells: int) -> tuple[list[float], list[float]]:
     return yj[1:], raw[1:]
 
 
+def loadavg() -> str:
+    """The machine's load (`/proc/loadavg`'s first three): the CPU rows drift up with it."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
@@ -154,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=CELLS)
     cells = parser.parse_args().cells
+    load_before = loadavg()
     with tempfile.TemporaryDirectory() as home:
         os.environ["YJ_HOME"] = home
         os.environ.pop("YJ_API_KEY", None)
@@ -166,7 +175,8 @@ def main() -> None:
     n = len(first.run.plan.cells)
     rpm = math.ceil(cells / WINDOWS)
     print(f"\n{n} cells, rpm {rpm} at speed {SPEED:g} (minimum {least:.1f} s), Python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs\n")  # fmt: skip
+          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_before} before, "
+          f"{loadavg()} after\n")  # fmt: skip
     print("| row | measured | target | |")
     print("|---|---|---|---|")
     print(

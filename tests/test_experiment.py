@@ -308,3 +308,20 @@ def test_a_quota_gives_no_failed_row(tmp_path: Path) -> None:
         assert not math.isnan(frame["latency_s"].max())
     finally:
         quota.close()
+
+
+def test_a_tokens_per_minute_quota_gives_no_failed_row(tmp_path: Path) -> None:
+    # Each of these chats spends 27 tokens (max_tokens=20); 300 a minute admit 11 of the 48
+    # calls a window (half a second at speed 120; each 429 says "come back in 1 s").
+    quota = EmulatorProcess(tmp_path, "--speed", "120", "--tpm", "300")
+    try:
+        run = yjnb.experiment(
+            products(12), PROMPTS, MODELS, client=quota.client(), params={"max_tokens": 20},
+        )  # fmt: skip
+        frame = run.results
+        assert len(frame) == 48 and (frame["status"] == "ok").all()
+        assert (frame["prompt_tokens"] + frame["completion_tokens"]).max() <= 300
+        assert run.counts["rate_limited"] > 0  # the token quota refused calls, waited out
+        assert quota.chats() > 48  # ... and those refused were sent again
+    finally:
+        quota.close()

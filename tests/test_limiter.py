@@ -77,3 +77,44 @@ def test_it_is_shared_across_loops_in_threads() -> None:
 
 def test_one_limiter_per_profile() -> None:
     assert limiter_for("a") is limiter_for("a") is not limiter_for("b")
+
+
+def test_a_waiter_that_leaves_gives_its_slot_to_the_next() -> None:
+    limiter = AdaptiveLimiter(start=1, ceiling=1)
+
+    async def main() -> list[str]:
+        got: list[str] = []
+
+        async def wait(name: str) -> None:
+            async with limiter.slot():
+                got.append(name)
+                await asyncio.sleep(0.01)
+
+        await limiter.acquire()  # held by us
+        a, b, c = (asyncio.ensure_future(wait(n)) for n in "abc")
+        await asyncio.sleep(0.01)  # all three queued
+        a.cancel()  # leaves before its turn
+        await asyncio.sleep(0)
+        limiter.release()  # handed to b at once (a is gone) ...
+        b.cancel()  # ... which leaves before it runs: the slot must go on to c
+        await asyncio.gather(a, b, c, return_exceptions=True)
+        return got
+
+    assert asyncio.run(main()) == ["c"]
+    assert limiter.in_flight == 0
+
+
+def test_a_cap_lower_than_the_limit_waits_for_fewer_in_flight() -> None:
+    limiter = AdaptiveLimiter(start=4, ceiling=4)
+
+    async def main() -> int:
+        await limiter.acquire()
+        await limiter.acquire()  # two in flight: a caller capped at 2 must wait
+        capped = asyncio.ensure_future(limiter.acquire(2))
+        await asyncio.sleep(0.01)
+        waited = not capped.done()
+        limiter.release()
+        await asyncio.wait_for(capped, 5)
+        return waited + limiter.in_flight
+
+    assert asyncio.run(main()) == 3  # it waited, then held a slot beside the first

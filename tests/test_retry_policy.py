@@ -131,3 +131,19 @@ def test_a_broken_stream_is_restarted_stream_retries_times_with_backoff() -> Non
     delays = [twice.restart_delay(0), twice.restart_delay(1), twice.restart_delay(2)]
     assert delays[0] is not None and delays[1] is not None and delays[0] < delays[1]
     assert delays[2] is None
+
+
+def test_a_whole_second_retry_after_is_refined_by_the_reset_it_rounds_up() -> None:
+    spent = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "8.312s"}
+    assert wait_hint({**spent, "retry-after": "9"}, 429) == pytest.approx(8.312)
+    assert wait_hint({**spent, "retry-after": "10"}, 429) == 10.0  # a second more: it is asked
+    assert wait_hint({**spent, "retry-after": "8"}, 429) == 8.0  # the longer one is not taken
+    assert wait_hint({**spent, "retry-after": "9", "retry-after-ms": "8900"}, 429) == 9.0
+    assert wait_hint({**spent, "retry-after": "9"}, 503) == 9.0  # a quota's is a 429's only
+
+
+def test_the_jitter_on_a_hint_is_at_most_a_tenth_and_a_quarter_second() -> None:
+    policy = RetryPolicy()
+    for _ in range(200):
+        assert 9.0 <= policy.delay(0, 9.0) <= 9.25  # type: ignore[operator]
+        assert 1.0 <= policy.delay(0, 1.0) <= 1.1  # type: ignore[operator]

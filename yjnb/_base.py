@@ -4,6 +4,9 @@ Every request goes out through one path: a protocol builds a `WireRequest`, `_pe
 the files it uploads, and `_send` adds the key and sends with the retry policy. Answers are
 always read as streams: `_exchange` reads a JSON answer within `Limits` (its size, and a
 deadline for the whole call) and `_open_stream` hands a streamed one to the chat stream.
+With `shared_limiter=True` (the magics' clients) every paid request (a chat, a media
+submission; not a read) is sent through the profile's adaptive limiter, which the kernel's
+experiments use as well (`yjnb._limiter`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ._errors import (
 )
 from ._hooks import emit
 from ._http import HTTPClient, HTTPPool, RetryKind, RetryPolicy, check_transport, send
+from ._limiter import holding, limiter_for, through
 from ._limits import Limits
 from ._secrets import REDIRECT_STATUSES, scrub_errors
 from ._tasks import PollSchedule, multipart_files
@@ -106,6 +110,7 @@ class BaseClient:
         limits: Limits | None = None,
         stream_retries: int = 1,
         transport: httpx.AsyncBaseTransport | str | None = None,
+        shared_limiter: bool = False,
     ) -> None:
         settings = load_settings(
             api_key=api_key,
@@ -141,6 +146,7 @@ class BaseClient:
         self._poll = poll or PollSchedule()
         self.limits = limits or Limits()
         self._transport = None if transport is None else check_transport(transport)
+        self._shared_limiter = bool(shared_limiter)
         self._http: HTTPPool | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
         self._reported: set[tuple[str, str]] = set()
@@ -148,6 +154,7 @@ class BaseClient:
         self._options: dict[str, Any] = dict(
             demo=demo, home=home, timeout=timeout, max_retries=max_retries, headers=headers,
             poll=poll, limits=limits, stream_retries=stream_retries, transport=transport,
+            shared_limiter=shared_limiter,
         )  # fmt: skip
         self._others: dict[str, BaseClient] = {}
 
@@ -214,18 +221,29 @@ class BaseClient:
                 raise unsendable(exc) from None
             except httpx.InvalidURL as exc:  # the settings check the scheme, not the rest
                 raise ConfigError(f"base_url {self.base_url!r} is not a valid URL: {exc}") from None
-            response = await send(
-                http,
-                request,
-                kind=retry,
-                policy=self._retry,
-                secret=self._key.reveal(),
-                stream=stream,
-            )
+            response = await self._limited(http, request, retry, stream)
             if response.status_code in REDIRECT_STATUSES or response.status_code < 200:
                 await response.aclose()
                 raise _redirected(response)
         return response
+
+    def _limited(
+        self, http: HTTPClient, request: httpx.Request, retry: RetryKind, stream: bool
+    ) -> Coroutine[Any, Any, httpx.Response]:
+        """`send` under the retry rules; with `shared_limiter`, a paid request (not a read) in
+        one of the profile's limiter's slots, unless the caller holds one already (an
+        experiment's call). Without it a fan-out of the caller's own is not throttled."""
+
+        def sent() -> Coroutine[Any, Any, httpx.Response]:
+            return send(
+                http, request, kind=retry, policy=self._retry, secret=self._key.reveal(),
+                stream=stream,
+            )  # fmt: skip
+
+        if retry is RetryKind.READ or not self._shared_limiter:
+            return sent()
+        limiter = limiter_for(self.settings.profile)
+        return sent() if holding.get() is limiter else through(limiter, sent)
 
     def _perform(self, wire: WireRequest) -> Coroutine[Any, Any, httpx.Response]:
         """Send what a protocol built: JSON, or multipart with every file read once.

@@ -52,8 +52,10 @@ class AsyncClient(MediaCalls):
     `demo`, `home`, `timeout`, `max_retries`, `headers`, `poll`, `limits` (`yjnb.Limits`: the
     size and time bounds of every call), `stream_retries` (how often a broken chat stream is
     started again, default 1; 0 never), `transport` (None: aiohttp's pool directly; "httpx",
-    or an `httpx.AsyncBaseTransport`). `profile=` on a call uses another profile's client,
-    made once and kept.
+    or an `httpx.AsyncBaseTransport`), `shared_limiter` (True: chats and media submissions take
+    a slot of the profile's adaptive limiter, shared with the kernel's experiments and magics;
+    the magics' clients do). `profile=` on a call uses another profile's client, made once and
+    kept.
     """
 
     async def __aenter__(self) -> AsyncClient:

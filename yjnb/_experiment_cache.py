@@ -1,7 +1,9 @@
 """The experiments' answer cache: `YJ_HOME/experiments.sqlite`, one row per finished call.
 
-Every answer is committed the moment it arrives (WAL), so an interrupted or killed run loses
-nothing it paid for and a re-run calls only the missing cells. The key is a SHA-256 of what
+Every answer is committed as it arrives (WAL), before its cell counts as done, so an interrupted
+or killed run loses nothing it paid for and a re-run calls only the missing cells. The chat
+answers that arrive in the same turn of the event loop share one transaction (`commit`): a
+commit per answer was a large share of an experiment's CPU per call. The key is a SHA-256 of what
 decides the answer: the protocol, the base URL, the model, the system prompt, the rendered
 prompt, the parameters and the sample index. The API key is never part of it, nor stored.
 Failed calls are never cached.
@@ -22,6 +24,7 @@ are on the machine that saved them).
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import hashlib
 import json
@@ -37,6 +40,12 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["FILENAME", "AnswerCache", "SharedAnswers", "cache_key"]
+
+_INSERT_ANSWER = (
+    "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+Row = tuple[str, str, str, str, str]
 
 logger = logging.getLogger("yjnb")
 
@@ -94,6 +103,8 @@ class AnswerCache:
         self.path = Path(home) / FILENAME
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        # Chat answers waiting for this turn's transaction, each with the future its cell awaits.
+        self._pending: list[tuple[Row, asyncio.Future[None]]] = []
         url = configured_ledger_url()
         self.shared = SharedAnswers(url) if url else None
 
@@ -141,6 +152,48 @@ class AnswerCache:
         if self.shared is not None and not answer.get("taskid"):
             self.shared.put(key, answer, experiment=experiment, run_id=run_id)
 
+    async def commit(
+        self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str
+    ) -> None:
+        """Store one finished answer; returns once it is committed, in one transaction with
+        the other chat answers of this turn of the loop. Cancelled while it waits, the answer
+        is committed all the same (by the turn's flush, or by `close`). A media answer (it
+        lets go of its held task), or any answer when there is a shared ledger, is stored at
+        once, as by `put`."""
+        if answer.get("taskid") or self.shared is not None:
+            self.put(key, answer, experiment=experiment, run_id=run_id)
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        text = json.dumps(dict(answer), ensure_ascii=False, default=str)
+        with self._lock:
+            self._pending.append(((key, experiment, run_id, now, text), done))
+            first = len(self._pending) == 1
+        if first:
+            loop.call_soon(self._flush)
+        await done
+
+    def _flush(self) -> None:
+        """Commit the waiting answers in one transaction; each waiting cell hears how it went."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+            if not batch:
+                return
+            error: Exception | None = None
+            try:
+                db = self._connection()
+                db.executemany(_INSERT_ANSWER, [row for row, _ in batch])
+                db.commit()
+            except Exception as exc:
+                error = exc
+        for _, done in batch:
+            if not done.done():  # a cell cancelled meanwhile: its answer is stored all the same
+                if error is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(error)
+
     def hold(self, key: str, task: Mapping[str, Any], *, experiment: str, run_id: str) -> None:
         """Keep a media task's id for its cell, committed at once (see the module's doc)."""
         self._write("tasks", "task", key, task, experiment, run_id)
@@ -170,6 +223,8 @@ class AnswerCache:
             db.commit()
 
     def close(self) -> None:
+        """Commit the answers still waiting for their turn's flush, then close."""
+        self._flush()
         with self._lock:
             if self._db is not None:
                 self._db.close()

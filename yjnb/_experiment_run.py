@@ -248,7 +248,7 @@ class _Cells:
             )  # fmt: skip
         if outcome["status"] == "ok":  # failures are never cached
             answer = {k: v for k, v in outcome.items() if k not in ("status", "error", "cached")}
-            self.cache.put(key, answer, experiment=self.plan.name, run_id=self.run_id)
+            await self.cache.commit(key, answer, experiment=self.plan.name, run_id=self.run_id)
         if outcome["status"] != SKIPPED:  # a skipped cell made no call
             self.progress.call_ended(outcome)
         return outcome

@@ -29,7 +29,7 @@ _files: dict[Path, tuple[float, PriceTable]] = {}  # path -> (mtime read, its ta
 # Every recorded chat asks for the table, on the event loop: the file is looked at (a stat)
 # at most this often, so a fan-out of 1,000 calls does not make 1,000 stats.
 RECHECK_S = 1.0
-_checked: dict[Path, tuple[float, PriceTable]] = {}  # path -> (monotonic time, table then)
+_checked: dict[Path, tuple[float, PriceTable]] = {}  # home -> (monotonic time, table then)
 
 
 def configure(prices: Mapping[str, Any] | None) -> PriceTable | None:
@@ -44,18 +44,18 @@ def configure(prices: Mapping[str, Any] | None) -> PriceTable | None:
 
 def price_table(home: Path) -> PriceTable:
     """The table in force for a client whose home is `home`."""
-    with _lock:
-        if _override is not None:
-            return _override
-    path = Path(home) / FILENAME
+    # Read without the lock (one reference read each), and by `home` as given, not a path
+    # built from it: this runs after every call, and the lock and the path were most of it.
+    override = _override
+    if override is not None:
+        return override
     now = time.monotonic()
-    with _lock:
-        recent = _checked.get(path)
+    recent = _checked.get(home)
     if recent is not None and now - recent[0] < RECHECK_S:
         return recent[1]
-    table = _read(path)
+    table = _read(Path(home) / FILENAME)
     with _lock:
-        _checked[path] = (now, table)
+        _checked[home] = (now, table)
     return table
 
 

@@ -28,9 +28,10 @@ pay for a second video, so it is only retried when the server surely did nothing
 
 The wait before a retry is the longest hint the answer gives: `Retry-After` (seconds or an
 HTTP date) and `retry-after-ms`; a 429 with neither falls back on the exhausted quota's
-`x-ratelimit-reset-requests`/`-tokens` ("1s", "6m0s", "250ms"). Up to 10 % is added so that
-clients told the same wait do not all come back at once. Without a hint: exponential backoff
-with jitter. A hint longer than `max_wait` is not
+`x-ratelimit-reset-requests`/`-tokens` ("1s", "6m0s", "250ms"), which also refine a
+whole-second `Retry-After` that merely rounds them up. Up to 10 % (at most 0.25 s) is added
+so that clients told the same wait do not all come back at once. Without a hint: exponential
+backoff with jitter. A hint longer than `max_wait` is not
 waited out: the error is raised at once, carrying the wait (`RateLimitError.retry_after`).
 """
 
@@ -179,13 +180,29 @@ def wait_hint(
     429 without either falls back on `x-ratelimit-reset-{requests,tokens}` (of the quota
     whose `x-ratelimit-remaining-*` is 0, or the longer when neither is): they tell when
     the quota is whole again, often much later than the next request is let through.
+
+    A 429's `Retry-After` in whole seconds is the reset of its spent quota rounded up: when
+    that reset lies within the second before it, the reset is the same moment said more
+    exactly, and is the wait (a quota's next window used from its start, not up to a second
+    later: the run under a quota would idle that long at every window).
     """
     asked = [parse_retry_after(headers.get("retry-after"), now)]
     millis = parse_duration(headers.get("retry-after-ms"))
     asked.append(None if millis is None else millis / 1000)
     given = [hint for hint in asked if hint is not None]
-    if given or status != 429:
+    if status != 429:
         return max(given) if given else None
+    reset = _quota_reset(headers)
+    if not given:
+        return reset
+    hint = max(given)
+    if millis is None and reset is not None and hint.is_integer() and hint - 1 < reset <= hint:
+        return reset
+    return hint
+
+
+def _quota_reset(headers: Mapping[str, str]) -> float | None:
+    """When the spent quota is whole again (the longer reset when which one is not said)."""
     quotas = ("requests", "tokens")
     spent = [q for q in quotas if headers.get(f"x-ratelimit-remaining-{q}", "").strip() == "0"]
     resets = [parse_duration(headers.get(f"x-ratelimit-reset-{q}")) for q in spent or quotas]
@@ -207,6 +224,9 @@ class RetryPolicy:
     backoff_cap: float = 8.0
     max_wait: float = 60.0  # a hint longer than this is not waited out
     hint_jitter: float = 0.1  # up to 10 % more than a hint: clients told alike spread out
+    # ... but at most this many seconds: 10 % of a quota's 9 s wait left its next window idle
+    # for up to 0.9 s, while the limiter already bounds how many of a kernel's calls return.
+    hint_jitter_cap: float = 0.25
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
@@ -225,7 +245,7 @@ class RetryPolicy:
             return self.backoff(attempt)
         if hint > self.max_wait:
             return None
-        return hint * random.uniform(1.0, 1.0 + self.hint_jitter)
+        return hint + random.uniform(0.0, min(hint * self.hint_jitter, self.hint_jitter_cap))
 
     def restart_delay(self, restarts: int) -> float | None:
         """Seconds to wait before starting a broken stream again for the `restarts + 1`th

@@ -7,6 +7,8 @@ test moves time, the emulator reports the wait that is left, nothing sleeps.
 from __future__ import annotations
 
 import math
+import threading
+import time
 
 import httpx
 import pytest
@@ -238,3 +240,24 @@ def test_a_speed_change_never_moves_platform_time_back() -> None:
 )
 def test_reset_headers_use_openai_durations(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_a_request_is_counted_on_arrival_and_refused_at_once_not_after_its_latency(
+    clocked: tuple[Emulator, ManualClock],
+) -> None:
+    # A gateway counts a request when it arrives; the latency is the answer's time. Counted
+    # after it, every window of a run opened a latency late (its first request's).
+    emu, clock = clocked
+    emu.set_limits(rpm=1)
+    slow = {**AUTH, "X-Emulator-Fault": "latency=0.5"}
+    with httpx.Client(base_url=emu.url, headers=slow, timeout=10) as client:
+        first = threading.Thread(target=client.get, args=(MODELS,))
+        first.start()
+        time.sleep(0.2)  # it has arrived, and waits out its latency
+        clock.advance(30)
+        first.join()
+        refused = client.get(MODELS)
+    assert refused.status_code == 429
+    assert refused.elapsed.total_seconds() < 0.4  # answered at once, not after 0.5 s
+    # The window opened when the first request arrived, 30 s ago: 30 of its 60 s are left.
+    assert refused.headers["x-ratelimit-reset-requests"] == "30s"

@@ -1,9 +1,12 @@
 """The ASGI app: routes, request counting, faults, auth and the admin endpoints.
 
-Order for every platform request: count ``METHOD path`` -> apply faults (latency, status,
-rate limit) -> check the key -> count it against the key's quota (:mod:`.quotas`) -> run the
-handler. With quotas set, every answer to a key carries its ``x-ratelimit-*`` headers. Admin
-endpoints (``/_emulator/...``) are not counted, never faulted, need no key, and answer
+Order for every platform request: count ``METHOD path`` -> apply faults (status, rate limit:
+after the latency) -> check the key -> count it against the key's quota (:mod:`.quotas`) ->
+the latency -> run the handler. The quota counts a request when it arrives and refuses it at
+once, as a platform's gateway does before any model works on it: a latency fault is the
+answer's time, and no longer delays the moment a request opens a quota's window. With quotas
+set, every answer to a key carries its ``x-ratelimit-*`` headers. Admin endpoints
+(``/_emulator/...``) are not counted, never faulted, need no key, and answer
 loopback clients only.
 
 Three APIs share the server: Yuanjing under ``/llmage`` (``{"error": "..."}`` bodies), the
@@ -73,9 +76,15 @@ def _bearer(request: Request) -> str | None:
 
 
 async def _faulted(faults: Faults, errors: ErrorFactory) -> Response | None:
-    """The response a fault replaces the real one with, after any latency."""
-    if faults.latency:
+    """The response a fault replaces the real one with, after any latency (which, for an
+    answer no fault replaces, comes after the quota: see the module's docstring)."""
+    replaced = _replaced(faults, errors)
+    if replaced is not None and faults.latency:
         await asyncio.sleep(faults.latency)
+    return replaced
+
+
+def _replaced(faults: Faults, errors: ErrorFactory) -> Response | None:
     if faults.status is not None:
         text = STATUS_TEXT.get(faults.status, "Error")
         return errors(faults.status, f"{text} (emulated fault)", None, None)
@@ -103,14 +112,18 @@ def endpoint(
         if replaced is not None:
             return replaced
         key = _bearer(request)
-        if not auth:
+        if not auth or key is None or not state.known(key):
+            if faults.latency:
+                await asyncio.sleep(faults.latency)
+            if auth:
+                return errors(401, "Invalid API Key", None, None)
             return await _answer(handler, Ctx(request, state, key or "", faults), errors)
-        if key is None or not state.known(key):
-            return errors(401, "Invalid API Key", None, None)
-        refusal = state.quotas.admit(key)
+        refusal = state.quotas.admit(key)  # on arrival, and a refusal is answered at once
         if refusal is not None:
             response = errors(429, refusal.message, refusal.headers, RATE_LIMIT_CODE)
         else:
+            if faults.latency:
+                await asyncio.sleep(faults.latency)
             response = await _answer(handler, Ctx(request, state, key, faults), errors)
         # Taken after the handler, so a chat's answer reports the tokens it just spent.
         return _with_headers(response, state.quotas.headers(key))

@@ -76,6 +76,8 @@ class Session:
             options = dict(self.client_options)
             if platform:
                 options["platform"] = platform
+            # The magics' paid calls share the profile's limiter with the kernel's experiments.
+            options.setdefault("shared_limiter", True)
             self._clients[key] = Client(profile=name, demo=demo, **options)
         return self._clients[key]
 
