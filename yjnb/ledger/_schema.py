@@ -38,6 +38,7 @@ __all__ = [
     "JSON_COLUMNS",
     "MAX_PARAMETERS",
     "MIGRATIONS",
+    "ON_CONFLICT_PG",
     "SCHEMA_VERSION",
     "TIME_COLUMNS",
     "UPSERT",
@@ -279,9 +280,9 @@ def _on_conflict(seconds: str) -> str:
 
 
 _ON_CONFLICT = _on_conflict(_SECONDS_SQLITE)
-_ON_CONFLICT_PG = _on_conflict(_SECONDS_PG)
+ON_CONFLICT_PG = _on_conflict(_SECONDS_PG)
 UPSERT = INSERT + _ON_CONFLICT
-UPSERT_PG = INSERT + _ON_CONFLICT_PG
+UPSERT_PG = INSERT + ON_CONFLICT_PG
 
 
 # Statement parameters at most: SQLite's limit before 3.32 (later ones allow 32,766).
@@ -311,7 +312,7 @@ def insert_statement(
     sql = f"INSERT INTO calls ({quoted(columns)}) VALUES {', '.join([one] * rows)}"
     if not upsert:
         return sql
-    return sql + (_ON_CONFLICT_PG if postgres else _ON_CONFLICT)
+    return sql + (ON_CONFLICT_PG if postgres else _ON_CONFLICT)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._budget import settle
+from ._bulk import bulk_insert
 from ._dialect import BUSY_TIMEOUT_MS, Database, SqliteDatabase, open_sqlite
 from ._schema import (
     COLUMNS,
@@ -123,16 +124,16 @@ def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
 def _insert(
     db: Database, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
 ) -> None:
-    """Rows of one shape, in order: chats many to a statement, tasks one by one."""
-    pg = db.name == "postgresql"
+    """Rows of one shape, in order (SQLite's: `_bulk` does PostgreSQL's): chats many to a
+    statement, tasks one by one."""
     if upsert or len(values) == 1:
-        db.executemany(insert_statement(present, upsert, postgres=pg), values)
+        db.executemany(insert_statement(present, upsert), values)
         return
     per = MAX_PARAMETERS // len(values[0])
     for start in range(0, len(values), per):
         chunk = values[start : start + per]
         flat = tuple(itertools.chain.from_iterable(chunk))
-        db.execute(insert_statement(present, False, len(chunk), postgres=pg), flat)
+        db.execute(insert_statement(present, False, len(chunk)), flat)
 
 
 class Store:
@@ -191,10 +192,12 @@ class Store:
                 )
             else:
                 with db.transaction(), db.batch():
-                    # Runs of the same statement in one call each (a fan-out's chats), in order.
-                    for (present, upsert), run in itertools.groupby(rows, key=_shape):
-                        values = [tuple(itertools.compress(row, present)) for row in run]
-                        _insert(db, present, upsert, values)
+                    if db.name == "postgresql":  # a statement per batch, not per run
+                        bulk_insert(db, rows)
+                    else:  # runs of the same statement in one call each, in order
+                        for (present, upsert), run in itertools.groupby(rows, key=_shape):
+                            values = [tuple(itertools.compress(row, present)) for row in run]
+                            _insert(db, present, upsert, values)
             if self.open_reservations:  # the team budget's: these rows now count the credits
                 settle(self, rows)
 
