@@ -33,7 +33,7 @@ def pg_columns(url: str, table: str = "calls") -> list[str]:
 def test_an_empty_database_is_migrated_to_the_current_schema(pg_url: str) -> None:
     ledger = Ledger(pg_url)
     assert ledger.shared
-    assert ledger.schema_version() == SCHEMA_VERSION == 9
+    assert ledger.schema_version() == SCHEMA_VERSION == 10
     assert sorted(pg_columns(pg_url)) == sorted(COLUMNS)
     with psycopg.connect(pg_url) as conn:
         kinds = dict(

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from yjnb.ledger import Ledger
+from yjnb.ledger._summary import BY, Filters, summary_sql, timeline_sql
 
 from .helpers import T0, chat_record, task_record
 
@@ -141,6 +142,19 @@ def test_summary_keys_and_order(ledger: Ledger) -> None:
     assert pd.isna(s.loc["c", "credits"]) and s.loc["c", "tokens"] == 0
     by_day = ledger.summary("day")
     assert list(by_day.index) == [date(2026, 5, 1)]
+
+
+@pytest.mark.parametrize("demo", [False, True, None])
+def test_summaries_and_the_timeline_read_an_index_in_group_order(
+    filled: Ledger, demo: bool | None
+) -> None:
+    """No scan of the table's wide rows, and no sort: the covering indexes of migration 10."""
+    queries = [summary_sql(by, Filters(demo=demo)) for by in BY]
+    queries.append(timeline_sql(Filters(demo=demo, since=T0 + timedelta(days=2))))
+    for sql, args in queries:
+        plan = " / ".join(row[-1] for row in filled._store.query("EXPLAIN QUERY PLAN " + sql, args))
+        assert "COVERING INDEX calls_summary" in plan or "COVERING INDEX calls_timeline" in plan
+        assert "TEMP B-TREE" not in plan, plan
 
 
 def test_summary_of_nothing_has_the_dtypes(ledger: Ledger) -> None:

@@ -13,7 +13,8 @@ the login name) and `host`, who made the call and where (a shared PostgreSQL led
 team's rows); version 8 added `outbox`, the rows a shared ledger could not take yet (only the
 local SQLite file of a kernel using a shared ledger fills it), and `received`, the outbox rows
 a shared ledger took (only the shared one fills it); version 9 added `reservations`
-(credits set aside under the team budget, `_budget.py`).
+(credits set aside under the team budget, `_budget.py`); version 10 added two covering
+indexes, for the summaries and the timeline.
 
 The scripts are written in SQLite's dialect; `_dialect.pg_ddl` maps the two types that differ
 (`INTEGER PRIMARY KEY`, `REAL`) for PostgreSQL. Column names are double-quoted in the SQL
@@ -174,6 +175,17 @@ MIGRATIONS: list[tuple[int, str]] = [
             credits    REAL NOT NULL
         );
         CREATE INDEX reservations_created_at ON reservations (created_at);
+        """,
+    ),
+    (
+        10,
+        """
+        -- Summaries and the timeline read these instead of the table, already in group order
+        -- (no sort): by the group keys together, and by UTC hour (`_summary.py`).
+        CREATE INDEX calls_summary ON calls (demo, model, kind, profile, "user", host,
+            started_at, status, total_tokens, credits, credits_estimate, latency_s);
+        CREATE INDEX calls_timeline ON calls (demo, SUBSTR(started_at, 1, 13),
+            started_at, status, total_tokens, credits, credits_estimate, latency_s);
         """,
     ),
 ]
@@ -342,9 +354,14 @@ def _json(value: Any) -> str | None:
 
 
 def record_row(
-    record: UsageRecord, *, prompts: bool = True, notebook: str | None = None
+    record: UsageRecord,
+    *,
+    prompts: bool = True,
+    notebook: str | None = None,
+    identity: tuple[str, str] | None = None,
 ) -> tuple[Any, ...]:
-    """The values of `WRITTEN` for one record. Without `prompts`, no prompt text is kept."""
+    """The values of `WRITTEN` for one record. Without `prompts`, no prompt text is kept.
+    `identity`: `who()`, looked up once for a batch (two environment reads a row)."""
     params = record.params or {}
     if not prompts:
         params = {k: v for k, v in params.items() if k not in _PROMPT_PARAMS}
@@ -381,7 +398,7 @@ def record_row(
         "experiment": record.experiment,
         "run_id": record.run_id,
     }
-    values["user"], values["host"] = who()
+    values["user"], values["host"] = identity or who()
     return _written(values)
 
 
