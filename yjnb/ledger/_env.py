@@ -28,4 +28,4 @@ def getenv(name: str) -> str | None:
     if key is None:
         key = _keys[name] = env.encodekey(name)
     value = data.get(key)
-    return None if value is None else env.decodevalue(value)  # type: ignore[attr-defined,no-any-return]
+    return None if value is None else env.decodevalue(value)
