@@ -157,6 +157,26 @@ def test_summaries_and_the_timeline_read_an_index_in_group_order(
         assert "TEMP B-TREE" not in plan, plan
 
 
+def test_reads_of_rows_and_totals_keep_to_the_started_at_index(filled: Ledger) -> None:
+    """The summaries' indexes start with `demo`: reads since a moment must still take the
+    `started_at` range (not scan a whole index and sort)."""
+    since = T0 + timedelta(days=8)
+    raw = filled._store._connection().raw  # type: ignore[attr-defined]
+    statements: list[str] = []
+    raw.set_trace_callback(statements.append)  # the SQL with its values bound
+    try:
+        filled.frame(since=since)
+        filled.totals(since=since)
+        filled._store.totals_by_world(since)
+    finally:
+        raw.set_trace_callback(None)
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    assert len(reads) == 3
+    for sql in reads:
+        plan = " / ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "calls_started_at (started_at>?)" in plan, (sql, plan)
+
+
 def test_summary_of_nothing_has_the_dtypes(ledger: Ledger) -> None:
     ledger.record(chat_record())  # a real call: the demo world is empty
     empty = ledger.summary("kind", demo=True)
