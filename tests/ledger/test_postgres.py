@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import pytest
 
 import yjnb
 from yjnb.ledger import SCHEMA_VERSION, Ledger, configure, default_ledger
+from yjnb.ledger._bulk import generations
 from yjnb.ledger._dialect import pg_ddl
-from yjnb.ledger._schema import COLUMNS, MIGRATIONS, statements
+from yjnb.ledger._schema import COLUMNS, MIGRATIONS, record_row, statements
 
 from .helpers import T0, chat_record, task_record
 
@@ -31,7 +33,7 @@ def pg_columns(url: str, table: str = "calls") -> list[str]:
 def test_an_empty_database_is_migrated_to_the_current_schema(pg_url: str) -> None:
     ledger = Ledger(pg_url)
     assert ledger.shared
-    assert ledger.schema_version() == SCHEMA_VERSION == 9
+    assert ledger.schema_version() == SCHEMA_VERSION == 10
     assert sorted(pg_columns(pg_url)) == sorted(COLUMNS)
     with psycopg.connect(pg_url) as conn:
         kinds = dict(
@@ -132,6 +134,40 @@ def test_rows_read_back_as_from_sqlite(pg_url: str, tmp_path: Path) -> None:
     assert shared.forget(task["taskid"]) and not shared.pending_tasks()
     assert shared.set_local_path(task["taskid"], "media/cat.mp4")
     assert shared.rows(since=T0)[1]["local_path"] == "media/cat.mp4"
+    shared.close()
+    local.close()
+
+
+def test_a_batch_goes_in_one_statement_per_state_of_a_task_and_reads_as_on_sqlite(
+    pg_url: str, tmp_path: Path
+) -> None:
+    later = T0 + timedelta(seconds=1)
+    records = [
+        chat_record(prompt="first"),
+        task_record("pending"),
+        task_record("pending", taskid="task-2", started_at=later, params={}),
+        chat_record(prompt="second", credits=3, latency_s=None, ttft_s=None),  # an int: REAL
+        task_record("ok", credits=2),  # a task's second state: the second statement
+        task_record("failed", taskid="task-2", started_at=later, model=""),
+        task_record("pending"),  # the third state: late, it never undoes `ok`
+        chat_record(prompt="third", credits=1.5, usage_raw=None, params=None),
+    ]
+    rows = [record_row(r) for r in records]
+    assert [len(part) for part in generations(rows)] == [5, 2, 1]
+    shared, local = Ledger(pg_url), Ledger(tmp_path / "local.sqlite")
+    for ledger in (shared, local):
+        ledger.record_many(records)
+    a, b = shared.frame(), local.frame()
+    assert list(a.dtypes) == list(b.dtypes)
+    same = [c for c in COLUMNS if c not in ("id", "latency_s")]
+    assert a[same].astype(str).values.tolist() == b[same].astype(str).values.tolist()
+    assert a["latency_s"].tolist() == pytest.approx(b["latency_s"].tolist(), nan_ok=True)
+    task = "a cat on the moon"
+    assert list(a["prompt"]) == ["first", task, "second", "third", task]
+    tasks = {t["taskid"]: t for t in shared.tasks()}
+    assert tasks["task-1"]["status"] == "ok" and tasks["task-1"]["credits"] == 2.0
+    assert tasks["task-2"]["status"] == "failed" and tasks["task-2"]["model"] == "viduq3-pro"
+    assert shared.totals() == local.totals()
     shared.close()
     local.close()
 

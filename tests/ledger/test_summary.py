@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from yjnb.ledger import Ledger
+from yjnb.ledger._summary import BY, Filters, summary_sql, timeline_sql
 
 from .helpers import T0, chat_record, task_record
 
@@ -141,6 +142,39 @@ def test_summary_keys_and_order(ledger: Ledger) -> None:
     assert pd.isna(s.loc["c", "credits"]) and s.loc["c", "tokens"] == 0
     by_day = ledger.summary("day")
     assert list(by_day.index) == [date(2026, 5, 1)]
+
+
+@pytest.mark.parametrize("demo", [False, True, None])
+def test_summaries_and_the_timeline_read_an_index_in_group_order(
+    filled: Ledger, demo: bool | None
+) -> None:
+    """No scan of the table's wide rows, and no sort: the covering indexes of migration 10."""
+    queries = [summary_sql(by, Filters(demo=demo)) for by in BY]
+    queries.append(timeline_sql(Filters(demo=demo, since=T0 + timedelta(days=2))))
+    for sql, args in queries:
+        plan = " / ".join(row[-1] for row in filled._store.query("EXPLAIN QUERY PLAN " + sql, args))
+        assert "COVERING INDEX calls_summary" in plan or "COVERING INDEX calls_timeline" in plan
+        assert "TEMP B-TREE" not in plan, plan
+
+
+def test_reads_of_rows_and_totals_keep_to_the_started_at_index(filled: Ledger) -> None:
+    """The summaries' indexes start with `demo`: reads since a moment must still take the
+    `started_at` range (not scan a whole index and sort)."""
+    since = T0 + timedelta(days=8)
+    raw = filled._store._connection().raw  # type: ignore[attr-defined]
+    statements: list[str] = []
+    raw.set_trace_callback(statements.append)  # the SQL with its values bound
+    try:
+        filled.frame(since=since)
+        filled.totals(since=since)
+        filled._store.totals_by_world(since)
+    finally:
+        raw.set_trace_callback(None)
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    assert len(reads) == 3
+    for sql in reads:
+        plan = " / ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "calls_started_at (started_at>?)" in plan, (sql, plan)
 
 
 def test_summary_of_nothing_has_the_dtypes(ledger: Ledger) -> None:

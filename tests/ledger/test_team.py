@@ -249,3 +249,26 @@ def test_without_the_driver_rows_wait_locally_and_reads_say_what_to_install(
 
     assert [r["usage_id"] for r in ledger.rows()] == ["u-1"]
     ledger.close()
+
+
+def test_a_saved_path_noted_during_an_outage_waits_in_the_outbox_with_the_rows(
+    own_server: Any, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("yjnb.ledger._team.RETRY_AFTER_S", 0.0)
+    monkeypatch.setenv("YJ_LEDGER_URL", own_server.new_database())
+    before = client.image("a dog", model="wan2.2-t2i-flash")  # its row is on the server
+    assert len(yjnb.usage()) == 1
+    own_server.stop()
+    during = client.image("a cat", model="wan2.2-t2i-flash")  # its rows wait in the outbox
+    ledger = default_ledger()
+    assert ledger.set_local_path(before.taskid, "/media/dog.png")
+    assert ledger.set_local_path(during.taskid, "/media/cat.png")
+    store = ledger._writer._store  # type: ignore[union-attr]
+    assert store.queued() == 4  # the cat's two states, then the two paths, in that order
+    own_server.start()
+    df = yjnb.usage()
+    assert dict(zip(df["taskid"], df["local_path"], strict=True)) == {
+        before.taskid: "/media/dog.png",
+        during.taskid: "/media/cat.png",
+    }
+    assert store.queued() == 0

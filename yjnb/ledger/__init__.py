@@ -39,6 +39,7 @@ from .._errors import ConfigError
 from .._types import UsageRecord
 from ._budget import TeamCheck, reserve
 from ._dialect import is_url, safe_url
+from ._env import getenv
 from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
 from ._ledger import Ledger, Names, Since
 from ._ledger import home as home
@@ -110,8 +111,7 @@ def default_ledger() -> Ledger:
     """The process's ledger, with its writer thread: a shared PostgreSQL one if a URL is set
     (`ledger_url()`), else the file under `YJ_HOME`. Made again if `YJ_HOME`, the URL or the
     profile changes."""
-    env = os.environ
-    key = (env.get("YJ_HOME"), _state.url, env.get("YJ_LEDGER_URL"), env.get("YJ_PROFILE"))
+    key = (getenv("YJ_HOME"), _state.url, getenv("YJ_LEDGER_URL"), getenv("YJ_PROFILE"))
     with _lock:
         if _state.ledger is None or _state.home_key != key:
             if _state.ledger is not None:
@@ -131,7 +131,7 @@ def ledger_url() -> str | None:
 
 
 def _env_on(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in _OFF
+    return (getenv(name) or "").strip().lower() not in _OFF
 
 
 def enabled() -> bool:
@@ -176,7 +176,7 @@ def sink(record: UsageRecord) -> None:
         default_ledger()._queue(
             record,
             prompts=prompts_enabled(),
-            notebook=os.environ.get("JPY_SESSION_NAME") or None,
+            notebook=getenv("JPY_SESSION_NAME") or None,
         )
     except Exception as exc:
         # A full disk or a read-only home must not cost the user the answer; say so once.

@@ -71,7 +71,7 @@ def reserve(
         db = store._connection()
         with db.transaction(lock=BUDGET_LOCK):
             rows = db.execute(
-                'SELECT "user", SUM(credits) FROM calls WHERE demo = ? AND started_at >= ? '
+                'SELECT "user", SUM(credits) FROM calls WHERE +demo = ? AND started_at >= ? '
                 'AND credits IS NOT NULL GROUP BY "user"',
                 (world, iso(midnight)),
             ).fetchall()

@@ -6,6 +6,8 @@ import getpass
 import os
 import socket
 
+from ._env import getenv
+
 __all__ = ["who"]
 
 
@@ -13,8 +15,7 @@ def who() -> tuple[str, str]:
     """(user, host) for a row: `YJ_USER`, else `JUPYTERHUB_USER` (JupyterHub sets it for each
     user's server, whose login is often the same `jovyan` for all), else the login name; the
     machine's name."""
-    env = os.environ
-    return env.get("YJ_USER") or env.get("JUPYTERHUB_USER") or _login(), _host()
+    return getenv("YJ_USER") or getenv("JUPYTERHUB_USER") or _login(), _host()
 
 
 _identity: dict[str, str] = {}

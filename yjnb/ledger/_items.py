@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._types import UsageRecord
+from ._identity import who
 from ._schema import record_row
 from ._store import Store
 
@@ -57,5 +58,8 @@ def nobody_waits(item: object) -> bool:
     return isinstance(item, UsageRecord) or (isinstance(item, Write) and item.done is None)
 
 
-def rows(w: Write) -> list[tuple[Any, ...]]:
-    return [record_row(r, prompts=w.prompts, notebook=w.notebook) for r in w.records]
+def rows(w: Write, identity: tuple[str, str] | None = None) -> list[tuple[Any, ...]]:
+    identity = identity or who()
+    return [
+        record_row(r, prompts=w.prompts, notebook=w.notebook, identity=identity) for r in w.records
+    ]

@@ -89,7 +89,11 @@ class Ledger:
         if self._writer is not None:
             self._writer.submit(list(records), prompts=prompts, notebook=notebook, wait=True)
         else:
-            self._store.write(record_row(r, prompts=prompts, notebook=notebook) for r in records)
+            identity = who()
+            self._store.write(
+                record_row(r, prompts=prompts, notebook=notebook, identity=identity)
+                for r in records
+            )
 
     def _queue(self, record: UsageRecord, *, prompts: bool, notebook: str | None) -> None:
         """The sink's write: queued for the writer thread, which logs a failure; never waits."""

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._budget import settle
+from ._bulk import bulk_insert
 from ._dialect import BUSY_TIMEOUT_MS, Database, SqliteDatabase, open_sqlite
 from ._schema import (
     COLUMNS,
@@ -109,6 +110,10 @@ def parse_since(since: str | date | datetime | timedelta | None) -> datetime | N
     raise TypeError(f"since must be a date, datetime, timedelta or str, not {type(since).__name__}")
 
 
+# Reads of rows and totals say `+demo`, not `demo`: the plus (valid on both databases) keeps
+# SQLite from reading them through the summaries' indexes, which start with `demo` (migration
+# 10), instead of `calls_started_at`: a whole-index scan and a sort for a "since" or an ORDER
+# BY started_at (the planner, without statistics, takes `demo = ?` for selective).
 _TASKID_AT = WRITTEN.index("taskid")
 
 
@@ -123,16 +128,16 @@ def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
 def _insert(
     db: Database, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
 ) -> None:
-    """Rows of one shape, in order: chats many to a statement, tasks one by one."""
-    pg = db.name == "postgresql"
+    """Rows of one shape, in order (SQLite's: `_bulk` does PostgreSQL's): chats many to a
+    statement, tasks one by one."""
     if upsert or len(values) == 1:
-        db.executemany(insert_statement(present, upsert, postgres=pg), values)
+        db.executemany(insert_statement(present, upsert), values)
         return
     per = MAX_PARAMETERS // len(values[0])
     for start in range(0, len(values), per):
         chunk = values[start : start + per]
         flat = tuple(itertools.chain.from_iterable(chunk))
-        db.execute(insert_statement(present, False, len(chunk), postgres=pg), flat)
+        db.execute(insert_statement(present, False, len(chunk)), flat)
 
 
 class Store:
@@ -191,10 +196,12 @@ class Store:
                 )
             else:
                 with db.transaction(), db.batch():
-                    # Runs of the same statement in one call each (a fan-out's chats), in order.
-                    for (present, upsert), run in itertools.groupby(rows, key=_shape):
-                        values = [tuple(itertools.compress(row, present)) for row in run]
-                        _insert(db, present, upsert, values)
+                    if db.name == "postgresql":  # a statement per batch, not per run
+                        bulk_insert(db, rows)
+                    else:  # runs of the same statement in one call each, in order
+                        for (present, upsert), run in itertools.groupby(rows, key=_shape):
+                            values = [tuple(itertools.compress(row, present)) for row in run]
+                            _insert(db, present, upsert, values)
             if self.open_reservations:  # the team budget's: these rows now count the credits
                 settle(self, rows)
 
@@ -253,7 +260,7 @@ class Store:
             where.append('"user" = ?')
             args.append(user)
         if demo is not None:
-            where.append("demo = ?")
+            where.append("+demo = ?")  # `+`: see above `_TASKID_AT`
             args.append(1 if demo else 0)
         if since is not None:
             where.append("started_at >= ?")
@@ -315,7 +322,7 @@ class Store:
             "SELECT COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
             "COUNT(*) - COUNT(credits), "
             "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) FROM calls"
-            " WHERE demo = ?"
+            " WHERE +demo = ?"
         )
         args: tuple[Any, ...] = (1 if demo else 0,)
         if since is not None:
@@ -331,12 +338,12 @@ class Store:
         """{False: real calls' totals, True: demo calls'} since `since` (of `user` only, if
         given), in one query."""
         sql = (
-            "SELECT demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
+            "SELECT +demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
             "COUNT(*) - COUNT(credits), "
             "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) "
             "FROM calls WHERE started_at >= ?"
             + (' AND "user" = ?' if user is not None else "")
-            + " GROUP BY demo"
+            + " GROUP BY 1"
         )
         args = (iso(since), user) if user is not None else (iso(since),)
         out = {False: Totals(), True: Totals()}

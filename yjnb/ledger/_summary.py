@@ -2,6 +2,10 @@
 
 `Ledger.summary()` and `%yj_usage` (its table and `--plot`) used to load every row into
 pandas and group there: 1.9 s for 100,000 rows. Here the database returns one row per group.
+The GROUP BYs follow two covering indexes (migration 10), so SQLite reads a narrow index in
+group order, neither the wide table (prompts, parameters) nor a sort: summaries group by all
+of `GROUPS` at once (a few hundred rows, added up per key in pandas), days by hour (days
+are the sum of their hours), as the timeline does.
 
 All the SQL is here, in the subset SQLite and PostgreSQL share (SELECT … GROUP BY with SUM,
 COUNT, AVG, COALESCE, CASE, SUBSTR; `?` placeholders; double-quoted column names), so a
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from ._schema import iso
+from ._schema import iso, quoted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,11 +35,14 @@ __all__ = [
     "BY",
     "DAY",
     "FAILED",
+    "GROUPS",
     "HOUR",
     "SUMMARY_COLUMNS",
     "Filters",
     "summary",
+    "summary_sql",
     "timeline",
+    "timeline_sql",
 ]
 
 BY = ("model", "kind", "day", "profile", "user", "host")
@@ -75,23 +82,33 @@ class Filters:
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
-def _key(by: str) -> str:
-    if by == "day":
-        return DAY
-    column = f'"{by}"'
-    return f"CASE WHEN {column} IS NULL OR {column} = '' THEN '(none)' ELSE {column} END"
+# The columns of the `calls_summary` index (migration 10) after `demo`, in its order: the
+# rows grouped by all of them come out of the index in order, with no sort, and any one key's
+# summary adds up those groups (a few hundred) in pandas.
+GROUPS = ("model", "kind", "profile", "user", "host")
+_KEYS = {"day": f"demo, {HOUR}", **{by: f"demo, {quoted(GROUPS)}" for by in GROUPS}}
+_SUMS = (
+    f"COUNT(*), COALESCE(SUM(total_tokens), 0), SUM(credits), SUM({_ESTIMATE}), SUM({_FAILED}), "
+    "SUM(latency_s), COUNT(latency_s)"
+)
+_PARTS = (*SUMMARY_COLUMNS[:-1], "latency_sum", "latency_n")
 
 
 def summary_sql(by: str, filters: Filters) -> tuple[str, list[Any]]:
-    """One row per group: key, calls, tokens, credits, estimate, failures, mean latency."""
+    """One row per group of the index's keys (`GROUPS`, or `demo` and the hour for days):
+    the keys, then calls, tokens, credits, estimate, failures, latency sum and count."""
     if by not in BY:
         raise ValueError(f"by={by!r}: choose one of {', '.join(BY)}")
     where, args = filters.where()
-    sql = (
-        f"SELECT {_key(by)}, COUNT(*), COALESCE(SUM(total_tokens), 0), SUM(credits), "
-        f"SUM({_ESTIMATE}), SUM({_FAILED}), AVG(latency_s) FROM calls{where} GROUP BY 1"
-    )
-    return sql, args
+    keys = _KEYS[by]
+    return f"SELECT {keys}, {_SUMS} FROM calls{where} GROUP BY {keys}", args
+
+
+def _group_key(by: str, row: tuple[Any, ...]) -> Any:
+    if by == "day":
+        return date.fromisoformat(str(row[1])[:10])
+    value = row[1 + GROUPS.index(by)]
+    return "(none)" if value is None or value == "" else value
 
 
 def summary(store: Store, by: str, filters: Filters) -> pd.DataFrame:
@@ -99,17 +116,18 @@ def summary(store: Store, by: str, filters: Filters) -> pd.DataFrame:
     user, host).
 
     Days are UTC days, oldest first; other groups are ordered by credits, then calls (then by
-    name: ties come out the same on every database)."""
+    name: ties come out the same on every database). Credits and estimates stay NaN for a
+    group where none were reported (`min_count=1`), as SQL's SUM over only NULLs."""
     import pandas as pd
 
     sql, args = summary_sql(by, filters)
     rows = store.query(sql, args)
-    keys: list[Any] = [row[0] for row in rows]
-    if by == "day":
-        keys = [date.fromisoformat(key) for key in keys]
-    out = pd.DataFrame(
-        [row[1:] for row in rows], columns=list(SUMMARY_COLUMNS), index=pd.Index(keys, name=by)
-    )
+    width = 2 if by == "day" else 1 + len(GROUPS)
+    keys = pd.Index([_group_key(by, row) for row in rows], name=by)
+    parts = pd.DataFrame([row[width:] for row in rows], columns=list(_PARTS), dtype="float64")
+    parts.index = keys
+    out = parts.groupby(level=0, sort=False).sum(min_count=1)
+    out["mean_latency_s"] = out.pop("latency_sum") / out.pop("latency_n").replace(0, float("nan"))
     out = out.astype(
         {
             "calls": "int64",
@@ -120,10 +138,23 @@ def summary(store: Store, by: str, filters: Filters) -> pd.DataFrame:
             "mean_latency_s": "float64",
         }
     )
+    out.index.name = by
     out = out.sort_index(kind="stable")  # Python's order of names, whatever the collation
     if by != "day":
         out = out.sort_values(["credits", "calls"], ascending=False, kind="stable")
     return out
+
+
+def timeline_sql(filters: Filters) -> tuple[str, list[Any]]:
+    """Per `demo` and UTC hour, in the `calls_timeline` index's order (no sort): credits,
+    estimate, tokens, the first and the last start."""
+    where, args = filters.where()
+    sql = (
+        f"SELECT demo, {HOUR}, COALESCE(SUM(credits), 0), COALESCE(SUM({_ESTIMATE}), 0), "
+        f"COALESCE(SUM(total_tokens), 0), MIN(started_at), MAX(started_at) "
+        f"FROM calls{where} GROUP BY demo, {HOUR}"
+    )
+    return sql, args
 
 
 def timeline(store: Store, filters: Filters) -> pd.DataFrame:
@@ -136,17 +167,12 @@ def timeline(store: Store, filters: Filters) -> pd.DataFrame:
     not indexed) and a second for the buckets."""
     import pandas as pd
 
-    where, args = filters.where()
-    rows = store.query(
-        f"SELECT {HOUR}, COALESCE(SUM(credits), 0), COALESCE(SUM({_ESTIMATE}), 0), "
-        f"COALESCE(SUM(total_tokens), 0), MIN(started_at), MAX(started_at) "
-        f"FROM calls{where} GROUP BY 1",
-        args,
-    )
+    rows = store.query(*timeline_sql(filters))
     columns = ["credits", "estimate", "tokens"]
-    starts = pd.DatetimeIndex([_bucket_start(row[0]) for row in rows], name="hour")
-    out = pd.DataFrame([row[1:4] for row in rows], columns=columns, index=starts).sort_index()
+    starts = pd.DatetimeIndex([_bucket_start(row[1]) for row in rows], name="hour")
+    out = pd.DataFrame([row[2:5] for row in rows], columns=columns, index=starts)
     out = out.astype({"credits": "float64", "estimate": "float64", "tokens": "int64"})
+    out = out.groupby(level=0).sum()  # real and demo calls of one hour (`demo=None`), sorted
     if not rows or _span(rows) >= HOURLY_SPAN:
         out = out.groupby(out.index.floor("D")).sum()
         out.index.name = "day"
@@ -155,7 +181,7 @@ def timeline(store: Store, filters: Filters) -> pd.DataFrame:
 
 def _span(rows: list[tuple[Any, ...]]) -> timedelta:
     """From the first call's start to the last's (each row has its bucket's first and last)."""
-    return _moment(max(row[5] for row in rows)) - _moment(min(row[4] for row in rows))
+    return _moment(max(row[6] for row in rows)) - _moment(min(row[5] for row in rows))
 
 
 def _moment(stored: Any) -> datetime:

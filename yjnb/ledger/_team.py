@@ -14,12 +14,15 @@ cannot be reached:
   the server's commit and the local delete sends nothing twice either.
 * For `RETRY_AFTER_S` after a failure, writes go straight to the outbox instead of waiting
   for another connection timeout.
+* A saved file's path noted for a task (`set_local_path`, after its download) is queued the
+  same way, in order with the rows: the task's row may itself be waiting in the outbox.
 * A read while the server is down raises `LedgerUnavailable` (a `YJError`), one line.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import time
@@ -44,6 +47,8 @@ T = TypeVar("T")
 # each waiting for a connection attempt (up to `_dialect.CONNECT_TIMEOUT_S` on a lost host).
 RETRY_AFTER_S = 5.0
 OUTBOX_BATCH = 500
+# The key of an outbox entry that is a task's saved path (`set_local_path`), not a row.
+LOCAL_PATH_KEY = "set_local_path"
 
 
 class LedgerUnavailable(YJError):
@@ -166,12 +171,25 @@ class TeamStore(Store):
             except ConfigError as exc:  # no driver (psycopg): kept until there is one
                 self._queue(rows, str(exc))
 
+    def set_local_path(self, taskid: str, path: str) -> bool:
+        """Note where a task's media were saved; while the server is down, in the outbox (the
+        task's row may be there too): True then, as it is applied when the server is back."""
+        with self._lock:
+            try:
+                return self._attempt(lambda: Store.set_local_path(self, taskid, path))
+            except LedgerUnavailable as exc:
+                reason = exc.reason or "a recent failure"
+            except ConfigError as exc:
+                reason = str(exc)
+            self._queue_json([json.dumps({LOCAL_PATH_KEY: path, "taskid": taskid})], reason)
+        return True
+
     def _queue(self, rows: list[tuple[Any, ...]], reason: str) -> None:
+        self._queue_json([json.dumps(dict(zip(WRITTEN, row, strict=True))) for row in rows], reason)
+
+    def _queue_json(self, texts: list[str], reason: str) -> None:
         now = iso(datetime.now(timezone.utc))
-        items = [
-            (uuid.uuid4().hex, self.target, now, json.dumps(dict(zip(WRITTEN, row, strict=True))))
-            for row in rows
-        ]
+        items = [(uuid.uuid4().hex, self.target, now, text) for text in texts]
         with self._outbox._lock:
             local = self._outbox._connection()
             with local.transaction():
@@ -216,12 +234,13 @@ class TeamStore(Store):
                 ).fetchall()
                 if not batch:
                     return sent
-                sent += self._deliver([(origin, _row(text)) for _, origin, text in batch])
+                sent += self._deliver([(origin, json.loads(text)) for _, origin, text in batch])
                 local.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i, _, _ in batch])
 
-    def _deliver(self, batch: list[tuple[str, tuple[Any, ...]]]) -> int:
-        """Write the rows the server has not taken yet, noting their origins in the same
-        transaction (raises if it cannot: they stay queued). How many were new."""
+    def _deliver(self, batch: list[tuple[str, dict[str, Any]]]) -> int:
+        """Write the rows (and saved paths) the server has not taken yet, in order, noting
+        their origins in the same transaction (raises if it cannot: they stay queued). How
+        many were new."""
         db = self._connection()
         with db.transaction():
             new = {
@@ -232,7 +251,15 @@ class TeamStore(Store):
                     ([origin for origin, _ in batch], iso(datetime.now(timezone.utc))),
                 ).fetchall()
             }
-            Store.write(self, [row for origin, row in batch if origin in new])
+            fresh = [item for origin, item in batch if origin in new]
+            # Runs of rows in one write each; a saved path after the rows queued before it.
+            for is_path, run in itertools.groupby(fresh, key=lambda item: LOCAL_PATH_KEY in item):
+                items = list(run)
+                if not is_path:
+                    Store.write(self, [_row(item) for item in items])
+                    continue
+                for item in items:
+                    Store.set_local_path(self, item["taskid"], item[LOCAL_PATH_KEY])
         return len(new)
 
     @_guarded
@@ -250,11 +277,10 @@ class TeamStore(Store):
             return int(self._outbox._connection().execute(sql, args).fetchone()[0])
 
 
-def _row(text: str) -> tuple[Any, ...]:
-    values = json.loads(text)
+def _row(values: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values.get(column) for column in WRITTEN)
 
 
 _GUARDED = ("select", "query", "totals", "count", "schema_version", "forget")
-for _name in (*_GUARDED, "set_local_path"):
+for _name in _GUARDED:
     setattr(TeamStore, _name, _guarded(getattr(Store, _name)))

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import TypeVar
 
 from .._types import UsageRecord
+from ._identity import who
 from ._items import STOP, SYNC, Call, Settings, Write, nobody_waits, rows
 from ._store import Store, Totals
 from ._today import TodayTally
@@ -309,7 +310,8 @@ class Writer:
 
     def _write(self, writes: list[Write]) -> None:
         try:
-            self._store.write(row for w in writes for row in rows(w))
+            identity = who()  # once a batch, not once a row
+            self._store.write(row for w in writes for row in rows(w, identity))
         except Exception:
             # One bad record must not take the rest of its transaction with it: one by one.
             for w in writes:

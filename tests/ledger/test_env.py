@@ -1,0 +1,28 @@
+"""The sink's environment reads follow `os.environ` as `os.environ.get` does."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from yjnb.ledger._env import getenv
+
+
+def test_getenv_sees_every_change_made_through_os_environ(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("YJNB_ENV_PROBE", raising=False)
+    assert getenv("YJNB_ENV_PROBE") is None
+    monkeypatch.setenv("YJNB_ENV_PROBE", "réglé")
+    assert getenv("YJNB_ENV_PROBE") == "réglé" == os.environ.get("YJNB_ENV_PROBE")
+    os.environ["YJNB_ENV_PROBE"] = "changed"
+    assert getenv("YJNB_ENV_PROBE") == "changed"
+    del os.environ["YJNB_ENV_PROBE"]
+    assert getenv("YJNB_ENV_PROBE") is None
+    assert getenv("PATH") == os.environ.get("PATH")
+
+
+def test_getenv_falls_back_to_a_replaced_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "environ", {"YJNB_ENV_PROBE": "plain dict"})
+    assert getenv("YJNB_ENV_PROBE") == "plain dict"
