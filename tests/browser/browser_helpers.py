@@ -42,6 +42,28 @@ EVERY_CELL_RAN = """() => {
 }"""
 
 
+# Some code cell has started ([*]) or finished ([n]): the kernel took the run.
+SOME_CELL_STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+    .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
+def run_all_cells(page: Any, attempts: int = 4) -> None:
+    """Run > Run All Cells, again if the kernel took none of them: on a cold start (a fresh
+    clone's first kernel) the indicator can read idle before the kernel is connected, and the
+    run is then dropped without a word (every prompt stays `[ ]`)."""
+    for attempt in range(attempts):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        try:
+            page.wait_for_function(SOME_CELL_STARTED, timeout=30_000)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SHOTS / "no-cell-started.png"), full_page=True)
+                raise
+
+
 def every_cell_ran(page: Any, timeout_ms: int = 180_000) -> None:
     try:
         page.wait_for_function(EVERY_CELL_RAN, timeout=timeout_ms)

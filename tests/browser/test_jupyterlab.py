@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import every_cell_ran, jupyter_server
+from browser_helpers import every_cell_ran, jupyter_server, run_all_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -45,9 +45,7 @@ def open_and_run_all(browser: Any, lab: str, notebook: str) -> Any:
     # Clear stored outputs first, so what we check below was made in this browser run.
     page.locator(".lm-MenuBar-itemLabel", has_text="Edit").click()
     page.locator(".lm-Menu-itemLabel", has_text="Clear Outputs of All Cells").click()
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    page.wait_for_timeout(1000)
+    run_all_cells(page)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     every_cell_ran(page)
     return page

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import nbformat
 import pytest
-from browser_helpers import every_cell_ran, jupyter_server
+from browser_helpers import every_cell_ran, jupyter_server, run_all_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "browser"
@@ -112,8 +112,7 @@ def _make_and_save(browser: Any, url: str, token: str, folder: Path) -> None:
     page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}&reset")
     _answer_kernel_dialog(page, "Select", 20_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
-    _menu(page, "Run", "Run All Cells")
-    page.wait_for_timeout(1000)
+    run_all_cells(page)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     every_cell_ran(page)
     shot(page, "saved-0-ran")
