@@ -47,6 +47,13 @@ _INSERT_ANSWER = (
 )
 Row = tuple[str, str, str, str, str]
 
+
+def _row(key: str, value: Mapping[str, Any], experiment: str, run_id: str) -> Row:
+    """One row of `answers` or `tasks`: the value as JSON, stamped with the time (UTC)."""
+    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return key, experiment, run_id, now, json.dumps(dict(value), ensure_ascii=False, default=str)
+
+
 logger = logging.getLogger("yjnb")
 
 FILENAME = "experiments.sqlite"
@@ -165,10 +172,9 @@ class AnswerCache:
             return
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        text = json.dumps(dict(answer), ensure_ascii=False, default=str)
+        row = _row(key, answer, experiment, run_id)
         with self._lock:
-            self._pending.append(((key, experiment, run_id, now, text), done))
+            self._pending.append((row, done))
             first = len(self._pending) == 1
         if first:
             loop.call_soon(self._flush)
@@ -209,14 +215,12 @@ class AnswerCache:
         self, table: str, column: str, key: str, value: Mapping[str, Any], experiment: str,
         run_id: str,
     ) -> None:  # fmt: skip
-        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-        text = json.dumps(dict(value), ensure_ascii=False, default=str)
         with self._lock:
             db = self._connection()
             db.execute(
                 f"INSERT OR REPLACE INTO {table} (key, experiment, run_id, created_at, {column})"
                 " VALUES (?, ?, ?, ?, ?)",
-                (key, experiment, run_id, now, text),
+                _row(key, value, experiment, run_id),
             )
             if table == "answers" and value.get("taskid"):  # a media answer: its task is done
                 db.execute("DELETE FROM tasks WHERE key = ?", (key,))

@@ -80,16 +80,25 @@ def _prepare(session: Session, args: Any, cell: str) -> tuple[Experiment, Any]:
     settings = session.profile_settings(args.profile, args.platform)
     models = _models(session, args.model, settings)
     client = session.client(args.profile, args.platform)
+    run = _checked(
+        args, client, data, cell.strip("\n"), models, system=args.system, params=params or None
+    )
+    return run, client
+
+
+def _checked(
+    args: Any, client: Any, data: Any, template: str, models: list[str], **options: Any
+) -> Experiment:
+    """The experiment checked by the core with the options every --over shares (nothing is
+    sent); its `ValidationError` as one `UsageError`."""
     try:
-        run = prepare_experiment(
-            client.aio, client._runner, data, cell.strip("\n"), models, system=args.system,
-            params=params or None, name=args.name, repeat=args.repeat,
-            concurrency=args.concurrency, cache=not args.refresh, dry_run=args.dry_run,
-            budget=args.budget,
+        return prepare_experiment(
+            client.aio, client._runner, data, template, models, name=args.name,
+            repeat=args.repeat, concurrency=args.concurrency, cache=not args.refresh,
+            dry_run=args.dry_run, budget=args.budget, **options,
         )  # fmt: skip
     except ValidationError as exc:
         raise usage_error(exc) from None
-    return run, client
 
 
 def refuse_without_over(args: Any) -> None:
@@ -129,16 +138,11 @@ def run_media_experiment(session: Session, kind: str, args: Any, cell: str | Non
         raise UsageError("--over: no template; write it after the options or in the cell body")
     data = _data(session, args.over)
     client = session.client(args.profile, args.platform)
-    try:
-        run = prepare_experiment(
-            client.aio, client._runner, data, template, models, kind=kind,
-            params=params or None, name=args.name, repeat=args.repeat,
-            concurrency=args.concurrency, cache=not args.refresh, dry_run=args.dry_run,
-            budget=args.budget, media_dir=media_dir(session, client.aio, args.save),
-            timeout=args.timeout or session.options.wait_timeout,
-        )  # fmt: skip
-    except ValidationError as exc:
-        raise usage_error(exc) from None
+    run = _checked(
+        args, client, data, template, models, kind=kind, params=params or None,
+        media_dir=media_dir(session, client.aio, args.save),
+        timeout=args.timeout or session.options.wait_timeout,
+    )  # fmt: skip
     _execute(session, args, run, client)
 
 
