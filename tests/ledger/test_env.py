@@ -26,3 +26,12 @@ def test_getenv_sees_every_change_made_through_os_environ(
 def test_getenv_falls_back_to_a_replaced_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "environ", {"YJNB_ENV_PROBE": "plain dict"})
     assert getenv("YJNB_ENV_PROBE") == "plain dict"
+
+
+def test_decoded_values_are_remembered_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yjnb.ledger import _env
+
+    for i in range(3 * _env._DECODED_MAX):
+        monkeypatch.setenv("YJNB_ENV_PROBE", f"value {i} é")
+        assert getenv("YJNB_ENV_PROBE") == f"value {i} é"
+        assert len(_env._decoded) <= _env._DECODED_MAX

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from yjnb.ledger import Ledger
+from yjnb._types import UsageRecord
+from yjnb.ledger import Ledger, _schema
 from yjnb.ledger._schema import MAX_PARAMETERS, WRITTEN, insert_statement, iso, record_row
 
 from .helpers import T0, chat_record, task_record
@@ -56,6 +59,34 @@ def test_long_runs_of_chats_are_written_whole_and_in_order(tmp_path: Path) -> No
     assert statuses[5] == "ok" and len(statuses) == len(chats) + 1  # the task updated in place
 
 
+def test_alternating_chats_and_task_states_take_a_statement_per_state(tmp_path: Path) -> None:
+    """Chats of two shapes and tasks reported twice, interleaved as a busy kernel reports
+    them: one multi-row statement for the chats and first states, one for the second states
+    (a statement per run of one shape was one every few rows), ids in the batch's order."""
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    records = []
+    for i in range(20):  # the first statement under `MAX_PARAMETERS`
+        records.append(chat_record(prompt=f"c{i}", total_tokens=None if i % 2 else 5))
+        if i % 4 == 3:
+            records.append(task_record("pending", taskid=f"t{i}", prompt=f"t{i}"))
+            records.append(task_record("ok", taskid=f"t{i}", prompt=f"t{i}"))
+    ledger.record(chat_record())  # opens and migrates the file, outside the count
+    inserts: list[str] = []
+    store = ledger._store
+    store._connection().raw.set_trace_callback(  # type: ignore[attr-defined]
+        lambda sql: inserts.append(sql) if sql.startswith("INSERT") else None
+    )
+    ledger.record_many(records)
+    assert len(inserts) == 2, [sql[:60] for sql in inserts]
+    rows = stored(ledger.path)[1:]
+    prompts = [row[WRITTEN.index("prompt")] for row in rows]
+    assert prompts == [r.prompt for r in records if r.status != "ok" or not r.taskid]
+    tasks = [row for row in rows if row[WRITTEN.index("taskid")]]
+    assert len(tasks) == 5 and {row[WRITTEN.index("status")] for row in tasks} == {"ok"}
+    tokens = [row[WRITTEN.index("total_tokens")] for row in rows if not row[7]]
+    assert tokens == [None if i % 2 else 5 for i in range(20)]
+
+
 def test_insert_statement_names_only_the_present_columns() -> None:
     present = tuple(column in ("started_at", "kind", "status", "demo") for column in WRITTEN)
     one = insert_statement(present, False)
@@ -65,8 +96,9 @@ def test_insert_statement_names_only_the_present_columns() -> None:
     three = insert_statement(present, False, 3)
     assert three.endswith("VALUES (?, ?, ?, ?), (?, ?, ?, ?), (?, ?, ?, ?)")
     assert insert_statement(present, True).startswith(one + " ON CONFLICT (taskid)")
+    assert insert_statement(present, True, 2).startswith(three[: three.index("), (?")])
     with pytest.raises(ValueError, match="one row at a time"):
-        insert_statement(present, True, 2)
+        insert_statement(present, True, 2, postgres=True)
     pg = insert_statement(present, True, postgres=True)
     assert pg.startswith(one + " ON CONFLICT (taskid)") and "EXTRACT(EPOCH" in pg
 
@@ -103,3 +135,46 @@ def test_a_late_state_without_values_erases_nothing(tmp_path: Path) -> None:
 def test_times_are_stored_fixed_width_in_utc(moment: datetime, text: str) -> None:
     """Text order is time order only if every stored time has the same width."""
     assert iso(moment) == text
+
+
+def test_record_row_puts_each_field_in_its_column() -> None:
+    """`record_row` is a tuple in `WRITTEN`'s order: every field gets a distinct value and is
+    found under its own column's name."""
+    values: dict[str, object] = {}
+    for i, field in enumerate(dataclasses.fields(UsageRecord)):
+        if field.name in ("started_at", "finished_at"):
+            values[field.name] = T0 + timedelta(seconds=i)
+        elif field.name in ("params", "usage_raw"):
+            values[field.name] = {"field": field.name}
+        elif field.name == "demo":
+            values[field.name] = True
+        else:
+            values[field.name] = f"{field.name}-value"
+    row = dict(zip(WRITTEN, record_row(UsageRecord(**values), notebook="nb", identity=("u", "h")),
+                   strict=True))  # fmt: skip
+    for name, value in values.items():
+        if name in ("started_at", "finished_at"):
+            assert row[name] == iso(value), name  # type: ignore[arg-type]
+        elif name in ("params", "usage_raw"):
+            assert json.loads(row[name]) == value, name
+        elif name == "demo":
+            assert row[name] == 1
+        else:
+            assert row[name] == value, name
+    assert (row["notebook"], row["user"], row["host"]) == ("nb", "u", "h")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"b": 1, "a": '月亮 \n "q"'},
+        {"nested": {"z": [None, True, 1.5, float("inf")], "a": []}},
+        {"when": datetime(2026, 5, 1, tzinfo=timezone.utc), "path": Path("x")},  # default=str
+        {},
+        "a string",
+        [1, "two"],
+    ],
+)
+def test_json_columns_are_encoded_as_json_dumps_would(value: object) -> None:
+    expected = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    assert _schema._json(value) == expected

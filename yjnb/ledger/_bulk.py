@@ -1,4 +1,4 @@
-"""Many rows into PostgreSQL in a statement or two, not one statement per row.
+"""Many rows in a few statements, not one statement per row: PostgreSQL's and SQLite's.
 
 A batch of the writer thread's rows (a fan-out's chats, a flood of calls, the outbox sent
 after an outage) is sent as one array per column and unpacked by the server (`unnest`, which
@@ -12,18 +12,35 @@ then ok) goes in two statements: the k-th state of each task in the batch in sta
 each statement in the batch's order. A task's states are applied in the order they came, as
 the upsert needs; chats all go in the first statement. A column left NULL is what the
 single-row statements' omitted column was (its default is NULL; `demo` always has a value).
+
+SQLite gets the same parts, each as multi-row UPSERTs in the batch's order (a chat, its
+`taskid` NULL, never conflicts), naming the columns any row of the part has a value for.
+Runs of rows of one shape (which columns have a value) gave a statement every few rows
+wherever chats and task states alternate: a third of the writer's time, and each statement
+hands the GIL back and forth with the recording thread. The NULLs a part's union of columns
+binds cost a few percent.
 """
 
 from __future__ import annotations
 
+import itertools
+import operator
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from ._dialect import Database
-from ._schema import MIGRATIONS, ON_CONFLICT_PG, WRITTEN, quoted, statements
+from ._schema import (
+    MAX_PARAMETERS,
+    MIGRATIONS,
+    ON_CONFLICT_PG,
+    WRITTEN,
+    insert_statement,
+    quoted,
+    statements,
+)
 
-__all__ = ["bulk_insert", "column_types", "generations"]
+__all__ = ["bulk_insert", "column_types", "generations", "shape", "sqlite_insert"]
 
 _PG_TYPE = {"TEXT": "text", "INTEGER": "integer", "REAL": "double precision"}
 _COLUMN = re.compile(r'^\s*("?\w+"?)\s+(TEXT|INTEGER|REAL)\b')
@@ -88,3 +105,28 @@ def bulk_insert(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
             for at in _REAL_AT:
                 columns[at] = [None if v is None else float(v) for v in columns[at]]
             db.execute(BULK_INSERT, columns)
+
+
+_NONES = (None,) * len(WRITTEN)
+
+
+def shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
+    """Which of a row's columns have a value, and whether it is a task's (an upsert): a lone
+    row's statement names only those."""
+    return tuple(map(operator.is_not, row, _NONES)), row[_TASKID_AT] is not None
+
+
+def sqlite_insert(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert chat rows and upsert task rows (whole `WRITTEN` rows) into SQLite, in order:
+    per `generations` part, multi-row statements naming the columns some row of the part has
+    a value for (see `insert_statement`). Inside the caller's transaction."""
+    for part in generations(rows):
+        columns = list(zip(*part, strict=True))  # transposed in C: cheaper than row by row
+        present = tuple(column.count(None) != len(part) for column in columns)
+        upsert = present[_TASKID_AT]
+        values = list(zip(*itertools.compress(columns, present), strict=True))
+        per = MAX_PARAMETERS // len(values[0])
+        for start in range(0, len(values), per):
+            chunk = values[start : start + per]
+            flat = tuple(itertools.chain.from_iterable(chunk))
+            db.execute(insert_statement(present, upsert, len(chunk)), flat)

@@ -16,6 +16,10 @@ import os
 __all__ = ["getenv"]
 
 _keys: dict[str, object] = {}
+# Decoded values by their encoded bytes (whose hash the bytes keep): the same few values are
+# read again for every call. Bounded, for a process that sets variables in a loop.
+_decoded: dict[object, str] = {}
+_DECODED_MAX = 256
 
 
 def getenv(name: str) -> str | None:
@@ -28,4 +32,11 @@ def getenv(name: str) -> str | None:
     if key is None:
         key = _keys[name] = env.encodekey(name)
     value = data.get(key)
-    return None if value is None else env.decodevalue(value)
+    if value is None:
+        return None
+    text = _decoded.get(value)
+    if text is None:
+        if len(_decoded) >= _DECODED_MAX:
+            _decoded.clear()
+        text = _decoded[value] = env.decodevalue(value)
+    return text

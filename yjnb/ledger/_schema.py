@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import operator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -155,9 +155,10 @@ def insert_statement(
     present: tuple[bool, ...], upsert: bool, rows: int = 1, postgres: bool = False
 ) -> str:
     """The INSERT (a task's: the UPSERT) naming only the `WRITTEN` columns marked `present`,
-    for `rows` rows at once (chats only: an UPSERT proposing one task twice in a statement is
-    an error in PostgreSQL), in SQLite's SQL or, with `postgres`, PostgreSQL's (the
-    UPSERT's time arithmetic differs).
+    for `rows` rows at once, in SQLite's SQL or, with `postgres`, PostgreSQL's (the UPSERT's
+    time arithmetic differs). PostgreSQL's UPSERT takes one row (proposing one task twice in
+    a statement is an error there; `_bulk` sends its batches as arrays); SQLite applies a
+    multi-row UPSERT's rows in order, and `_bulk` never puts a task twice in one.
 
     The writer leaves out the columns a row has no value for: binding a NULL costs Python's
     sqlite3 an adapter lookup, so a chat's dozen empty columns were half of its insert. A
@@ -166,8 +167,8 @@ def insert_statement(
     `excluded.column` is that NULL as before. Several rows per statement: one step of the
     statement per run of rows instead of one per row (each step releases and takes back the
     GIL, which the recording thread holds while a flood of calls comes in)."""
-    if upsert and rows != 1:
-        raise ValueError("an UPSERT takes one row at a time")
+    if upsert and postgres and rows != 1:
+        raise ValueError("a PostgreSQL UPSERT takes one row at a time")
     columns = list(itertools.compress(WRITTEN, present))
     one = f"({', '.join('?' * len(columns))})"
     sql = f"INSERT INTO calls ({quoted(columns)}) VALUES {', '.join([one] * rows)}"
@@ -190,10 +191,36 @@ def iso(moment: datetime | None) -> str | None:
     return text if moment.microsecond else f"{text[:19]}.000000{text[19:]}"
 
 
-# `json.dumps` with these options builds a new encoder on every call; the writer encodes two
-# values per record.
-_encode = json.JSONEncoder(ensure_ascii=False, default=str, sort_keys=True).encode
-_written = operator.itemgetter(*WRITTEN)
+def _json_encoder() -> Callable[[Any], str]:
+    """`json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)`, three times faster.
+
+    `JSONEncoder.encode` makes a new C encoder on every call (with a dict for spotting
+    cycles), which was most of its cost: the writer encodes two small values per record.
+    This makes the C encoder once, as `JSONEncoder.iterencode` does, without the cycle check
+    (a value holding itself fails with a RecursionError, which the writer logs for that
+    record). Where there is no C encoder, or it takes other arguments, the plain one."""
+    plain = json.JSONEncoder(ensure_ascii=False, default=str, sort_keys=True).encode
+    make: Any = getattr(json.encoder, "c_make_encoder", None)
+    sample = {"b": [1.5, None, float("inf")], "a": "é\n"}
+    try:
+        # The arguments of `JSONEncoder.iterencode`'s call, for the options above.
+        encode_once = make(
+            None, str, json.encoder.encode_basestring, None, ": ", ", ", True, False, True
+        )
+        if "".join(encode_once(sample, 0)) != plain(sample):
+            return plain
+    except Exception:  # not CPython's C encoder, or it takes other arguments
+        return plain
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):  # the C encoder takes containers and numbers
+            return plain(value)
+        return "".join(encode_once(value, 0))
+
+    return encode
+
+
+_encode = _json_encoder()
 
 
 def _json(value: Any) -> str | None:
@@ -209,46 +236,25 @@ def record_row(
     notebook: str | None = None,
     identity: tuple[str, str] | None = None,
 ) -> tuple[Any, ...]:
-    """The values of `WRITTEN` for one record. Without `prompts`, no prompt text is kept.
-    `identity`: `who()`, looked up once for a batch (two environment reads a row)."""
-    params = record.params or {}
+    """The values of `WRITTEN` for one record, in its order (`tests/ledger` checks each
+    column by name). Without `prompts`, no prompt text is kept. `identity`: `who()`, looked
+    up once for a batch (two environment reads a row).
+
+    A tuple, not a dict by column name: the writer makes one per record."""
+    r = record
+    params = r.params or {}
     if not prompts:
         params = {k: v for k, v in params.items() if k not in _PROMPT_PARAMS}
-    values: dict[str, Any] = {
-        "started_at": iso(record.started_at),
-        "finished_at": iso(record.finished_at),
-        "kind": record.kind,
-        "profile": record.profile,
-        "model": record.model,
-        "catelog": record.catelog,
-        "status": record.status,
-        "taskid": record.taskid or None,
-        "usage_id": record.usage_id,
-        "prompt": record.prompt if prompts else None,
-        "params": _json(params),
-        "prompt_tokens": record.prompt_tokens,
-        "completion_tokens": record.completion_tokens,
-        "cached_tokens": record.cached_tokens,
-        "total_tokens": record.total_tokens,
-        "credits": record.credits,
-        "credits_estimate": record.credits_estimate,
-        "media_seconds": record.media_seconds,
-        "resolution": record.resolution,
-        "latency_s": record.latency_s,
-        "ttft_s": record.ttft_s,
-        "error": record.error,
-        "video_url": record.video_url,
-        "image_url": record.image_url,
-        "local_path": record.local_path,
-        "notebook": notebook,
-        "demo": 1 if record.demo else 0,
-        "usage_raw": _json(record.usage_raw),
-        "partial_text": record.partial_text if prompts else None,
-        "experiment": record.experiment,
-        "run_id": record.run_id,
-    }
-    values["user"], values["host"] = identity or who()
-    return _written(values)
+    user, host = identity or who()
+    return (
+        iso(r.started_at), iso(r.finished_at), r.kind, r.profile, r.model, r.catelog, r.status,
+        r.taskid or None, r.usage_id, r.prompt if prompts else None, _json(params),
+        r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.total_tokens,
+        r.credits, r.credits_estimate, r.media_seconds, r.resolution, r.latency_s, r.ttft_s,
+        r.error, r.video_url, r.image_url, r.local_path, notebook, 1 if r.demo else 0,
+        _json(r.usage_raw), r.partial_text if prompts else None, r.experiment, r.run_id,
+        user, host,
+    )  # fmt: skip
 
 
 def statements(script: str) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import operator
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -27,14 +26,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._budget import settle
-from ._bulk import bulk_insert
+from ._bulk import bulk_insert, shape, sqlite_insert
 from ._dialect import BUSY_TIMEOUT_MS, Database, SqliteDatabase, open_sqlite
 from ._schema import (
     COLUMNS,
     JSON_COLUMNS,
-    MAX_PARAMETERS,
     TIME_COLUMNS,
-    WRITTEN,
     insert_statement,
     iso,
     quoted,
@@ -114,30 +111,6 @@ def parse_since(since: str | date | datetime | timedelta | None) -> datetime | N
 # SQLite from reading them through the summaries' indexes, which start with `demo` (migration
 # 10), instead of `calls_started_at`: a whole-index scan and a sort for a "since" or an ORDER
 # BY started_at (the planner, without statistics, takes `demo = ?` for selective).
-_TASKID_AT = WRITTEN.index("taskid")
-
-
-_NONES = (None,) * len(WRITTEN)
-
-
-def _shape(row: tuple[Any, ...]) -> tuple[tuple[bool, ...], bool]:
-    """Which of a row's columns have a value, and whether it is a task's (an upsert)."""
-    return tuple(map(operator.is_not, row, _NONES)), row[_TASKID_AT] is not None
-
-
-def _insert(
-    db: Database, present: tuple[bool, ...], upsert: bool, values: list[tuple[Any, ...]]
-) -> None:
-    """Rows of one shape, in order (SQLite's: `_bulk` does PostgreSQL's): chats many to a
-    statement, tasks one by one."""
-    if upsert or len(values) == 1:
-        db.executemany(insert_statement(present, upsert), values)
-        return
-    per = MAX_PARAMETERS // len(values[0])
-    for start in range(0, len(values), per):
-        chunk = values[start : start + per]
-        flat = tuple(itertools.chain.from_iterable(chunk))
-        db.execute(insert_statement(present, False, len(chunk)), flat)
 
 
 class Store:
@@ -189,7 +162,7 @@ class Store:
         with self._lock:
             db = self._connection()
             if len(rows) == 1:  # the common case: one statement is its own transaction
-                (present, upsert), row = _shape(rows[0]), rows[0]
+                (present, upsert), row = shape(rows[0]), rows[0]
                 db.execute(
                     insert_statement(present, upsert, postgres=db.name == "postgresql"),
                     tuple(itertools.compress(row, present)),
@@ -198,10 +171,8 @@ class Store:
                 with db.transaction(), db.batch():
                     if db.name == "postgresql":  # a statement per batch, not per run
                         bulk_insert(db, rows)
-                    else:  # runs of the same statement in one call each, in order
-                        for (present, upsert), run in itertools.groupby(rows, key=_shape):
-                            values = [tuple(itertools.compress(row, present)) for row in run]
-                            _insert(db, present, upsert, values)
+                    else:
+                        sqlite_insert(db, rows)
             if self.open_reservations:  # the team budget's: these rows now count the credits
                 settle(self, rows)
 
@@ -260,7 +231,7 @@ class Store:
             where.append('"user" = ?')
             args.append(user)
         if demo is not None:
-            where.append("+demo = ?")  # `+`: see above `_TASKID_AT`
+            where.append("+demo = ?")  # `+`: see the note above `Store`
             args.append(1 if demo else 0)
         if since is not None:
             where.append("started_at >= ?")

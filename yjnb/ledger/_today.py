@@ -33,7 +33,7 @@ _FINAL = 2
 
 def utc_day(moment: datetime) -> date:
     """The UTC day of `moment` (naive means UTC, as `_schema.iso` stores it)."""
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or moment.tzinfo is timezone.utc:  # the core's: no conversion
         return moment.date()
     return moment.astimezone(timezone.utc).date()
 
