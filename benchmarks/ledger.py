@@ -13,8 +13,10 @@ Rows:
    Four chats in five are one report each; every fifth row is a media task reported twice
    (``pending``, then ``ok`` updating the row in place), so 100,000 rows are 120,000 reports.
 3. ``flush()``: of the whole held backlog (the writer's throughput), and right after 100
-   reports (a read after a cell's calls; the median of 5); the end-to-end rate (emit + flush,
-   records queued to committed). Target: at least 20,000 rows/s.
+   reports (a read after a cell's calls; the median of 5); how many reports the writer had
+   written when the flood's last was queued (the two threads share the GIL); the end-to-end
+   rate (emit + flush, records queued to committed). Target: at least 20,000 rows/s. Also the
+   writer's share spent building the rows (``record_row``) alone.
 4. ``Ledger.record()`` and ``Ledger.record_many`` in batches of 1,000, directly, for reference.
 5. ``yjnb.usage()`` on the 100,000-row file beside its reference, a plain
    ``pd.read_sql_query("select * from calls")`` on a fresh connection: the median of 5 each,
@@ -123,13 +125,14 @@ def insert_figures(home: Path, reports: list[object], n_rows: int) -> list[tuple
     direct_s = timed_inserts(Ledger(home / "direct.sqlite"), reports, n_rows)
     # The sink's own cost, the writer held until the last report is queued; then its flush.
     os.environ["YJ_HOME"] = str(home / "held")
-    held_s, backlog_s = queued_inserts(reports, n_rows, hold=True)
+    held_s, backlog_s, _ = queued_inserts(reports, n_rows, hold=True)
     os.environ["YJ_HOME"] = str(home / "scratch")  # a few small flushes, off the main file
     small_flush_s = statistics.median(flush_after(reports[:100]) for _ in range(5))
     # The real path into the main file: the writer writes while the reports flood in.
     os.environ["YJ_HOME"] = str(home)
-    sink_s, flush_s = queued_inserts(reports, n_rows, hold=False)
+    sink_s, flush_s, during = queued_inserts(reports, n_rows, hold=False)
     batch_s = timed_inserts(Ledger(home / "batch.sqlite"), reports, n_rows, chunk=1000)
+    rows_s = build_rows_s(reports)
 
     n = len(reports)
     sink_rate = n_rows / (sink_s + flush_s)
@@ -141,6 +144,12 @@ def insert_figures(home: Path, reports: list[object], n_rows: int) -> list[tuple
         ("sink() per report, writer busy", f"{per_sink:.1f} us", f"{per_sink / per_direct:.2f} x"),
         ("flush() of a held backlog", f"{backlog_s:.2f} s", f"{n:,} reports"),
         ("flush() after 100 reports", f"{small_flush_s * 1e3:.1f} ms", "median of 5"),
+        (
+            "written while the sink floods",
+            f"{during:,}",
+            f"of {n:,} reports, when the last is queued",
+        ),
+        ("building the rows (record_row)", f"{rows_s:.2f} s", f"{n:,} reports, part of the flush"),
         (
             "insert via sink + flush",
             f"{sink_rate:,.0f} rows/s",
@@ -167,8 +176,9 @@ def timed_inserts(ledger: Any, reports: list[object], n_rows: int, chunk: int = 
     return elapsed
 
 
-def queued_inserts(reports: list[object], n_rows: int, *, hold: bool) -> tuple[float, float]:
-    """(seconds emitting `reports` through the sink, seconds of the `flush()` after)."""
+def queued_inserts(reports: list[object], n_rows: int, *, hold: bool) -> tuple[float, float, int]:
+    """(seconds emitting `reports` through the sink, seconds of the `flush()` after, reports
+    the writer had finished when the last was queued)."""
     import yjnb.ledger as ledger_module
     from yjnb._hooks import emit
 
@@ -180,13 +190,26 @@ def queued_inserts(reports: list[object], n_rows: int, *, hold: bool) -> tuple[f
     for record in reports:
         emit(record)  # type: ignore[arg-type]
     sink_s = time.perf_counter() - t0
+    finished = writer._finished  # the writer's progress while the sink flooded it
     if hold:
         writer.resume()
     t0 = time.perf_counter()
     ledger_module.flush()
     flush_s = time.perf_counter() - t0
     assert len(ledger_module.default_ledger()) == n_rows
-    return sink_s, flush_s
+    return sink_s, flush_s, finished
+
+
+def build_rows_s(reports: list[object]) -> float:
+    """Seconds to build the rows of `reports` (`record_row`), as the writer does, in batches."""
+    from yjnb.ledger._identity import who
+    from yjnb.ledger._items import Write, rows
+
+    identity = who()
+    t0 = time.perf_counter()
+    for i in range(0, len(reports), 1000):
+        rows(Write(0, reports[i : i + 1000], True, None, None), identity)  # type: ignore[arg-type]
+    return time.perf_counter() - t0
 
 
 def flush_after(reports: list[object]) -> float:
