@@ -23,7 +23,8 @@ __all__ = ["UsageSink", "add_usage_sink", "current_experiment", "emit", "remove_
 UsageSink = Callable[[UsageRecord], None]
 
 logger = logging.getLogger("yjnb")
-_sinks: list[UsageSink] = []
+# Replaced, never changed in place: `emit` reads it without the lock (once per call).
+_sinks: tuple[UsageSink, ...] = ()
 _lock = threading.Lock()
 # "module:function" called once, on the first record, to subscribe the default sinks.
 DEFAULT_SINKS: tuple[str, ...] = ("yjnb.ledger:install",)
@@ -37,16 +38,19 @@ current_experiment: contextvars.ContextVar[tuple[str, str] | None] = contextvars
 
 def add_usage_sink(sink: UsageSink) -> UsageSink:
     """Register `sink` to receive every `UsageRecord`. Returns it, so it works as a decorator."""
+    global _sinks
     with _lock:
         if sink not in _sinks:
-            _sinks.append(sink)
+            _sinks = (*_sinks, sink)
     return sink
 
 
 def remove_usage_sink(sink: UsageSink) -> None:
+    global _sinks
     with _lock:
         if sink in _sinks:
-            _sinks.remove(sink)
+            at = _sinks.index(sink)
+            _sinks = _sinks[:at] + _sinks[at + 1 :]
 
 
 def _install_default_sinks() -> None:
@@ -70,9 +74,7 @@ def emit(record: UsageRecord) -> None:
         record.experiment, record.run_id = tag
     if not _defaults_installed:
         _install_default_sinks()
-    with _lock:
-        sinks = list(_sinks)
-    for sink in sinks:
+    for sink in _sinks:
         try:
             sink(record)
         except Exception:

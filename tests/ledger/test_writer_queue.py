@@ -61,3 +61,27 @@ def test_records_queued_while_closing_are_written(tmp_path: Path) -> None:
     ledger.close()
     ledger._queue(chat_record(prompt="after"), prompts=True, notebook=None)  # written directly
     assert [r["prompt"] for r in Ledger(ledger.path).rows()] == ["before", "after"]
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise ValueError("cannot be shown")
+
+
+def test_one_bad_record_in_a_run_of_queued_records_loses_only_itself(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sink's records taken together go in one statement; a record that cannot become a
+    row (its parameters cannot be encoded) fails that batch, and the others are then written
+    one by one."""
+    writer = ledger._writer
+    assert writer is not None
+    writer.pause()
+    try:
+        emit(chat_record(prompt="before"))
+        emit(chat_record(prompt="bad", params={"seed": Unprintable()}))
+        emit(chat_record(prompt="after"))
+    finally:
+        writer.resume()
+    assert [r["prompt"] for r in ledger.rows()] == ["before", "after"]
+    assert writer.backlog == 0
