@@ -1,14 +1,14 @@
 """The experiments' answer cache: `YJ_HOME/experiments.sqlite`, one row per finished call.
 
-Every answer is committed (WAL) before its cell counts as done, so an interrupted or killed run
-loses nothing it paid for and a re-run calls only the missing cells. The chat answers that
-arrive within `FLUSH_WINDOW_S` of each other share one transaction (`commit`): a commit per
-answer, then one per turn of the event loop (two answers, mostly), was the largest share of an
-experiment's CPU per call after the HTTP client's. An answer waiting for its window is one
-more call in flight: a kill then costs at most that window's answers, which no cell counted.
-The key is a SHA-256 of what decides the answer: the protocol, the base URL, the model, the
-system prompt, the rendered prompt, the parameters and the sample index. The API key is never
-part of it, nor stored. Failed calls are never cached.
+Every answer is committed as it arrives (WAL), before its cell counts as done, so an interrupted
+or killed run loses nothing it paid for and a re-run calls only the missing cells. The chat
+answers that arrive in the same turn of the event loop share one transaction (`commit`): a
+commit per answer was a large share of an experiment's CPU per call. Waiting longer for more
+answers (a 20 ms window was tried) would let answers the server has sent wait uncommitted
+beyond the calls in flight, and a killed run would pay for them again. The key is a SHA-256
+of what decides the answer: the protocol, the base URL, the model, the system prompt, the
+rendered prompt, the parameters and the sample index. The API key is never part of it, nor
+stored. Failed calls are never cached.
 
 A media call is a task that runs for a while after it was paid for: its id is held (table
 `tasks`) the moment the platform gives it, so a re-run after an interrupt, a timeout or a
@@ -63,10 +63,6 @@ def _row(key: str, value: Mapping[str, Any], experiment: str, run_id: str) -> Ro
 logger = logging.getLogger("yjnb")
 
 FILENAME = "experiments.sqlite"
-# How long the first chat answer of a transaction waits for others (a cell's call takes a
-# second or more), and how many may wait before they are committed without waiting longer.
-FLUSH_WINDOW_S = 0.02
-FLUSH_MAX = 256
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     key         TEXT PRIMARY KEY,
@@ -120,7 +116,7 @@ class AnswerCache:
         self.path = Path(home) / FILENAME
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        # Chat answers waiting for their window's transaction, each with the future its cell awaits.
+        # Chat answers waiting for this turn's transaction, each with the future its cell awaits.
         self._pending: list[tuple[Row, asyncio.Future[None]]] = []
         url = configured_ledger_url()
         self.shared = SharedAnswers(url) if url else None
@@ -173,8 +169,8 @@ class AnswerCache:
         self, key: str, answer: Mapping[str, Any], *, experiment: str, run_id: str
     ) -> None:
         """Store one finished answer; returns once it is committed, in one transaction with
-        the other chat answers of its `FLUSH_WINDOW_S`. Cancelled while it waits, the answer
-        is committed all the same (by the window's flush, or by `close`). A media answer (it
+        the other chat answers of this turn of the loop. Cancelled while it waits, the answer
+        is committed all the same (by the turn's flush, or by `close`). A media answer (it
         lets go of its held task), or any answer when there is a shared ledger, is stored at
         once, as by `put`."""
         if answer.get("taskid") or self.shared is not None:
@@ -185,11 +181,9 @@ class AnswerCache:
         row = _row(key, answer, experiment, run_id)
         with self._lock:
             self._pending.append((row, done))
-            waiting = len(self._pending)
-        if waiting == 1:
-            loop.call_later(FLUSH_WINDOW_S, self._flush)
-        elif waiting >= FLUSH_MAX:
-            self._flush()  # the window's timer then finds nothing, or the next answers
+            first = len(self._pending) == 1
+        if first:
+            loop.call_soon(self._flush)
         await done
 
     def _flush(self) -> None:
@@ -239,7 +233,7 @@ class AnswerCache:
             db.commit()
 
     def close(self) -> None:
-        """Commit the answers still waiting for their window's flush, then close."""
+        """Commit the answers still waiting for their turn's flush, then close."""
         self._flush()
         with self._lock:
             if self._db is not None:
