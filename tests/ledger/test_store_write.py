@@ -130,11 +130,14 @@ def test_a_late_state_without_values_erases_nothing(tmp_path: Path) -> None:
             datetime(2026, 5, 1, 14, tzinfo=timezone(timedelta(hours=2))),
             "2026-05-01T12:00:00.000000+00:00",
         ),
+        (datetime(999, 1, 2, 3, 4, 5, 60, tzinfo=timezone.utc), "0999-01-02T03:04:05.000060+00:00"),
     ],
 )
 def test_times_are_stored_fixed_width_in_utc(moment: datetime, text: str) -> None:
     """Text order is time order only if every stored time has the same width."""
     assert iso(moment) == text
+    stored = datetime.fromisoformat(text)
+    assert stored.isoformat(timespec="microseconds") == text
 
 
 def test_record_row_puts_each_field_in_its_column() -> None:

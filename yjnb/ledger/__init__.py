@@ -39,7 +39,7 @@ from .._errors import ConfigError
 from .._types import UsageRecord
 from ._budget import TeamCheck, reserve
 from ._dialect import is_url, safe_url
-from ._env import getenv
+from ._env import Watch, getenv
 from ._ledger import FILENAME as FILENAME  # `as`: still this module's names, as before
 from ._ledger import Ledger, Names, Since
 from ._ledger import home as home
@@ -97,6 +97,39 @@ class _State:
     # on the recording thread than a new `Totals` per record.
     chats: dict[bool, list[float]] = field(default_factory=lambda: {False: _zero(), True: _zero()})
     tasks: dict[bool, dict[str, Spend]] = field(default_factory=lambda: {False: {}, True: {}})
+    # Bumped by every change of a switch or of the default ledger, so that the sink's
+    # `_Route` made before it is made again.
+    generation: int = 0
+    route: _Route | None = None
+
+
+# The variables the sink's settings come from (`default_ledger`, `enabled`, `prompts_enabled`
+# and the notebook's name).
+_ROUTE_ENV = Watch(
+    "YJ_HOME", "YJ_LEDGER_URL", "YJ_PROFILE", "YJ_LEDGER", "YJ_LEDGER_PROMPTS", "JPY_SESSION_NAME"
+)
+
+
+class _Route:
+    """Where the sink sends records and how they are stored, as of `key` (the generation and
+    `_ROUTE_ENV`'s values). The sink runs for every call on the event loop: six environment
+    reads, two switches and the default ledger's lock per record were half of its cost, and
+    they only change when `key` does."""
+
+    def __init__(self, key: tuple[object, ...]) -> None:
+        self.key = key
+        self.enabled = enabled()
+        self.prompts = prompts_enabled()
+        self.notebook = getenv("JPY_SESSION_NAME") or None
+        self.ledger: Ledger | None = None  # the default ledger, looked up on first use
+
+
+def _route() -> _Route:
+    key = (_state.generation, *_ROUTE_ENV.values())
+    route = _state.route
+    if route is None or route.key != key:
+        route = _state.route = _Route(key)
+    return route
 
 
 def _zero() -> list[float]:
@@ -119,6 +152,7 @@ def default_ledger() -> Ledger:
             ledger = Ledger(ledger_url())
             ledger._writer = Writer(ledger._new_store())  # its own connection, for its thread
             _state.ledger, _state.home_key = ledger, key
+            _state.generation += 1
         return _state.ledger
 
 
@@ -162,6 +196,7 @@ def configure(
             _state.enabled = bool(enabled)
         if prompts is not None:
             _state.prompts = bool(prompts)
+        _state.generation += 1
 
 
 def sink(record: UsageRecord) -> None:
@@ -169,15 +204,15 @@ def sink(record: UsageRecord) -> None:
 
     It runs on the thread that made the call (the runner's event loop): it returns at once and
     the writer thread writes the record; a failure there is logged once, never raised here."""
-    if not enabled():
+    route = _route()
+    if not route.enabled:
         return
     _tally(record)  # spent is spent, even if the file cannot be written
     try:
-        default_ledger()._queue(
-            record,
-            prompts=prompts_enabled(),
-            notebook=getenv("JPY_SESSION_NAME") or None,
-        )
+        ledger = route.ledger
+        if ledger is None:
+            ledger = route.ledger = default_ledger()
+        ledger._queue(record, prompts=route.prompts, notebook=route.notebook)
     except Exception as exc:
         # A full disk or a read-only home must not cost the user the answer; say so once.
         if not _state.warned:
@@ -286,6 +321,8 @@ def _reset_default() -> None:
         _state.warned = False
         _state.chats = {False: _zero(), True: _zero()}
         _state.tasks = {False: {}, True: {}}
+        _state.generation += 1
+        _state.route = None
 
 
 def _close_at_exit() -> None:
@@ -322,6 +359,8 @@ def _forget_after_fork() -> None:
     _paused = None
     _state.ledger = None
     _state.home_key = None
+    _state.generation += 1
+    _state.route = None
 
 
 atexit.register(_close_at_exit)

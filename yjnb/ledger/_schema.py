@@ -185,10 +185,13 @@ def iso(moment: datetime | None) -> str | None:
         if moment.tzinfo is None:  # the core makes aware datetimes; a naive one is taken as UTC
             moment = moment.replace(tzinfo=timezone.utc)
         moment = moment.astimezone(timezone.utc)
-    # `isoformat(timespec=...)` costs half as much again (the writer formats two per record);
-    # without it the fraction is left out when it is zero, and put back here.
-    text = moment.isoformat()
-    return text if moment.microsecond else f"{text[:19]}.000000{text[19:]}"
+    # What `isoformat(timespec="microseconds")` gives, in a quarter less time than even the
+    # plain `isoformat()` (the writer formats two per record).
+    m = moment
+    return _ISO % (m.year, m.month, m.day, m.hour, m.minute, m.second, m.microsecond)
+
+
+_ISO = "%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00"
 
 
 def _json_encoder() -> Callable[[Any], str]:

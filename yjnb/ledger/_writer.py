@@ -132,14 +132,17 @@ class Writer:
         work), and the writer wraps them as it takes them."""
         with self._lock:
             if not self._closed:
-                self._start()
+                if self._thread is None:
+                    self._start()
                 self._seq += 1
-                self._tally(record.demo).note(self._seq, record)
+                (self.demo_tally if record.demo else self.tally).note(self._seq, record)
                 settings = self._queued_settings
                 if settings.prompts != prompts or settings.notebook != notebook:
                     self._queued_settings = Settings(prompts, notebook)
                     self._put(self._queued_settings)
-                self._put(record)
+                # `_put` spelled out: nobody waits for a record, so there is no one to wake.
+                self._queued += 1
+                self._queue.put(record)
                 return
         # Closed: a record racing `close()` is written here, not dropped.
         self._write_now(Write(0, (record,), prompts, notebook, None))
@@ -285,12 +288,21 @@ class Writer:
         and always before a call or a flush runs: a flushed tally is in step with the file.
         Between re-reads the tally counts this process's records from memory."""
         writes: list[Write] = []
+        items = 0  # the queue items `writes` stand for
+        bare: list[UsageRecord] = []  # a run of the sink's records, numbered in queue order
         for item in [*batch, None]:  # None: the end of the batch writes the last run
-            if isinstance(item, UsageRecord):  # the sink's: numbered in queue order
-                item = Write(self._taken_seq + 1, (item,), *self._settings.astuple(), None)
+            if isinstance(item, UsageRecord):
+                bare.append(item)
+                continue
+            if bare:  # one `Write` for the run, not one per record
+                self._taken_seq += len(bare)
+                writes.append(Write(self._taken_seq, bare, *self._settings.astuple(), None))
+                items += len(bare)
+                bare = []
             if isinstance(item, Write):
                 self._taken_seq = item.seq
                 writes.append(item)
+                items += 1
                 continue
             if isinstance(item, Settings):  # in queue order: after the writes before it
                 self._settings = item
@@ -298,8 +310,8 @@ class Writer:
                 continue
             if writes:
                 self._write(writes)
-                self._finished += len(writes)
-                writes = []
+                self._finished += items
+                writes, items = [], 0
                 self._unsynced_writes = True
             if item is None:
                 if self._unsynced_writes and time.monotonic() - self._synced_at >= RESYNC_GAP_S:
@@ -322,9 +334,14 @@ class Writer:
             identity = who()  # once a batch, not once a row
             self._store.write(row for w in writes for row in rows(w, identity))
         except Exception:
-            # One bad record must not take the rest of its transaction with it: one by one.
+            # One bad record must not take the rest of its transaction with it: one by one
+            # (a run of the sink's records record by record).
             for w in writes:
-                self._write_now(w)
+                if w.done is None and len(w.records) > 1:
+                    for record in w.records:
+                        self._write_now(Write(w.seq, (record,), w.prompts, w.notebook, None))
+                else:
+                    self._write_now(w)
         else:
             for w in writes:
                 if w.done is not None:
