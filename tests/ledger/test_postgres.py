@@ -129,6 +129,11 @@ def test_rows_read_back_as_from_sqlite(pg_url: str, tmp_path: Path) -> None:
         (task["finished_at"] - task["started_at"]).total_seconds()
     )
     assert shared.totals() == local.totals()
+    # Since a moment: the hour leads the index's range, the moment bounds it exactly.
+    for since, calls in ((T0 - timedelta(minutes=30), 2), (T0 + timedelta(microseconds=1), 0)):
+        assert shared.totals(since=since) == local.totals(since=since)
+        assert shared.totals(since=since).calls == calls
+        assert shared._store.totals_by_world(since) == local._store.totals_by_world(since)
     for by in ("model", "kind", "day", "profile"):
         pd.testing.assert_frame_equal(shared.summary(by), local.summary(by), check_exact=False)
     assert shared.forget(task["taskid"]) and not shared.pending_tasks()

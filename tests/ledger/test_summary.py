@@ -157,9 +157,10 @@ def test_summaries_and_the_timeline_read_an_index_in_group_order(
         assert "TEMP B-TREE" not in plan, plan
 
 
-def test_reads_of_rows_and_totals_keep_to_the_started_at_index(filled: Ledger) -> None:
-    """The summaries' indexes start with `demo`: reads since a moment must still take the
-    `started_at` range (not scan a whole index and sort)."""
+def test_reads_since_a_moment_take_a_range_not_a_scan(filled: Ledger) -> None:
+    """The summaries' indexes start with `demo`: rows since a moment must still take the
+    `started_at` range (not scan a whole index and sort), and totals since a moment the
+    range of `calls_timeline`, which covers what they sum (no lookup of each row)."""
     since = T0 + timedelta(days=8)
     raw = filled._store._connection().raw  # type: ignore[attr-defined]
     statements: list[str] = []
@@ -171,10 +172,21 @@ def test_reads_of_rows_and_totals_keep_to_the_started_at_index(filled: Ledger) -
     finally:
         raw.set_trace_callback(None)
     reads = [sql for sql in statements if sql.startswith("SELECT")]
-    assert len(reads) == 3
-    for sql in reads:
-        plan = " / ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + sql))
-        assert "calls_started_at (started_at>?)" in plan, (sql, plan)
+    plans = [" / ".join(r[-1] for r in raw.execute("EXPLAIN QUERY PLAN " + sql)) for sql in reads]
+    assert len(plans) == 3
+    assert "calls_started_at (started_at>?)" in plans[0], plans[0]
+    for plan in plans[1:]:
+        assert "COVERING INDEX calls_timeline (demo=? AND <expr>>?)" in plan, plan
+
+
+def test_totals_since_a_moment_count_from_the_moment_not_its_hour(ledger: Ledger) -> None:
+    """The index's range starts at the moment's hour; the moment itself still bounds it."""
+    at = datetime(2026, 5, 1, 12, 30, tzinfo=timezone.utc)
+    for minutes, tokens in ((-40, 1), (-10, 10), (0, 100), (20, 1000)):
+        ledger.record(chat_record(started_at=at + timedelta(minutes=minutes), total_tokens=tokens))
+    assert ledger.totals(since=at).tokens == 1100
+    assert ledger._store.totals_by_world(at)[False].tokens == 1100
+    assert ledger._store.totals_by_world(at, user="nobody")[False].calls == 0
 
 
 def test_summary_of_nothing_has_the_dtypes(ledger: Ledger) -> None:
