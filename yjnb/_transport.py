@@ -95,18 +95,28 @@ class AiohttpBody(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
         self._content = response.content
+        self._error: httpx.TransportError | None = None  # raised once what arrived is read
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
     async def __anext__(self) -> bytes:
-        try:
-            chunk = await self._content.read(CHUNK_BYTES)
-        except _AIOHTTP_ERRORS as exc:
-            raise httpx_error(exc) from None
-        if not chunk:
-            raise StopAsyncIteration
-        return chunk
+        if self._error is None:
+            try:
+                chunk = await self._content.read(CHUNK_BYTES)
+            except _AIOHTTP_ERRORS as exc:
+                self._error = httpx_error(exc)
+            else:
+                if not chunk:
+                    raise StopAsyncIteration
+                return chunk
+        # aiohttp's reads raise a body's error before what it buffered: an answer whose
+        # last bytes came with the end of its connection lost them (a partial answer paid
+        # for). Those bytes are handed out first.
+        left = _buffered(self._content, CHUNK_BYTES)
+        if left:
+            return left
+        raise self._error
 
     async def aclose(self) -> None:
         # A body left unread closes its connection; a finished one is back in the pool.
@@ -114,6 +124,18 @@ class AiohttpBody(httpx.AsyncByteStream):
             await self._response.__aexit__(None, None, None)
         except _AIOHTTP_ERRORS as exc:
             raise httpx_error(exc) from None
+
+
+def _buffered(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """Up to `limit` bytes aiohttp holds for a body that failed. Its buffer is private, so
+    looked up with care: nothing where this aiohttp keeps it elsewhere."""
+    read = getattr(content, "_read_nowait", None)
+    if read is None or not getattr(content, "_buffer", None):
+        return b""
+    try:
+        return bytes(read(limit))
+    except Exception:  # another aiohttp's internals: the error is raised as before
+        return b""
 
 
 class AiohttpResponse(httpx.Response):
