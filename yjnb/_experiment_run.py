@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,10 +200,14 @@ async def run_cells(
     cells = _Cells(plan, progress, send, cache, use_cache, limiter, concurrency, run_id, budget)
     if resume is not None:
         cells.resume, cells.held = resume, cache.held_many(list(by_key))
+    # A held media task is waited for outside the limiter: each in a task of its own.
+    held = [(key, indices) for key, indices in by_key.items() if key in cells.held]
+    calls = iter([(key, indices) for key, indices in by_key.items() if key not in cells.held])
     tag = current_experiment.set((plan.name, run_id))
     told = on_rate_limited.set(cells.throttled)
     try:  # the tasks copy the context now: their calls are tagged and report their 429s
-        tasks = [asyncio.ensure_future(cells.one(key, indices)) for key, indices in by_key.items()]
+        tasks = [asyncio.ensure_future(cells.work(calls)) for _ in range(cells.workers(by_key))]
+        tasks += [asyncio.ensure_future(cells.one(key, indices)) for key, indices in held]
         tasks += [asyncio.ensure_future(cells.judge_all(indices)) for indices in hits]
     finally:
         on_rate_limited.reset(told)
@@ -267,6 +271,21 @@ class _Cells:
         if outcome["status"] != SKIPPED:  # a skipped cell made no call
             self.progress.call_ended(outcome)
         return outcome
+
+    def workers(self, by_key: dict[str, list[int]]) -> int:
+        """How many tasks make the run's calls (`work`): as many as the limiter could ever
+        let send at once, not one per key. A task per key had them all wait in the limiter
+        at once: 1,000 cells kept 1,000 tasks with their waits alive, which the garbage
+        collector went through again and again, and every freed slot was handed to a
+        waiting task (a future and a wake-up per call)."""
+        most = self.limiter.ceiling if self.concurrency is None else self.concurrency
+        return max(1, min(len(by_key), self.limiter.ceiling, most))
+
+    async def work(self, calls: Iterator[tuple[str, list[int]]]) -> None:
+        """Make the calls of `calls` (shared with the other workers) one after another, in
+        their order, until none is left."""
+        for key, indices in calls:
+            await self.one(key, indices)
 
     async def one(self, key: str, indices: list[int]) -> None:
         outcome = await self.call(key, self.plan.cells[indices[0]])
