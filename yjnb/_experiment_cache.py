@@ -109,13 +109,14 @@ def cache_key(
     """The hex SHA-256 of one cell's call (see the module's docstring). A media call's kind
     is part of it (a chat's keys stay as they were before media experiments)."""
     what = [protocol, base_url.rstrip("/"), model, system, prompt, dict(params), sample]
-    material = json.dumps(
-        what if kind == "chat" else [*what, kind],
-        ensure_ascii=False,
-        sort_keys=True,
-        default=repr,
-    )
+    material = _key_json(what if kind == "chat" else [*what, kind])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+# `json.dumps(..., ensure_ascii=False, sort_keys=True, default=repr)`, the keys' encoding since
+# the first cache, made once: `json.dumps` with options makes an encoder for every key (a
+# plan makes one per cell).
+_key_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=repr).encode
 
 
 class AnswerCache:
