@@ -52,3 +52,29 @@ def test_an_answer_whose_cell_was_cancelled_is_committed_by_close(tmp_path: Path
     asyncio.run(main())  # the loop ends before the window's timer fires
     cache.close()
     assert stored_keys(tmp_path) == {"k"}
+
+
+def test_an_answer_written_again_replaces_the_old_one_in_place(tmp_path: Path) -> None:
+    """A re-run (`cache=False`) writes keys the cache has: the new answer, run and time take
+    the old row's place (updated, not deleted and inserted again: the same row id), chat
+    answers and held tasks alike."""
+    cache = AnswerCache(tmp_path)
+
+    def rows(table: str) -> list[tuple[object, ...]]:
+        return cache._connection().execute(f"SELECT rowid, * FROM {table}").fetchall()
+
+    async def main() -> None:
+        await cache.commit("k", {"text": "first"}, experiment="e", run_id="r1")
+        await cache.commit("other", {"text": "x"}, experiment="e", run_id="r1")
+        (rowid, *_), _ = rows("answers")
+        await cache.commit("k", {"text": "second"}, experiment="e2", run_id="r2")
+        (again, key, experiment, run_id, *_), _ = rows("answers")
+        assert (again, key, experiment, run_id) == (rowid, "k", "e2", "r2")
+        assert cache.get_many(["k"]) == {"k": {"text": "second"}}
+
+    asyncio.run(main())
+    cache.hold("t", {"taskid": "1"}, experiment="e", run_id="r1")
+    cache.hold("t", {"taskid": "2"}, experiment="e", run_id="r2")
+    assert [(r[1], r[3]) for r in rows("tasks")] == [("t", "r2")]
+    assert cache.held_many(["t"]) == {"t": {"taskid": "2"}}
+    cache.close()

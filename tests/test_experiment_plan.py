@@ -135,3 +135,26 @@ def test_an_unknown_parameter_warns_once(client: yjnb.Client) -> None:
                         params={"frobnicate": 1})  # fmt: skip
     assert len(caught) == 1 and "frobnicate" in str(caught[0].message)
     assert caught[0].filename == __file__  # the user's line
+
+
+def test_the_cache_keys_of_earlier_caches_stay_as_they_were() -> None:
+    """A key is the SHA-256 of `json.dumps(..., ensure_ascii=False, sort_keys=True,
+    default=repr)` of the call: answers cached by earlier versions are found again."""
+    import hashlib
+    import json
+
+    from yjnb._experiment_cache import cache_key
+
+    params = {"temperature": 0.5, "max_tokens": 20, "stop": ["。"], "odd": frozenset({3})}
+    for kind, system in (("chat", None), ("chat", "你是助手"), ("image", None)):
+        what = ["yuanjing", "https://x/", "qwen3-max", system, "讲个笑话", params, 3]
+        material = json.dumps(
+            what[:1] + ["https://x"] + what[2:] + ([] if kind == "chat" else [kind]),
+            ensure_ascii=False, sort_keys=True, default=repr,
+        )  # fmt: skip
+        expected = hashlib.sha256(material.encode("utf-8")).hexdigest()
+        got = cache_key(
+            protocol="yuanjing", base_url="https://x/", model="qwen3-max", system=system,
+            prompt="讲个笑话", params=params, sample=3, kind=kind,
+        )  # fmt: skip
+        assert got == expected

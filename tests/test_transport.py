@@ -297,3 +297,49 @@ def test_what_arrived_before_a_body_failed_is_read_before_its_error() -> None:
     chunks, error = asyncio.run(read_all())
     assert max(len(c) for c in chunks) <= CHUNK_BYTES  # bounded as every read is
     assert isinstance(error, httpx.RemoteProtocolError | httpx.ReadError)
+
+
+def test_an_answer_read_ahead_then_read_is_closed_once_and_a_close_error_names_the_request(
+    serve_raw: Callable[[Handler], RawServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat path (`read_ahead`, then `read_capped`) closes aiohttp's body once; an error
+    of the close is an httpx error that carries the request, as httpx's own close makes it."""
+    from yjnb._bounded import read_capped
+    from yjnb._http import read_ahead
+    from yjnb._transport import AiohttpBody
+
+    closes: list[int] = []
+    close = AiohttpBody.aclose
+
+    async def counted(self: AiohttpBody) -> None:
+        closes.append(1)
+        await close(self)
+
+    monkeypatch.setattr(AiohttpBody, "aclose", counted)
+    server = serve_raw(answer_json)
+
+    async def fetch() -> tuple[bytes, bool, httpx.Request, httpx.Request]:
+        ours = AiohttpClient(
+            timeout=httpx.Timeout(5.0), headers={}, ssl_context=httpx.create_ssl_context(),
+            limits=httpx.Limits(),
+        )  # fmt: skip
+        request = ours.build_request("GET", server.url)
+        response = await ours.send(request, stream=True)
+        await read_ahead(response)
+        body, more = await read_capped(response, 1 << 20)
+        failing = await ours.send(ours.build_request("GET", server.url), stream=True)
+
+        async def broken(self: AiohttpBody) -> None:
+            raise httpx.ReadError("reset")
+
+        monkeypatch.setattr(AiohttpBody, "aclose", broken)
+        with pytest.raises(httpx.ReadError) as info:
+            await failing.aclose()
+        monkeypatch.setattr(AiohttpBody, "aclose", close)
+        await ours.aclose()
+        return body, more, info.value.request, failing.request
+
+    body, more, named, sent = asyncio.run(fetch())
+    assert (json.loads(body), more) == (ANSWER, False)
+    assert closes == [1]
+    assert named is sent

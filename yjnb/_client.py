@@ -8,7 +8,9 @@ so a caller can check several calls before sending any), then sent (`send_chat`)
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from datetime import datetime
 from typing import Any, Literal, overload
 
 from ._base import (
@@ -26,7 +28,7 @@ from ._prepare import is_remote, prepare_chat
 from ._prices import price_table
 from ._tasks import read_input
 from ._types import ChatResult, ModelInfo, utcnow
-from .protocols.base import Attachment, PreparedChat
+from .protocols.base import Attachment, PreparedChat, StreamAccumulator, WireRequest
 
 __all__ = [
     "DEFAULT_MAX_DOWNLOAD_BYTES",
@@ -133,55 +135,67 @@ class AsyncClient(MediaCalls):
 
     async def send_chat(self, chat: PreparedChat) -> ChatResult | AsyncChatStream:
         """Send a prepared chat; a `ChatResult`, or an `AsyncChatStream` if it streams."""
-        images = [load_attachment(i, "images") for i in chat.images]
-        files = [load_attachment(f, "files") for f in chat.files]
+        images = [load_attachment(i, "images") for i in chat.images] if chat.images else []
+        files = [load_attachment(f, "files") for f in chat.files] if chat.files else []
         wire = self.protocol.chat_request(chat, images, files)
         started_at, started = utcnow(), time.perf_counter()
-        loop_started = asyncio.get_running_loop().time()
-
-        def on_done(result: ChatResult, status: str, error: str | None) -> None:
-            if error is not None:
-                error = redact(error, self._key.reveal())
-            # The platform reports no chat credits; a refused call (`failed`) cost nothing.
-            if result.credits_estimate is None and status != "failed":
-                usage = result.usage or result.usage_estimate
-                result.credits_estimate = price_table(self.settings.home).estimate(
-                    result.model, usage
-                )
-            record = chat_record(
-                result, status=status, error=error, started_at=started_at,
-                params=chat.recorded, profile=self.settings.profile,
-            )  # fmt: skip
-            if record.partial_text:  # a hostile server may have echoed the key into it
-                record.partial_text = redact(record.partial_text, self._key.reveal())
-            self._emit_once(record)
-
-        def decoder() -> Any:
-            acc = self.protocol.chat_decoder(chat)
-            acc.started = started
-            return acc
-
-        async def reopen() -> tuple[Any, Any]:
-            return await self._open_stream(wire), decoder()
-
-        acc = decoder()
+        acc = self._chat_decoder(chat, started)
         try:
             if chat.stream:
-                response = await self._open_stream(wire)
-                return AsyncChatStream(
-                    response, acc, on_done=on_done, read_timeout=self._read_timeout,
-                    limits=self.limits, started=loop_started, secret=self._key.reveal(),
-                    reopen=reopen, policy=self._retry,
-                )  # fmt: skip
+                return await self._chat_stream(chat, wire, acc, started_at, started)
             answer = await self._exchange(wire, "the chat answer")
             self._parse(answer, "the chat answer", acc.absorb)
         except (YJError, asyncio.CancelledError) as exc:
             status = "interrupted" if isinstance(exc, asyncio.CancelledError) else "failed"
-            on_done(decoder().result(interrupted=True), status, str(exc) or type(exc).__name__)
+            broken = self._chat_decoder(chat, started).result(interrupted=True)
+            self._chat_done(chat, started_at, broken, status, str(exc) or type(exc).__name__)
             raise
         result = acc.result()
-        on_done(result, "ok", None)
+        self._chat_done(chat, started_at, result, "ok", None)
         return result
+
+    async def _chat_stream(
+        self, chat: PreparedChat, wire: WireRequest, acc: StreamAccumulator, started_at: datetime,
+        started: float,
+    ) -> AsyncChatStream:  # fmt: skip
+        """The stream of a chat, once its answer has begun. (Its own method: the closures a
+        stream needs are not made for every call that does not stream.)"""
+        loop_started = asyncio.get_running_loop().time()
+
+        async def reopen() -> tuple[Any, Any]:
+            return await self._open_stream(wire), self._chat_decoder(chat, started)
+
+        response = await self._open_stream(wire)
+        return AsyncChatStream(
+            response, acc, on_done=functools.partial(self._chat_done, chat, started_at),
+            read_timeout=self._read_timeout, limits=self.limits, started=loop_started,
+            secret=self._key.reveal(), reopen=reopen, policy=self._retry,
+        )  # fmt: skip
+
+    def _chat_decoder(self, chat: PreparedChat, started: float) -> StreamAccumulator:
+        """A fresh decoder of the chat's answer, its clock started at `started`."""
+        acc = self.protocol.chat_decoder(chat)
+        acc.started = started
+        return acc
+
+    def _chat_done(
+        self, chat: PreparedChat, started_at: datetime, result: ChatResult, status: str,
+        error: str | None,
+    ) -> None:  # fmt: skip
+        """Record a chat call that ended (`status` "ok", "failed" or "interrupted")."""
+        if error is not None:
+            error = redact(error, self._key.reveal())
+        # The platform reports no chat credits; a refused call (`failed`) cost nothing.
+        if result.credits_estimate is None and status != "failed":
+            usage = result.usage or result.usage_estimate
+            result.credits_estimate = price_table(self.settings.home).estimate(result.model, usage)
+        record = chat_record(
+            result, status=status, error=error, started_at=started_at, params=chat.recorded,
+            profile=self.settings.profile,
+        )  # fmt: skip
+        if record.partial_text:  # a hostile server may have echoed the key into it
+            record.partial_text = redact(record.partial_text, self._key.reveal())
+        self._emit_once(record)
 
     # -- experiments ------------------------------------------------------------------------
 

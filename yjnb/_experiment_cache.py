@@ -43,10 +43,22 @@ from typing import Any
 
 __all__ = ["FILENAME", "AnswerCache", "SharedAnswers", "cache_key"]
 
-_INSERT_ANSWER = (
-    "INSERT OR REPLACE INTO answers (key, experiment, run_id, created_at, answer)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
+
+def _upsert(table: str, column: str) -> str:
+    """Store a row by its key, over the one the key had. An UPSERT, not `INSERT OR REPLACE`:
+    a re-run (`cache=False`) writes keys that are there already, and REPLACE deletes the old
+    row and inserts a new one (its table and key pages rewritten, a larger transaction),
+    where this changes the row in place: a third of the commit's work."""
+    return (
+        f"INSERT INTO {table} (key, experiment, run_id, created_at, {column})"
+        f" VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+        f" experiment = excluded.experiment, run_id = excluded.run_id,"
+        f" created_at = excluded.created_at, {column} = excluded.{column}"
+    )
+
+
+_INSERT_ANSWER = _upsert("answers", "answer")
+_INSERT_TASK = _upsert("tasks", "task")
 Row = tuple[str, str, str, str, str]
 
 
@@ -97,13 +109,14 @@ def cache_key(
     """The hex SHA-256 of one cell's call (see the module's docstring). A media call's kind
     is part of it (a chat's keys stay as they were before media experiments)."""
     what = [protocol, base_url.rstrip("/"), model, system, prompt, dict(params), sample]
-    material = json.dumps(
-        what if kind == "chat" else [*what, kind],
-        ensure_ascii=False,
-        sort_keys=True,
-        default=repr,
-    )
+    material = _key_json(what if kind == "chat" else [*what, kind])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+# `json.dumps(..., ensure_ascii=False, sort_keys=True, default=repr)`, the keys' encoding since
+# the first cache, made once: `json.dumps` with options makes an encoder for every key (a
+# plan makes one per cell).
+_key_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=repr).encode
 
 
 class AnswerCache:
@@ -223,11 +236,8 @@ class AnswerCache:
     ) -> None:  # fmt: skip
         with self._lock:
             db = self._connection()
-            db.execute(
-                f"INSERT OR REPLACE INTO {table} (key, experiment, run_id, created_at, {column})"
-                " VALUES (?, ?, ?, ?, ?)",
-                _row(key, value, experiment, run_id),
-            )
+            insert = _INSERT_ANSWER if table == "answers" else _INSERT_TASK
+            db.execute(insert, _row(key, value, experiment, run_id))
             if table == "answers" and value.get("taskid"):  # a media answer: its task is done
                 db.execute("DELETE FROM tasks WHERE key = ?", (key,))
             db.commit()

@@ -229,7 +229,9 @@ class ReadAhead(httpx.AsyncByteStream):
         return first or await self._rest.__anext__()
 
     async def aclose(self) -> None:
-        close = getattr(self._rest, "aclose", None)  # the source's generator, suspended
+        # The source's generator, suspended; or the source itself, an iterator of its own
+        # (aiohttp's body): closed once, below.
+        close = getattr(self._rest, "aclose", None) if self._rest is not self._source else None
         if close is not None:
             await close()
         await self._source.aclose()

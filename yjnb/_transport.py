@@ -188,6 +188,19 @@ class AiohttpResponse(httpx.Response):
     def history(self, value: list[httpx.Response]) -> None:
         self.__dict__["history"] = value
 
+    async def aclose(self) -> None:
+        """As httpx's, without its context manager (a generator per call): an error of the
+        close carries the request all the same."""
+        stream = self.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        if not self.is_closed:
+            self.is_closed = True
+            try:
+                await stream.aclose()
+            except httpx.RequestError as exc:
+                exc.request = self.request
+                raise
+
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         if chunk_size is not None or "content-encoding" in self._answer.headers:
             return super().aiter_bytes(chunk_size)

@@ -26,6 +26,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _as_int(value: Any) -> int:
+    """A token count as the wire has it: a number, a numeric string, or nothing (0). (Not
+    nested in `from_wire`: a function made for every answer read.)"""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 @dataclass(frozen=True)
 class Usage:
     """Token counts of one chat call, as the platform billed them."""
@@ -40,21 +49,14 @@ class Usage:
         if not isinstance(raw, dict):
             return None
         details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details") or {}
-
-        def as_int(value: Any) -> int:
-            try:
-                return int(value or 0)
-            except (TypeError, ValueError):
-                return 0
-
         # The chat APIs say prompt/completion; the Responses and Images APIs input/output.
-        prompt = as_int(raw.get("prompt_tokens", raw.get("input_tokens")))
-        completion = as_int(raw.get("completion_tokens", raw.get("output_tokens")))
+        prompt = _as_int(raw.get("prompt_tokens", raw.get("input_tokens")))
+        completion = _as_int(raw.get("completion_tokens", raw.get("output_tokens")))
         return cls(
             prompt_tokens=prompt,
             completion_tokens=completion,
-            total_tokens=as_int(raw.get("total_tokens")) or prompt + completion,
-            cached_tokens=as_int(details.get("cached_tokens") if isinstance(details, dict) else 0),
+            total_tokens=_as_int(raw.get("total_tokens")) or prompt + completion,
+            cached_tokens=_as_int(details.get("cached_tokens") if isinstance(details, dict) else 0),
         )
 
 
