@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -128,3 +129,27 @@ def test_a_chat_that_ends_after_a_reset_does_not_charge(emu: Emulator) -> None:
         for _ in response.iter_lines():
             pass
     assert emu.balance(DEMO_KEY) < 1_000_000.0  # without a reset the same call is charged
+
+
+def test_a_chat_is_charged_before_its_answer_ends(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client reading the balance once its streamed answer has ended sees the charge, even
+    when the server is slow to get to it (a loaded machine: here, a charge that takes 0.3 s)."""
+    from yjnb.emulator.state import State
+
+    charge = State.charge
+
+    def slow_charge(self: State, key: str, credits: float, epoch: int) -> None:
+        time.sleep(0.3)  # the server's thread descheduled
+        charge(self, key, credits, epoch)
+
+    monkeypatch.setattr(State, "charge", slow_charge)
+    headers = {"Authorization": f"Bearer {DEMO_KEY}", "X-Emulator-Fault": "chunk_delay=0.01"}
+    body = {"model": "qwen3-max", "prompt": "hello", "stream": True, "max_tokens": 5}
+    with httpx.stream(
+        "POST", emu.url + "/llmage/v1/chat/completions", json=body, headers=headers
+    ) as response:
+        for _ in response.iter_lines():
+            pass
+    assert emu.balance(DEMO_KEY) < 1_000_000.0

@@ -233,9 +233,11 @@ class ChatStream:
             await self._fast(events, send)
         elif not await self._slow(events, delay, receive, send):
             return  # dropped or stalled: the response is deliberately left incomplete
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
         if not f.no_finish:
+            # Charged before the body ends: a client that reads the balance once its answer
+            # has ended must see the charge (after the end, a busy server charged it later).
             self.state.charge(self.key, self.result.credits, self.epoch)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _fast(self, events: Iterator[bytes], send: Send) -> None:
         await send(_body(next(events)))
