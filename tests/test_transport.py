@@ -130,7 +130,7 @@ def test_proxies_from_the_environment_are_used(
 def test_only_a_connection_that_never_opened_is_a_connect_error(
     raised: BaseException, mapped: type[httpx.TransportError]
 ) -> None:
-    from yjnb._transport import httpx_error
+    from yjnb._transport_answer import httpx_error
 
     # httpx-aiohttp alone maps every aiohttp connection error to ConnectTimeout ("never sent").
     wrapped = httpx.ConnectTimeout(str(raised))
@@ -271,34 +271,6 @@ def test_the_response_from_aiohttp_reads_as_httpx_s(
     assert got.request.url == httpx.URL(server.url)
 
 
-def test_what_arrived_before_a_body_failed_is_read_before_its_error() -> None:
-    """aiohttp's reads raise a body's error before what it has buffered. An answer whose last
-    events came with the end of its connection (a loaded machine reads both in one turn of
-    the event loop) lost them: the partial answer the user paid for."""
-    from aiohttp.base_protocol import BaseProtocol
-    from aiohttp.streams import StreamReader
-
-    from yjnb._transport import CHUNK_BYTES, AiohttpBody
-
-    async def read_all() -> tuple[list[bytes], BaseException]:
-        loop = asyncio.get_running_loop()
-        content = StreamReader(BaseProtocol(loop), 2**16, loop=loop)
-        events = b"data: one\\n\\n" * (CHUNK_BYTES // 5)  # more than one read's worth
-        content.feed_data(events)
-        content.set_exception(aiohttp.ClientPayloadError("Response payload is not completed"))
-        answer = type("Answer", (), {"content": content})()
-        body, chunks = AiohttpBody(answer), []  # type: ignore[arg-type]
-        with pytest.raises(httpx.TransportError) as failed:
-            async for chunk in body:
-                chunks.append(chunk)
-        assert b"".join(chunks) == events
-        return chunks, failed.value
-
-    chunks, error = asyncio.run(read_all())
-    assert max(len(c) for c in chunks) <= CHUNK_BYTES  # bounded as every read is
-    assert isinstance(error, httpx.RemoteProtocolError | httpx.ReadError)
-
-
 def test_an_answer_read_ahead_then_read_is_closed_once_and_a_close_error_names_the_request(
     serve_raw: Callable[[Handler], RawServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -306,7 +278,7 @@ def test_an_answer_read_ahead_then_read_is_closed_once_and_a_close_error_names_t
     of the close is an httpx error that carries the request, as httpx's own close makes it."""
     from yjnb._bounded import read_capped
     from yjnb._http import read_ahead
-    from yjnb._transport import AiohttpBody
+    from yjnb._transport_answer import AiohttpBody
 
     closes: list[int] = []
     close = AiohttpBody.aclose
