@@ -24,7 +24,9 @@ Rows:
    most 1.0x the reference.
 6. ``Ledger.summary(by)`` for each grouping and ``Ledger.timeline()`` (``%yj_usage --plot``),
    grouped by the database: the median of 5 each. Target: at most 0.1 s.
-7. The file size after a checkpoint, and per row.
+7. Today's totals, which the writer re-reads every half second while it writes, beside the
+   query they replaced (through ``calls_started_at`` and a table lookup per row).
+8. The file size after a checkpoint, and per row.
 
 Prompts are 80-200 characters of mixed text, params and the platform's usage object are
 stored as JSON, like real rows.
@@ -267,12 +269,42 @@ def read_figures(home: Path, n_rows: int) -> list[tuple[str, str, str]]:
         note = f"CPU {cpu:.3f} s; {took / ref_s:.3f}x read_sql; target <= 0.1 s: {met}"
         rows.append((name, f"{took:.3f} s", note))
 
+    rows.append(totals_figure(ledger, path))
+
     ledger_module._reset_default()
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     size = sum(p.stat().st_size for p in home.glob("ledger.sqlite*"))
     rows.append(("file size", f"{size / 1e6:.1f} MB", f"{size / n_rows:.0f} bytes/row"))
     return rows
+
+
+# Today's totals as `Store.totals_by_world` read them before they took the covering index:
+# the reference for the writer's re-read, on the same file in the same run.
+TOTALS_BEFORE = (
+    "SELECT +demo, COUNT(*), COALESCE(SUM(total_tokens), 0), COALESCE(SUM(credits), 0), "
+    "COUNT(*) - COUNT(credits), "
+    "COALESCE(SUM(CASE WHEN credits IS NULL THEN credits_estimate END), 0) "
+    "FROM calls WHERE started_at >= ? GROUP BY 1"
+)
+
+
+def totals_figure(ledger: Any, path: Path) -> tuple[str, str, str]:
+    """Row 7: today's totals (what the writer re-reads every half second while it writes)
+    beside the query they replaced; the file's rows run a few days past today."""
+    from yjnb.ledger._schema import iso
+
+    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = iso(midnight)
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        today = conn.execute("SELECT COUNT(*) FROM calls WHERE started_at >= ?", (since,))
+        n_today = today.fetchone()[0]
+        (before_s, _), (now_s, _) = median_pair(
+            lambda: conn.execute(TOTALS_BEFORE, (since,)).fetchall(),
+            lambda: ledger._store.totals_by_world(midnight),
+        )
+    note = f"{n_today:,} rows since midnight; the query before: {before_s * 1e3:.1f} ms"
+    return ("today's totals (the writer's re-read)", f"{now_s * 1e3:.1f} ms", note)
 
 
 def median_pair(

@@ -46,7 +46,7 @@ T = TypeVar("T")
 # Totals since a moment read the `calls_timeline` index (migration 10), which covers every
 # column they sum: its hour leads the range, the moment itself bounds it exactly. The writer
 # re-reads today's totals every half second while it writes; through `calls_started_at` and
-# a table lookup per row that took three times as long (14 ms for 14,000 rows).
+# a table lookup per row it took over twice as long (benchmarks/ledger.py, "today's totals").
 _SINCE_HOUR = f" AND {HOUR} >= ? AND started_at >= ?"
 
 
