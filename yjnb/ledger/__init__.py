@@ -113,8 +113,8 @@ _ROUTE_ENV = Watch(
 class _Route:
     """Where the sink sends records and how they are stored, as of `key` (the generation and
     `_ROUTE_ENV`'s values). The sink runs for every call on the event loop: six environment
-    reads, two switches and the default ledger's lock per record were half of its cost, and
-    they only change when `key` does."""
+    reads, two switches and the default ledger's lock per record, looked up again only when
+    `key` changes."""
 
     def __init__(self, key: tuple[object, ...]) -> None:
         self.key = key

@@ -123,7 +123,7 @@ def sqlite_insert(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     for part in generations(rows):
         # Transposed in C (cheaper than row by row), a column at a time, to find those with
         # a value; the values are then taken row by row through iterators: no second tuple
-        # per row is kept alive (a sixth fewer passes of the cyclic GC in a flood of calls).
+        # per row is kept alive (fewer passes of the cyclic GC in a flood of calls).
         columns = zip(*part, strict=True)
         present = tuple(column.count(None) != len(part) for column in columns)
         upsert = present[_TASKID_AT]
