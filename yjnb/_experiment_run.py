@@ -278,8 +278,10 @@ class _Cells:
         at once: 1,000 cells kept 1,000 tasks with their waits alive, which the garbage
         collector went through again and again, and every freed slot was handed to a
         waiting task (a future and a wake-up per call)."""
-        most = self.limiter.ceiling if self.concurrency is None else self.concurrency
-        return max(1, min(len(by_key), self.limiter.ceiling, most))
+        most = self.limiter.ceiling
+        if self.concurrency is not None:
+            most = min(most, self.concurrency)
+        return max(1, min(len(by_key), most))
 
     async def work(self, calls: Iterator[tuple[str, list[int]]]) -> None:
         """Make the calls of `calls` (shared with the other workers) one after another, in

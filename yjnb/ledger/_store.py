@@ -120,10 +120,11 @@ def parse_since(since: str | date | datetime | timedelta | None) -> datetime | N
     raise TypeError(f"since must be a date, datetime, timedelta or str, not {type(since).__name__}")
 
 
-# Reads of rows and totals say `+demo`, not `demo`: the plus (valid on both databases) keeps
-# SQLite from reading them through the summaries' indexes, which start with `demo` (migration
-# 10), instead of `calls_started_at`: a whole-index scan and a sort for a "since" or an ORDER
-# BY started_at (the planner, without statistics, takes `demo = ?` for selective).
+# Reads of rows say `+demo`, not `demo`: the plus (valid on both databases) keeps SQLite from
+# reading them through the summaries' indexes, which start with `demo` (migration 10), instead
+# of `calls_started_at`: a whole-index scan and a sort for a "since" or an ORDER BY started_at
+# (the planner, without statistics, takes `demo = ?` for selective). Totals say `demo` on
+# purpose: `calls_timeline` covers what they sum (`_SINCE_HOUR`).
 
 
 class Store:
