@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -181,3 +182,15 @@ def test_record_row_puts_each_field_in_its_column() -> None:
 def test_json_columns_are_encoded_as_json_dumps_would(value: object) -> None:
     expected = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
     assert _schema._json(value) == expected
+
+
+def test_times_match_isoformat_across_days_and_the_day_cache_bound() -> None:
+    """`iso` pieces the text together from cached parts: it must equal `isoformat` for any
+    moment, including more days than its cache of days holds."""
+    rng = random.Random(11)
+    start = datetime(1, 1, 1, tzinfo=timezone.utc)
+    span = (datetime(9999, 12, 31, tzinfo=timezone.utc) - start).total_seconds()
+    moments = [start + timedelta(seconds=rng.uniform(0, span)) for _ in range(3000)]
+    moments += [datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=timezone.utc)]
+    for moment in moments:
+        assert iso(moment) == moment.isoformat(timespec="microseconds")

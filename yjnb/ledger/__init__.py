@@ -47,7 +47,7 @@ from ._schema import COLUMNS, SCHEMA_VERSION
 from ._store import Store, Totals
 from ._store import parse_since as parse_since
 from ._team import LedgerUnavailable
-from ._today import Spend, add, chat_delta, fold
+from ._today import Delta, Spend, chat_delta, fold, spend_totals, summed
 from ._writer import Writer
 
 if TYPE_CHECKING:
@@ -93,9 +93,11 @@ class _State:
     # This process's own spending, for the session budget, real (False) and demo (True)
     # apart: chats in order, tasks by task id so that a task's later states replace its
     # earlier ones instead of adding to them.
-    # Chats as plain running sums (calls, tokens, credits, unreported, estimated): cheaper
-    # on the recording thread than a new `Totals` per record.
+    # Chats as plain sums (calls, tokens, credits, unreported, estimated), plus what each
+    # chat since added: the recording thread appends it, and `_chat_sums` adds them up in C
+    # when the totals are read or `_SUM_AT` have come (a call per record cost more).
     chats: dict[bool, list[float]] = field(default_factory=lambda: {False: _zero(), True: _zero()})
+    chat_deltas: dict[bool, list[Delta]] = field(default_factory=lambda: {False: [], True: []})
     tasks: dict[bool, dict[str, Spend]] = field(default_factory=lambda: {False: {}, True: {}})
     # Bumped by every change of a switch or of the default ledger, so that the sink's
     # `_Route` made before it is made again.
@@ -130,6 +132,9 @@ def _route() -> _Route:
     if route is None or route.key != key:
         route = _state.route = _Route(key)
     return route
+
+
+_SUM_AT = 4096
 
 
 def _zero() -> list[float]:
@@ -227,16 +232,28 @@ def _tally(record: UsageRecord) -> None:
             tasks = _state.tasks[world]
             tasks[record.taskid] = fold(tasks.get(record.taskid), record)
         else:
-            add(_state.chats[world], chat_delta(record))
+            deltas = _state.chat_deltas[world]
+            deltas.append(chat_delta(record))
+            if len(deltas) >= _SUM_AT:  # bounded, for a kernel that runs for weeks
+                _chat_sums(world)
+
+
+def _chat_sums(world: bool) -> list[float]:
+    """The session's chat sums, with the chats recorded since added in (under `_lock`)."""
+    deltas = _state.chat_deltas[world]
+    if deltas:
+        _state.chats[world] = summed(deltas, _state.chats[world])
+        deltas.clear()
+    return _state.chats[world]
 
 
 def session_totals(*, demo: bool = False) -> Totals:
     """What this process spent since it started, on real calls (on demo calls with `demo`):
     calls, tokens, credits."""
     with _lock:
-        calls, tokens, credits, unreported, estimated = _state.chats[demo]
+        calls, tokens, credits, unreported, estimated = _chat_sums(demo)
         chats = Totals(int(calls), int(tokens), credits, int(unreported), estimated)
-        return sum((spend.totals for spend in _state.tasks[demo].values()), chats)
+        return sum(map(spend_totals, _state.tasks[demo].values()), chats)
 
 
 def today_totals(*, fresh: bool = False, demo: bool = False) -> Totals:
@@ -320,6 +337,7 @@ def _reset_default() -> None:
         _state.prompts = None
         _state.warned = False
         _state.chats = {False: _zero(), True: _zero()}
+        _state.chat_deltas = {False: [], True: []}
         _state.tasks = {False: {}, True: {}}
         _state.generation += 1
         _state.route = None
