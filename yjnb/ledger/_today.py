@@ -76,8 +76,7 @@ def fold(previous: Spend | None, record: UsageRecord) -> Spend:
     """
     rank = _RANK.get(record.status, _FINAL)
     if previous is None:
-        numbers = _row(record.total_tokens or 0, record.credits, record.credits_estimate)
-        return (utc_day(record.started_at), numbers, rank)
+        return (utc_day(record.started_at), chat_delta(record), rank)
     day, known, known_rank = previous
     if rank < known_rank:
         return previous
@@ -108,7 +107,8 @@ def _totals(sums: Sequence[float]) -> Totals:
 
 
 def chat_delta(record: UsageRecord) -> Delta:
-    """What a chat's row (a record without task id: always a new row) adds, as `_row` says."""
+    """What a new row adds: a chat's (a record without task id: always a new row), or a
+    task's first state. `_row` of the record's own values, spelled out: it runs per chat."""
     tokens = record.total_tokens or 0
     if record.credits is not None:
         return (1, tokens, record.credits, 0, 0.0)

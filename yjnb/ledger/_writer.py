@@ -135,6 +135,7 @@ class Writer:
                 if self._thread is None:
                     self._start()
                 self._seq += 1
+                # `_tally(record.demo)` spelled out, as `_start`'s check above: once per call.
                 (self.demo_tally if record.demo else self.tally).note(self._seq, record)
                 settings = self._queued_settings
                 if settings.prompts != prompts or settings.notebook != notebook:
